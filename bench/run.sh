@@ -1,0 +1,422 @@
+#!/usr/bin/env bash
+# Benchmark firedrill against the plain PostgreSQL tools it wraps.
+#
+# Usage: bench/run.sh [--rebuild] [--baseline-only] [--keep] [--help]
+#
+# See bench/README.md for what is measured and the goals.
+set -euo pipefail
+
+usage() {
+    cat <<'EOF'
+Usage: bench/run.sh [options]
+
+Options:
+  --rebuild        drop and rebuild the benchmark database even if it exists
+  --baseline-only  only measure the PostgreSQL/age pipelines, skip firedrill
+  --keep           keep the temporary work directory (dumps, spec, reports)
+  -h, --help       show this help
+
+Environment:
+  PGHOST       PostgreSQL host            (default 127.0.0.1)
+  PGPORT       PostgreSQL port            (default 5432)
+  PGUSER       PostgreSQL user            (default postgres)
+  BENCH_DB     benchmark database name    (default firedrill_bench)
+  BENCH_ROWS   rows in the benchmark table (default 4500000, about 750 MB)
+  FIREDRILL    firedrill binary           (default target/release/firedrill,
+               built with `cargo build --release` when missing; honours
+               CARGO_TARGET_DIR)
+EOF
+}
+
+REBUILD=0
+BASELINE_ONLY=0
+KEEP=0
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --rebuild) REBUILD=1 ;;
+        --baseline-only) BASELINE_ONLY=1 ;;
+        --keep) KEEP=1 ;;
+        -h|--help) usage; exit 0 ;;
+        *) echo "unknown option: $1" >&2; usage >&2; exit 2 ;;
+    esac
+    shift
+done
+
+export PGHOST="${PGHOST:-127.0.0.1}"
+export PGPORT="${PGPORT:-5432}"
+export PGUSER="${PGUSER:-postgres}"
+BENCH_DB="${BENCH_DB:-firedrill_bench}"
+BENCH_ROWS="${BENCH_ROWS:-4500000}"
+RESTORE_DB="${BENCH_DB}_restore"
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+log() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+db_exists() {
+    [ "$(psql -X -At -d postgres -v name="$1" <<< "SELECT 1 FROM pg_database WHERE datname = :'name'")" = "1" ]
+}
+drop_db() {
+    if db_exists "$1"; then dropdb "$1"; fi
+}
+
+# ---------------------------------------------------------------------------
+# Prerequisites
+# ---------------------------------------------------------------------------
+
+missing=0
+need() {
+    # need COMMAND HINT
+    if ! command -v "$1" >/dev/null 2>&1; then
+        printf 'missing: %s (%s)\n' "$1" "$2" >&2
+        missing=1
+    fi
+}
+need psql       "apt-get install postgresql-client"
+need pg_dump    "apt-get install postgresql-client"
+need pg_restore "apt-get install postgresql-client"
+need createdb   "apt-get install postgresql-client"
+need dropdb     "apt-get install postgresql-client"
+need age        "apt-get install age"
+need age-keygen "apt-get install age"
+need jq         "apt-get install jq"
+need awk        "apt-get install gawk"
+if [ ! -x /usr/bin/time ] || ! /usr/bin/time -f '%e' true >/dev/null 2>&1; then
+    printf 'missing: GNU time at /usr/bin/time (apt-get install time)\n' >&2
+    missing=1
+fi
+[ "$missing" -eq 0 ] || die "install the missing tools above and re-run"
+
+[[ "$BENCH_ROWS" =~ ^[1-9][0-9]*$ ]] || die "BENCH_ROWS must be a positive integer, got '$BENCH_ROWS'"
+[[ "$BENCH_DB" =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || die "BENCH_DB must be a plain identifier, got '$BENCH_DB'"
+
+psql -X -q -d postgres -c 'SELECT 1' >/dev/null \
+    || die "cannot connect to PostgreSQL at $PGHOST:$PGPORT as $PGUSER"
+
+# ---------------------------------------------------------------------------
+# Work directory and cleanup
+# ---------------------------------------------------------------------------
+
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/firedrill-bench.XXXXXX")"
+cleanup() {
+    local rc=$?
+    drop_db "$RESTORE_DB" >/dev/null 2>&1 || true
+    drop_db "${BENCH_DB}_building" >/dev/null 2>&1 || true
+    if [ "$KEEP" -eq 1 ]; then
+        log "work directory kept: $WORK"
+    else
+        rm -rf "$WORK"
+    fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ---------------------------------------------------------------------------
+# firedrill binary
+# ---------------------------------------------------------------------------
+
+if [ "$BASELINE_ONLY" -eq 0 ]; then
+    if [ -n "${FIREDRILL:-}" ]; then
+        [ -x "$FIREDRILL" ] || die "FIREDRILL=$FIREDRILL is not an executable file"
+    else
+        target_dir="${CARGO_TARGET_DIR:-target}"
+        case "$target_dir" in
+            /*) ;;
+            *) target_dir="$ROOT/$target_dir" ;;
+        esac
+        FIREDRILL="$target_dir/release/firedrill"
+        if [ ! -x "$FIREDRILL" ]; then
+            command -v cargo >/dev/null 2>&1 || die "cargo not found; install Rust or set FIREDRILL"
+            log "building firedrill (cargo build --release)"
+            (cd "$ROOT" && cargo build --release)
+            [ -x "$FIREDRILL" ] || die "build finished but $FIREDRILL does not exist"
+        fi
+    fi
+    FIREDRILL="$(cd "$(dirname "$FIREDRILL")" && pwd)/$(basename "$FIREDRILL")"
+    log "firedrill: $FIREDRILL"
+fi
+
+# ---------------------------------------------------------------------------
+# (a) Benchmark database
+# ---------------------------------------------------------------------------
+
+build_database() {
+    local building="${BENCH_DB}_building"
+    log "building $BENCH_DB with $BENCH_ROWS rows (this takes a while at the default size)"
+    drop_db "$building"
+    createdb "$building"
+    local start end
+    start=$(date +%s.%N)
+    psql -X -q -v ON_ERROR_STOP=1 -d "$building" >/dev/null <<SQL
+SET synchronous_commit = off;
+SET maintenance_work_mem = '256MB';
+SELECT setseed(0.25);
+
+CREATE TABLE bench_rows (
+    id          bigint        NOT NULL,
+    created_at  timestamptz   NOT NULL,
+    account_id  integer       NOT NULL,
+    amount      numeric(12,2) NOT NULL,
+    note        text          NOT NULL,
+    attrs       jsonb         NOT NULL
+);
+
+INSERT INTO bench_rows (id, created_at, account_id, amount, note, attrs)
+SELECT g,
+       timestamptz '2024-01-01 00:00:00+00' + random() * interval '700 days',
+       1 + floor(random() * 200000)::int,
+       round((random() * 10000)::numeric, 2),
+       substr(md5(random()::text), 1, 5 + floor(random() * 16)::int),
+       jsonb_build_object('n', floor(random() * 1000)::int,
+                          't', substr(md5(random()::text), 1, 5))
+FROM generate_series(1, $BENCH_ROWS) AS g;
+
+ALTER TABLE bench_rows ADD CONSTRAINT bench_rows_pkey PRIMARY KEY (id);
+CREATE INDEX bench_rows_account_id_idx ON bench_rows (account_id);
+CREATE INDEX bench_rows_created_at_idx ON bench_rows (created_at);
+
+VACUUM (ANALYZE) bench_rows;
+COMMENT ON DATABASE "$building" IS 'firedrill benchmark, rows=$BENCH_ROWS';
+SQL
+    drop_db "$BENCH_DB"
+    psql -X -q -v ON_ERROR_STOP=1 -d postgres \
+        -c "ALTER DATABASE \"$building\" RENAME TO \"$BENCH_DB\"" >/dev/null
+    end=$(date +%s.%N)
+    log "built $BENCH_DB in $(awk -v s="$start" -v e="$end" 'BEGIN { printf "%.1f", e - s }') s"
+}
+
+if [ "$REBUILD" -eq 1 ] || ! db_exists "$BENCH_DB"; then
+    build_database
+else
+    comment="$(psql -X -At -d postgres -v name="$BENCH_DB" \
+        <<< "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = :'name'")"
+    if [ "$comment" != "firedrill benchmark, rows=$BENCH_ROWS" ]; then
+        log "warning: existing $BENCH_DB was not built with BENCH_ROWS=$BENCH_ROWS ('${comment:-no marker}'); use --rebuild to rebuild it"
+    fi
+    log "using existing $BENCH_DB (pass --rebuild to rebuild it)"
+fi
+
+DB_SIZE_BYTES="$(psql -X -At -d postgres -c "SELECT pg_database_size('$BENCH_DB')")"
+DB_SIZE_PRETTY="$(psql -X -At -d postgres -c "SELECT pg_size_pretty(pg_database_size('$BENCH_DB'))")"
+DB_ROWS="$(psql -X -At -d "$BENCH_DB" -c "SELECT reltuples::bigint FROM pg_class WHERE oid = 'bench_rows'::regclass")"
+log "$BENCH_DB: $DB_SIZE_PRETTY, about $DB_ROWS rows"
+
+# ---------------------------------------------------------------------------
+# (b) Measurements
+# ---------------------------------------------------------------------------
+
+# measure NAME COMMAND...: runs COMMAND under GNU time, prints nothing,
+# leaves "<seconds> <peak RSS KiB>" in $WORK/time.NAME. Wall time is taken
+# with date +%s.%N (GNU time rounds to 10 ms); peak RSS is the largest
+# resident set of any single process in the tree (ru_maxrss of waited-for
+# children), in KiB.
+measure() {
+    local name="$1"; shift
+    local start end rc=0
+    start=$(date +%s.%N)
+    /usr/bin/time -f '%e %M' -o "$WORK/rusage.$name" "$@" || rc=$?
+    end=$(date +%s.%N)
+    local rss
+    rss="$(tail -n 1 "$WORK/rusage.$name" | awk '{ print $2 }')"
+    awk -v s="$start" -v e="$end" -v r="${rss:-0}" 'BEGIN { printf "%.3f %d\n", e - s, r }' \
+        > "$WORK/time.$name"
+    return "$rc"
+}
+secs() { awk '{ print $1 }' "$WORK/time.$1"; }
+rss_kib() { awk '{ print $2 }' "$WORK/time.$1"; }
+
+# Untimed: a local uncompressed custom-format dump for the pg_restore
+# baseline. It also warms the page cache so the timed runs below start
+# from the same state.
+log "preparing an uncompressed dump for the pg_restore baseline (untimed)"
+pg_dump -Fc -Z0 -f "$WORK/plain.dump" "$BENCH_DB"
+DUMP_SIZE_BYTES="$(stat -c %s "$WORK/plain.dump")"
+
+log "floor: pg_dump -Fc -Z0 > /dev/null"
+measure floor bash -c 'pg_dump -Fc -Z0 "$1" > /dev/null' _ "$BENCH_DB"
+log "  $(secs floor) s"
+
+log "hand pipeline: pg_dump -Fc | age -r RECIPIENT > file"
+age-keygen -o "$WORK/hand-key.txt" 2>/dev/null
+HAND_RECIPIENT="$(age-keygen -y "$WORK/hand-key.txt")"
+measure hand bash -c 'set -o pipefail; pg_dump -Fc "$1" | age -r "$2" > "$3"' \
+    _ "$BENCH_DB" "$HAND_RECIPIENT" "$WORK/hand.dump.age"
+HAND_SIZE_BYTES="$(stat -c %s "$WORK/hand.dump.age")"
+rm -f "$WORK/hand.dump.age"
+log "  $(secs hand) s"
+
+log "baseline restore: pg_restore -j2 into a fresh database"
+drop_db "$RESTORE_DB"
+createdb "$RESTORE_DB"
+measure restore pg_restore -j2 --no-owner --no-privileges --exit-on-error \
+    -d "$RESTORE_DB" "$WORK/plain.dump"
+dropdb "$RESTORE_DB"
+rm -f "$WORK/plain.dump"
+log "  $(secs restore) s"
+
+BACKUP_STATUS="skipped"
+DRILL_STATUS="skipped"
+RTO=""
+if [ "$BASELINE_ONLY" -eq 0 ]; then
+    log "generating a key and writing the spec"
+    RECIPIENT="$("$FIREDRILL" keygen --output "$WORK/key.txt" | tail -n 1)"
+    case "$RECIPIENT" in
+        age1*) ;;
+        *) die "firedrill keygen did not print an age1... recipient (got '$RECIPIENT')" ;;
+    esac
+
+    if [[ "$PGHOST" == /* ]]; then
+        url_host="$(printf '%s' "$PGHOST" | sed 's|/|%2F|g')"
+    else
+        url_host="$PGHOST"
+    fi
+    mkdir -p "$WORK/primary" "$WORK/dr" "$WORK/reports"
+    SPEC="$WORK/bench.toml"
+    cat > "$SPEC" <<EOF
+name = "bench"
+
+[source]
+url = "postgres://$PGUSER@$url_host:$PGPORT/$BENCH_DB"
+
+[backup]
+compression = "zstd:3"
+recipients = ["$RECIPIENT"]
+
+[[destination]]
+name = "primary"
+url = "file://$WORK/primary"
+
+[[destination]]
+name = "dr"
+url = "file://$WORK/dr"
+
+[drill]
+from = "dr"
+identity-file = "$WORK/key.txt"
+scratch = "ephemeral"
+reports = "$WORK/reports"
+
+[[check]]
+name = "every table restored"
+kind = "row-counts"
+EOF
+
+    log "firedrill backup"
+    if measure backup "$FIREDRILL" backup "$SPEC" > "$WORK/backup.out" 2> "$WORK/backup.err"; then
+        BACKUP_STATUS="ok"
+        log "  $(secs backup) s"
+    else
+        BACKUP_STATUS="failed"
+        log "  firedrill backup failed; its stderr:"
+        sed 's/^/    /' "$WORK/backup.err" >&2
+    fi
+
+    if [ "$BACKUP_STATUS" = "ok" ]; then
+        log "firedrill drill --json"
+        if measure drill "$FIREDRILL" drill "$SPEC" --json > "$WORK/drill.json" 2> "$WORK/drill.err"; then
+            DRILL_STATUS="ok"
+        else
+            DRILL_STATUS="failed"
+            log "  firedrill drill exited non-zero; its stderr:"
+            sed 's/^/    /' "$WORK/drill.err" >&2
+        fi
+        RTO="$(jq -r '.rto.total_seconds // empty' "$WORK/drill.json" 2>/dev/null || true)"
+        if [ -z "$RTO" ]; then
+            log "  no .rto.total_seconds in the drill JSON"
+            [ "$DRILL_STATUS" = "ok" ] && DRILL_STATUS="no RTO in JSON"
+        fi
+        log "  wall $(secs drill) s, RTO ${RTO:-n/a} s"
+    fi
+fi
+
+# ---------------------------------------------------------------------------
+# (c) Report
+# ---------------------------------------------------------------------------
+
+FAILED=0
+
+mib() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1048576 }'; }
+kib_to_mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "" }'; }
+goal() { printf '%-36s %10s %10s %8s\n' "$1" "$2" "$3" "$4"; }
+# check LABEL VALUE LIMIT UNIT: prints a goal row, PASS when VALUE <= LIMIT
+check() {
+    local label="$1" value="$2" limit="$3" unit="$4" result shown
+    shown="$value$unit"
+    if [ -z "$value" ]; then
+        result="FAIL"; shown="n/a"
+    elif awk -v v="$value" -v l="$limit" 'BEGIN { exit !(v <= l) }'; then
+        result="PASS"
+    else
+        result="FAIL"
+    fi
+    [ "$result" = "PASS" ] || FAILED=1
+    goal "$label" "$shown" "<= $limit$unit" "$result"
+}
+
+echo
+echo "firedrill benchmark"
+echo "  database   $BENCH_DB on $PGHOST:$PGPORT, $DB_SIZE_PRETTY ($(mib "$DB_SIZE_BYTES") MiB), ~$DB_ROWS rows"
+echo "  -Z0 dump   $(mib "$DUMP_SIZE_BYTES") MiB; hand pipeline output $(mib "$HAND_SIZE_BYTES") MiB"
+echo "  cpus       $(nproc 2>/dev/null || echo '?')"
+echo
+printf '%-44s %10s %12s\n' "measurement" "seconds" "peak RSS MiB"
+printf '%-44s %10s %12s\n' "--------------------------------------------" "----------" "------------"
+row() { printf '%-44s %10s %12s\n' "$1" "$2" "$3"; }
+row "floor: pg_dump -Fc -Z0 > /dev/null"        "$(secs floor)"   "$(kib_to_mib "$(rss_kib floor)")"
+row "hand: pg_dump -Fc | age -r KEY > file"     "$(secs hand)"    "$(kib_to_mib "$(rss_kib hand)")"
+row "pg_restore -j2 (local -Z0 dump)"           "$(secs restore)" "$(kib_to_mib "$(rss_kib restore)")"
+if [ "$BACKUP_STATUS" = "ok" ]; then
+    row "firedrill backup"                      "$(secs backup)"  "$(kib_to_mib "$(rss_kib backup)")"
+else
+    row "firedrill backup" "$BACKUP_STATUS" "-"
+fi
+if [ -f "$WORK/time.drill" ]; then
+    row "firedrill drill (wall)"                "$(secs drill)"   "$(kib_to_mib "$(rss_kib drill)")"
+    row "firedrill drill (RTO, .rto.total_seconds)" \
+        "$( [ -n "$RTO" ] && awk -v r="$RTO" 'BEGIN { printf "%.3f", r }' || echo n/a)" "-"
+else
+    row "firedrill drill" "$DRILL_STATUS" "-"
+fi
+
+if [ "$BASELINE_ONLY" -eq 1 ]; then
+    echo
+    echo "firedrill skipped (--baseline-only); no goals evaluated"
+    exit 0
+fi
+
+echo
+goal "ratio / value" "measured" "goal" "result"
+goal "------------------------------------" "----------" "----------" "--------"
+
+if [ "$BACKUP_STATUS" = "ok" ]; then
+    check "firedrill backup / floor" "$(ratio "$(secs backup)" "$(secs floor)")" 1.10 x
+    goal  "firedrill backup / hand pipeline" "$(ratio "$(secs backup)" "$(secs hand)")x" "-" "info"
+    check "backup peak RSS (MiB)" "$(kib_to_mib "$(rss_kib backup)")" 64 ""
+else
+    goal "firedrill backup" "$BACKUP_STATUS" "" "FAIL"
+    FAILED=1
+fi
+
+if [ -n "$RTO" ]; then
+    check "drill RTO / pg_restore -j2" "$(ratio "$RTO" "$(secs restore)")" 1.10 x
+elif [ "$BACKUP_STATUS" = "ok" ]; then
+    check "drill RTO / pg_restore -j2" "" 1.10 x
+fi
+if [ -f "$WORK/time.drill" ]; then
+    check "drill peak RSS (MiB)" "$(kib_to_mib "$(rss_kib drill)")" 64 ""
+fi
+if [ "$DRILL_STATUS" != "ok" ] && [ "$DRILL_STATUS" != "skipped" ]; then
+    goal "firedrill drill" "$DRILL_STATUS" "" "FAIL"
+    FAILED=1
+fi
+
+echo
+if [ "$FAILED" -eq 0 ]; then
+    echo "all goals met"
+else
+    echo "some goals not met"
+fi
+exit "$FAILED"

@@ -1,0 +1,243 @@
+//! `firedrill backup`: snapshot -> fingerprint + pg_dump -> zstd -> age -> SHA-256 -> primary
+//! destination -> manifest (last, atomic) -> replicate to every other destination with parity.
+
+use std::time::Instant;
+
+use bytes::Bytes;
+use chrono::Utc;
+use serde::Serialize;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use crate::measure::{Phase, PhaseClock};
+use crate::pg::{child, PgTarget, PgTools};
+use crate::pipeline::{bridge, encode, keys};
+use crate::source::{dump, fingerprint, snapshot};
+use crate::spec::DrillSpec;
+use crate::storage::{self, layout, manifest, replicate, Destination, Manifest};
+use crate::{Error, ErrorKind, Result};
+
+/// What a backup run did.
+#[derive(Debug, Serialize)]
+pub struct BackupOutcome {
+    pub drill: String,
+    pub backup_id: String,
+    pub snapshot_at: chrono::DateTime<Utc>,
+    pub primary: String,
+    pub stored_bytes: u64,
+    pub plain_bytes: u64,
+    pub seconds: f64,
+    pub replicas: Vec<ReplicaOutcome>,
+    pub phases: Vec<Phase>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ReplicaOutcome {
+    pub destination: String,
+    pub parity: bool,
+    pub error: Option<String>,
+}
+
+impl BackupOutcome {
+    /// True when every replica holds a verified copy.
+    pub fn complete(&self) -> bool {
+        self.replicas.iter().all(|r| r.parity)
+    }
+}
+
+/// Runs one backup of `spec`'s source.
+///
+/// # Errors
+/// Any failure before the primary manifest is written; nothing is then listed as complete.
+/// Replica failures are reported in [`BackupOutcome::replicas`], not as errors.
+pub async fn run(spec: &DrillSpec, cancel: &CancellationToken) -> Result<BackupOutcome> {
+    let started = Instant::now();
+    let started_at = Utc::now();
+    let mut clock = PhaseClock::default();
+    let recipients = keys::parse_recipients(&spec.backup.recipients)?;
+    let dests: Vec<Destination> = spec
+        .destinations
+        .iter()
+        .map(storage::open)
+        .collect::<Result<_>>()?;
+    let primary = dests
+        .first()
+        .expect("validated: at least one destination")
+        .clone();
+    let source = PgTarget::from_url(&spec.source.url, "source.url")?;
+
+    let phase = clock.start("snapshot");
+    let snap = snapshot::open(&source).await?;
+    clock.end(phase, None);
+    let tools = PgTools::new(spec.tools.bin_dir.clone());
+    let pg_dump = tools.find(
+        "pg_dump",
+        snap.server.server_major,
+        &format!(
+            "for the source server (PostgreSQL {})",
+            snap.server.server_version
+        ),
+    )?;
+    let backup_id = layout::new_backup_id(started_at);
+    let data_key = layout::object_key(&spec.name, &backup_id, layout::DATA_OBJECT);
+    info!(drill = %spec.name, backup = %backup_id, source = %source.display(), destination = %primary.name, "Backup started.");
+
+    let phase = clock.start("dump+compress+encrypt+store");
+    let mut child = dump::spawn(&pg_dump, &source, &snap.id)?;
+    let stdout = child.stdout.take().expect("piped");
+    let stderr = child::drain_stderr(child.stderr.take());
+    let (writer, reader) = bridge::channel();
+    let (status_tx, status_rx) = tokio::sync::oneshot::channel::<bool>();
+    let compression = spec.backup.compression;
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get() as u32)
+        .unwrap_or(1);
+    let encoder = tokio::task::spawn_blocking(move || {
+        let input = tokio_util::io::SyncIoBridge::new(stdout);
+        let (encoded, writer) = encode::encode(input, writer, compression, &recipients, threads)?;
+        // Only a dump that pg_dump itself reports as complete becomes a complete object.
+        if status_rx.blocking_recv().unwrap_or(false) {
+            writer.finish()?;
+            Ok(encoded)
+        } else {
+            writer.fail("pg_dump did not finish successfully");
+            Err(std::io::Error::other("pg_dump did not finish successfully"))
+        }
+    });
+    let dumper = async {
+        let status = tokio::select! {
+            s = child.wait() => s,
+            () = cancel.cancelled() => {
+                let _ = child.start_kill();
+                child.wait().await
+            }
+        };
+        let ok = matches!(&status, Ok(s) if s.success());
+        let _ = status_tx.send(ok);
+        (status, stderr.await.unwrap_or_default())
+    };
+    let counting = async {
+        tokio::select! {
+            fp = fingerprint::take(&snap.client, spec.backup.exact_count_limit) => Some(fp),
+            () = cancel.cancelled() => None,
+        }
+    };
+    let (stored, (status, stderr_text), fp, encoded) = tokio::join!(
+        primary.store.put(&data_key, reader),
+        dumper,
+        counting,
+        encoder
+    );
+    let snapshot_at = snap.at;
+    let server_info = snap.server.clone();
+    snap.close().await;
+
+    let outcome: Result<_> = (|| {
+        if cancel.is_cancelled() {
+            return Err(Error::aborted());
+        }
+        let status =
+            status.map_err(|e| Error::source_db(format!("pg_dump could not be awaited: {e}")))?;
+        child::check_status(
+            ErrorKind::Source,
+            "pg_dump",
+            status,
+            &stderr_text,
+            "see pg_dump's message above; the role needs read access to every object",
+        )?;
+        let encoded = encoded
+            .map_err(|e| Error::internal(e.to_string()))?
+            .map_err(|e| Error::internal(format!("the backup stream failed: {e}")))?;
+        let stored = stored?;
+        let fp = fp.expect("not cancelled")?;
+        Ok((encoded, stored, fp))
+    })();
+    let (encoded, stored, fingerprint) = match outcome {
+        Ok(v) => v,
+        Err(e) => {
+            // Never leave a complete-looking data object without a manifest behind.
+            let _ = primary.store.delete(&data_key).await;
+            return Err(e);
+        }
+    };
+    if stored != encoded.stored.size {
+        let _ = primary.store.delete(&data_key).await;
+        return Err(Error::storage(format!(
+            "destination `{}` stored {stored} bytes of `{data_key}` but {} were sent",
+            primary.name, encoded.stored.size
+        )));
+    }
+    clock.end(phase, Some(encoded.stored.size));
+
+    let m = Manifest {
+        format_version: manifest::FORMAT_VERSION,
+        tool_version: crate::VERSION.to_string(),
+        drill: spec.name.clone(),
+        backup_id: backup_id.clone(),
+        started_at,
+        snapshot_at,
+        finished_at: Utc::now(),
+        source: server_info,
+        method: manifest::Method {
+            kind: "pg_dump".into(),
+            format: "custom".into(),
+            tool_version: pg_dump.version.clone(),
+        },
+        compression: spec.backup.compression.label(),
+        encryption: manifest::Encryption {
+            scheme: "age".into(),
+            recipients: spec
+                .backup
+                .recipients
+                .iter()
+                .map(|r| keys::fingerprint(r))
+                .collect(),
+        },
+        objects: vec![manifest::ObjectEntry {
+            name: layout::DATA_OBJECT.into(),
+            size: encoded.stored.size,
+            sha256: encoded.stored.sha256.clone(),
+            plain_size: encoded.plain_bytes,
+        }],
+        fingerprint,
+    };
+    let mkey = layout::manifest_key(&spec.name, &backup_id);
+    if let Err(e) = primary
+        .store
+        .put_bytes(&mkey, Bytes::from(m.to_json()))
+        .await
+    {
+        let _ = primary.store.delete(&data_key).await;
+        return Err(e);
+    }
+    info!(drill = %spec.name, backup = %backup_id, bytes = encoded.stored.size, "Backup stored on the primary.");
+
+    let mut replicas = Vec::new();
+    for replica in dests.iter().skip(1) {
+        let phase = clock.start(&format!("replicate:{}", replica.name));
+        let result = replicate::replicate(&primary, replica, &m).await;
+        clock.end(phase, Some(m.total_size()));
+        if let Err(e) = &result {
+            warn!(destination = %replica.name, error = %e.message, "Replication failed.");
+        }
+        replicas.push(ReplicaOutcome {
+            destination: replica.name.clone(),
+            parity: result.is_ok(),
+            error: result.err().map(|e| e.render()),
+        });
+        if cancel.is_cancelled() {
+            return Err(Error::aborted());
+        }
+    }
+    Ok(BackupOutcome {
+        drill: spec.name.clone(),
+        backup_id,
+        snapshot_at: m.snapshot_at,
+        primary: primary.name.clone(),
+        stored_bytes: encoded.stored.size,
+        plain_bytes: encoded.plain_bytes,
+        seconds: started.elapsed().as_secs_f64(),
+        replicas,
+        phases: clock.phases,
+    })
+}

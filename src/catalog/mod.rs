@@ -1,0 +1,243 @@
+//! The backup sets in a destination, and choosing the recovery point for a drill. A set
+//! without a readable manifest does not exist here.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use tracing::warn;
+
+use crate::storage::{layout, Destination, Manifest};
+use crate::{Error, Result};
+
+#[derive(Debug, Clone)]
+pub struct BackupSet {
+    pub id: String,
+    pub manifest: Manifest,
+}
+
+/// Complete backup sets of `drill` in `dest`, oldest first.
+///
+/// # Errors
+/// [`crate::ErrorKind::Storage`] when the destination cannot be listed.
+pub async fn list(dest: &Destination, drill: &str) -> Result<Vec<BackupSet>> {
+    let objects = dest.store.list(&format!("{drill}/")).await?;
+    let mut sets = Vec::new();
+    for obj in objects {
+        let Some(rest) = obj.key.strip_prefix(&format!("{drill}/")) else {
+            continue;
+        };
+        let Some((id, name)) = rest.split_once('/') else {
+            continue;
+        };
+        if name != layout::MANIFEST || !layout::is_backup_id(id) {
+            continue;
+        }
+        let Some(bytes) = dest.store.get_bytes(&obj.key).await? else {
+            continue;
+        };
+        match Manifest::parse(&bytes, &format!("{}/{}", dest.name, obj.key)) {
+            Ok(m) if m.backup_id == id && m.drill == drill => sets.push(BackupSet {
+                id: id.to_string(),
+                manifest: m,
+            }),
+            Ok(_) => {
+                warn!(destination = %dest.name, key = %obj.key, "Manifest names another backup; ignored.")
+            }
+            Err(e) => {
+                warn!(destination = %dest.name, error = %e.message, "Unreadable manifest ignored.")
+            }
+        }
+    }
+    sets.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(sets)
+}
+
+/// Which backup a drill restores.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Pick {
+    Latest,
+    Id(String),
+    /// A random complete backup whose recovery point is within this long before now.
+    RandomWithin(Duration),
+}
+
+/// Chooses a set.
+///
+/// # Errors
+/// [`crate::ErrorKind::Storage`] naming the destination when nothing fits.
+pub fn pick<'a>(
+    sets: &'a [BackupSet],
+    how: &Pick,
+    now: DateTime<Utc>,
+    dest_name: &str,
+) -> Result<&'a BackupSet> {
+    let none = || {
+        Error::storage(format!("no complete backup in destination `{dest_name}`"))
+            .hint("run `firedrill backup SPEC` first, or read another copy with --from")
+    };
+    match how {
+        Pick::Latest => sets.last().ok_or_else(none),
+        Pick::Id(id) => sets.iter().find(|s| &s.id == id).ok_or_else(|| {
+            Error::storage(format!(
+                "backup `{id}` is not a complete backup in destination `{dest_name}`"
+            ))
+            .hint("run `firedrill list SPEC` to see the backups there")
+        }),
+        Pick::RandomWithin(window) => {
+            let since = now - chrono::Duration::from_std(*window).unwrap_or(chrono::Duration::MAX);
+            let eligible: Vec<&BackupSet> = sets
+                .iter()
+                .filter(|s| s.manifest.snapshot_at >= since)
+                .collect();
+            if eligible.is_empty() {
+                return Err(Error::storage(format!(
+                    "no complete backup in destination `{dest_name}` within the last {}",
+                    humantime::format_duration(*window)
+                ))
+                .hint("widen --random-within or run a backup"));
+            }
+            let mut b = [0u8; 8];
+            getrandom::fill(&mut b).expect("OS random source");
+            Ok(eligible[(u64::from_le_bytes(b) % eligible.len() as u64) as usize])
+        }
+    }
+}
+
+/// Presence and parity of one backup set in one destination.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Presence {
+    /// Manifest and every object present with the recorded sizes.
+    Complete,
+    /// Manifest present but an object is missing or has another size.
+    Damaged,
+    /// No manifest there.
+    Missing,
+}
+
+/// Checks whether `dest` holds the set of `manifest` with matching object sizes.
+///
+/// # Errors
+/// [`crate::ErrorKind::Storage`] when the destination cannot be read.
+pub async fn presence(dest: &Destination, manifest: &Manifest) -> Result<Presence> {
+    let mkey = layout::manifest_key(&manifest.drill, &manifest.backup_id);
+    if dest.store.head(&mkey).await?.is_none() {
+        return Ok(Presence::Missing);
+    }
+    for obj in &manifest.objects {
+        let key = layout::object_key(&manifest.drill, &manifest.backup_id, &obj.name);
+        if dest.store.head(&key).await? != Some(obj.size) {
+            return Ok(Presence::Damaged);
+        }
+    }
+    Ok(Presence::Complete)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::{MemoryStore, ObjectStore};
+    use std::sync::Arc;
+
+    fn manifest(id: &str, at: &str) -> Manifest {
+        let json = serde_json::json!({
+            "format_version": 1, "tool_version": "0", "drill": "d", "backup_id": id,
+            "started_at": at, "snapshot_at": at, "finished_at": at,
+            "source": {"host": "h", "port": 5432, "database": "db", "user": "u",
+                "server_version": "15", "server_major": 15, "size_bytes": 1},
+            "method": {"kind": "pg_dump", "format": "custom", "tool_version": "15"},
+            "compression": "zstd:3",
+            "encryption": {"scheme": "age", "recipients": []},
+            "objects": [{"name": "data.dump.zst.age", "size": 4, "sha256": "00", "plain_size": 4}],
+            "fingerprint": {"tables": [], "objects": {}}
+        });
+        serde_json::from_value(json).unwrap()
+    }
+
+    #[tokio::test]
+    async fn lists_only_complete_sets_and_picks() {
+        let store = Arc::new(MemoryStore::default());
+        let dest = Destination {
+            name: "dr".into(),
+            store: store.clone(),
+        };
+        let a = "20261120T000000Z-aaaaaa";
+        let b = "20261125T000000Z-bbbbbb";
+        let orphan = "20261126T000000Z-cccccc";
+        for (id, at) in [(a, "2026-11-20T00:00:00Z"), (b, "2026-11-25T00:00:00Z")] {
+            let m = manifest(id, at);
+            store
+                .put_bytes(&layout::manifest_key("d", id), m.to_json().into())
+                .await
+                .unwrap();
+            store
+                .put_bytes(
+                    &layout::object_key("d", id, "data.dump.zst.age"),
+                    "abcd".into(),
+                )
+                .await
+                .unwrap();
+        }
+        store
+            .put_bytes(
+                &layout::object_key("d", orphan, "data.dump.zst.age"),
+                "x".into(),
+            )
+            .await
+            .unwrap();
+        let sets = list(&dest, "d").await.unwrap();
+        assert_eq!(
+            sets.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(),
+            vec![a, b]
+        );
+
+        let now: DateTime<Utc> = "2026-11-26T00:00:00Z".parse().unwrap();
+        assert_eq!(pick(&sets, &Pick::Latest, now, "dr").unwrap().id, b);
+        assert_eq!(pick(&sets, &Pick::Id(a.into()), now, "dr").unwrap().id, a);
+        assert!(pick(&sets, &Pick::Id(orphan.into()), now, "dr").is_err());
+        assert_eq!(
+            pick(
+                &sets,
+                &Pick::RandomWithin(Duration::from_secs(2 * 86400)),
+                now,
+                "dr"
+            )
+            .unwrap()
+            .id,
+            b
+        );
+        assert!(pick(
+            &sets,
+            &Pick::RandomWithin(Duration::from_secs(3600)),
+            now,
+            "dr"
+        )
+        .is_err());
+        assert!(pick(&[], &Pick::Latest, now, "dr")
+            .unwrap_err()
+            .message
+            .contains("`dr`"));
+
+        assert_eq!(
+            presence(&dest, &sets[0].manifest).await.unwrap(),
+            Presence::Complete
+        );
+        store
+            .put_bytes(
+                &layout::object_key("d", a, "data.dump.zst.age"),
+                "abc".into(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            presence(&dest, &sets[0].manifest).await.unwrap(),
+            Presence::Damaged
+        );
+        store.delete(&layout::manifest_key("d", a)).await.unwrap();
+        assert_eq!(
+            presence(&dest, &sets[0].manifest).await.unwrap(),
+            Presence::Missing
+        );
+    }
+}

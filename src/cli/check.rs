@@ -1,0 +1,135 @@
+use clap::Args;
+use serde::Serialize;
+
+use firedrill::pg::{PgTarget, PgTools};
+use firedrill::pipeline::keys;
+use firedrill::spec::{DrillSpec, ScratchSpec};
+use firedrill::{storage, Error, Result};
+
+use super::SpecArgs;
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub spec: SpecArgs,
+    /// Only validate the spec; do not contact the source, destinations or tools.
+    #[arg(long)]
+    pub offline: bool,
+}
+
+#[derive(Serialize)]
+struct Item {
+    what: String,
+    ok: bool,
+    detail: String,
+}
+
+pub async fn run(args: CheckArgs) -> Result<u8> {
+    let spec = args.spec.load()?;
+    let mut items = vec![Item {
+        what: "spec".into(),
+        ok: true,
+        detail: format!("`{}` is valid", spec.path.display()),
+    }];
+    if !args.offline {
+        preflight(&spec, &mut items).await;
+    }
+    let ok = items.iter().all(|i| i.ok);
+    if args.spec.json {
+        super::print_json(&serde_json::json!({ "ok": ok, "checks": items }));
+    } else {
+        for i in &items {
+            println!(
+                "{} {}: {}",
+                if i.ok { "ok  " } else { "FAIL" },
+                i.what,
+                i.detail
+            );
+        }
+    }
+    Ok(if ok { 0 } else { 2 })
+}
+
+fn push(items: &mut Vec<Item>, what: &str, r: std::result::Result<String, Error>) {
+    match r {
+        Ok(detail) => items.push(Item {
+            what: what.into(),
+            ok: true,
+            detail,
+        }),
+        Err(e) => items.push(Item {
+            what: what.into(),
+            ok: false,
+            detail: e.render(),
+        }),
+    }
+}
+
+async fn preflight(spec: &DrillSpec, items: &mut Vec<Item>) {
+    let tools = PgTools::new(spec.tools.bin_dir.clone());
+    // The source's major version decides which tools are new enough.
+    let mut major = 0;
+    let source = async {
+        let target = PgTarget::from_url(&spec.source.url, "source.url")?;
+        let client = target.connect("the source database").await?;
+        let num: i32 = client
+            .query_one("select current_setting('server_version_num')::int", &[])
+            .await
+            .map_err(|e| Error::source_db(e.to_string()))?
+            .get(0);
+        Ok::<_, Error>((target.display().to_string(), (num / 10000) as u32))
+    }
+    .await;
+    match source {
+        Ok((display, m)) => {
+            major = m;
+            push(
+                items,
+                "source",
+                Ok(format!("{display} reachable, PostgreSQL {m}")),
+            );
+        }
+        Err(e) => push(items, "source", Err(e)),
+    }
+    let why = format!("for PostgreSQL {major}");
+    let mut needed = vec!["pg_dump", "pg_restore"];
+    if matches!(spec.drill.scratch, ScratchSpec::Ephemeral) {
+        needed.extend(["initdb", "pg_ctl"]);
+    }
+    for tool in needed {
+        push(
+            items,
+            tool,
+            tools
+                .find(tool, major, &why)
+                .map(|t| format!("{} ({})", t.version, t.path.display())),
+        );
+    }
+    if let ScratchSpec::Server { url, .. } = &spec.drill.scratch {
+        let r = async {
+            let t = PgTarget::from_url(url, "drill.scratch.server")?;
+            t.connect("the scratch server").await?;
+            Ok(format!("{} reachable", t.display()))
+        }
+        .await;
+        push(items, "scratch server", r);
+    }
+    for d in &spec.destinations {
+        let r = async {
+            let dest = storage::open(d)?;
+            storage::probe_writable(&dest).await?;
+            Ok(format!("{} writable", dest.store.describe()))
+        }
+        .await;
+        push(items, &format!("destination {}", d.name), r);
+    }
+    let r = keys::load_identities(spec.drill.identity_file.as_deref()).and_then(|(ids, _)| {
+        if keys::identity_matches(&ids, &spec.backup.recipients)? {
+            Ok("the drill identity decrypts what backups encrypt".to_string())
+        } else {
+            Err(Error::key("the drill identity matches none of backup.recipients")
+                .hint("put the identity's public key (firedrill keygen prints it) in backup.recipients"))
+        }
+    });
+    push(items, "identity", r);
+}

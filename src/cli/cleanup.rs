@@ -1,0 +1,29 @@
+use firedrill::pg::PgTools;
+use firedrill::{scratch, Result};
+
+use super::SpecArgs;
+
+pub async fn run(args: SpecArgs) -> Result<u8> {
+    let spec = args.load()?;
+    let tools = PgTools::new(spec.tools.bin_dir.clone());
+    let outcomes = scratch::sweep(&spec, &tools).await?;
+    let failed = outcomes.iter().any(|o| !o.removed);
+    if args.json {
+        super::print_json(&outcomes);
+    } else if outcomes.is_empty() {
+        println!("No scratch targets of `{}` to remove.", spec.name);
+    } else {
+        for o in &outcomes {
+            println!(
+                "{} {}",
+                if o.removed {
+                    "removed:"
+                } else {
+                    "NOT removed:"
+                },
+                o.detail
+            );
+        }
+    }
+    Ok(if failed { 2 } else { 0 })
+}

@@ -1,0 +1,42 @@
+use std::path::PathBuf;
+
+use clap::Args;
+use tokio_util::sync::CancellationToken;
+
+use firedrill::{demo, Result};
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Folder for everything the demo creates.
+    #[arg(long, default_value = "./firedrill-demo")]
+    pub dir: PathBuf,
+    /// OS user for the PostgreSQL clusters when running as root.
+    #[arg(long, default_value = "postgres")]
+    pub run_as: String,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub async fn run(args: DemoArgs, cancel: &CancellationToken) -> Result<u8> {
+    let outcome = demo::run(&args.dir, &args.run_as, cancel).await?;
+    let r = &outcome.drill.report;
+    if args.json {
+        super::print_json(&outcome);
+    } else {
+        println!("{}", super::drill::summary(r));
+        if let Some(s) = &outcome.drill.stored {
+            println!(
+                "Report: {}\n        {}",
+                s.json.display(),
+                s.markdown.display()
+            );
+        }
+        println!(
+            "Spec used: {} (try `firedrill list {}`)",
+            outcome.spec.display(),
+            outcome.spec.display()
+        );
+    }
+    Ok(r.verdict.exit_code())
+}

@@ -1,0 +1,114 @@
+use std::time::Duration;
+
+use clap::Args;
+use tokio_util::sync::CancellationToken;
+
+use firedrill::catalog::Pick;
+use firedrill::drill::{self, DrillOptions};
+use firedrill::storage::layout;
+use firedrill::{Error, Result};
+
+use super::SpecArgs;
+
+#[derive(Debug, Args)]
+pub struct DrillArgs {
+    #[command(flatten)]
+    pub spec: SpecArgs,
+    /// Print the plan and touch nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Restore this backup id instead of the latest.
+    #[arg(long, conflicts_with = "random_within")]
+    pub backup: Option<String>,
+    /// Restore a random complete backup from within this long ago (e.g. 7d).
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub random_within: Option<Duration>,
+    /// Read from this destination instead of drill.from.
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Leave the scratch target running and print how to connect.
+    #[arg(long)]
+    pub keep: bool,
+}
+
+pub async fn run(args: DrillArgs, cancel: &CancellationToken) -> Result<u8> {
+    let spec = args.spec.load()?;
+    let pick = match (&args.backup, args.random_within) {
+        (Some(id), _) if !layout::is_backup_id(id) => {
+            return Err(Error::spec(format!("`{id}` is not a backup id"))
+                .hint("copy one from `firedrill list SPEC`"))
+        }
+        (Some(id), _) => Pick::Id(id.clone()),
+        (None, Some(d)) => Pick::RandomWithin(d),
+        (None, None) => Pick::Latest,
+    };
+    let opts = DrillOptions {
+        pick,
+        from: args.from.clone(),
+        keep: args.keep,
+        trigger: "manual".into(),
+    };
+    if args.dry_run {
+        let plan = drill::plan(&spec, &opts).await?;
+        if args.spec.json {
+            super::print_json(&plan);
+        } else {
+            print!("{plan}");
+        }
+        return Ok(0);
+    }
+    let outcome = drill::run(&spec, &opts, cancel).await?;
+    let r = &outcome.report;
+    if args.spec.json {
+        super::print_json(&serde_json::json!({
+            "verdict": r.verdict,
+            "report": r,
+            "report_files": outcome.stored,
+            "kept_url": outcome.kept_url,
+            "rto": r.rto.as_ref().map(|x| serde_json::json!({"total_seconds": x.seconds, "target_seconds": x.target_seconds, "pass": x.pass})),
+        }));
+    } else {
+        println!("{}", summary(r));
+        if let Some(s) = &outcome.stored {
+            println!("Report: {}", s.json.display());
+            println!("        {}", s.markdown.display());
+        }
+        if let Some(url) = &outcome.kept_url {
+            println!("Scratch target kept. Connect with:\n  psql '{url}'\nRemove it with: firedrill cleanup {}", args.spec.spec.display());
+        }
+    }
+    Ok(r.verdict.exit_code())
+}
+
+/// One-paragraph verdict for people.
+pub fn summary(r: &firedrill::report::DrillReport) -> String {
+    let mut s = format!("Drill `{}`: {:?}", r.drill, r.verdict).to_uppercase();
+    s = s.replacen(&r.drill.to_uppercase(), &r.drill, 1);
+    if let Some(rto) = &r.rto {
+        s.push_str(&format!("\n  RTO {:.1} s", rto.seconds));
+        if let Some(t) = rto.target_seconds {
+            s.push_str(&format!(" (target {t:.0} s)"));
+        }
+    }
+    if let Some(rpo) = &r.rpo {
+        s.push_str(&format!("\n  RPO {:.1} s", rpo.seconds));
+        if let Some(t) = rpo.target_seconds {
+            s.push_str(&format!(" (target {t:.0} s)"));
+        }
+    }
+    for c in &r.checks {
+        s.push_str(&format!(
+            "\n  {} {}: {}",
+            if c.pass { "pass" } else { "FAIL" },
+            c.name,
+            c.actual
+        ));
+    }
+    if let Some(reason) = &r.reason {
+        s.push_str(&format!(
+            "\n  reason: {}",
+            reason.replace('\n', "\n          ")
+        ));
+    }
+    s
+}

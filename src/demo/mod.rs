@@ -1,0 +1,148 @@
+//! `firedrill demo`: everything end to end on one machine with no existing server. Starts an
+//! ephemeral source cluster with a sample shop database, makes an age key, backs up to two
+//! local folders standing for two regions, drills from the "dr" copy and prints the verdict.
+
+use std::path::{Path, PathBuf};
+
+use tokio_util::sync::CancellationToken;
+use tracing::info;
+
+use crate::drill::{self, DrillOptions, DrillOutcome};
+use crate::pg::PgTools;
+use crate::pipeline::keys;
+use crate::scratch::{EphemeralCluster, ScratchTarget};
+use crate::{backup, spec, Error, Result};
+
+/// The sample database.
+pub const SAMPLE_SQL: &str = include_str!("sample.sql");
+/// The spec template (`@...@` placeholders are filled in by the demo).
+pub const SPEC_TEMPLATE: &str = include_str!("../../drills/demo.toml");
+
+/// What the demo did.
+#[derive(Debug, serde::Serialize)]
+pub struct DemoOutcome {
+    pub dir: PathBuf,
+    pub spec: PathBuf,
+    pub backup: backup::BackupOutcome,
+    pub drill: DrillOutcome,
+}
+
+/// True when `user` can reach `dir` (every ancestor searchable by others), needed when the
+/// clusters run as another OS user.
+fn reachable_by_others(dir: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    dir.ancestors().all(|a| {
+        std::fs::metadata(a)
+            .map(|m| m.permissions().mode() & 0o001 != 0)
+            .unwrap_or(false)
+    })
+}
+
+/// Runs the demo under `dir`.
+///
+/// # Errors
+/// When PostgreSQL server binaries are missing or any step fails; the source cluster is
+/// stopped and removed either way.
+pub async fn run(dir: &Path, run_as: &str, cancel: &CancellationToken) -> Result<DemoOutcome> {
+    std::fs::create_dir_all(dir).map_err(|e| {
+        Error::preflight(format!(
+            "cannot create demo folder `{}`: {e}",
+            dir.display()
+        ))
+    })?;
+    let dir = std::fs::canonicalize(dir).map_err(|e| Error::preflight(e.to_string()))?;
+    let mut clusters = dir.join("clusters");
+    if nix::unistd::geteuid().is_root() && !reachable_by_others(&dir) {
+        clusters = std::env::temp_dir().join("firedrill-demo-clusters");
+        info!(dir = %clusters.display(), "The demo folder is not reachable by the cluster user; clusters run from the temp dir.");
+    }
+
+    let key_path = dir.join("demo.key");
+    let recipient = if key_path.exists() {
+        let text = std::fs::read_to_string(&key_path).map_err(|e| Error::key(e.to_string()))?;
+        text.lines()
+            .find_map(|l| l.strip_prefix("# public key: "))
+            .map(str::to_string)
+            .ok_or_else(|| {
+                Error::key(format!("`{}` has no public key line", key_path.display()))
+                    .hint("delete it; the demo makes a new one")
+            })?
+    } else {
+        keys::write_new_identity(&key_path)?
+    };
+
+    println!("Starting an ephemeral source cluster and loading the sample shop database...");
+    let tools = PgTools::default();
+    let mut source = EphemeralCluster::start(
+        &clusters,
+        run_as,
+        &tools,
+        0,
+        "demo-source",
+        "source",
+        "shop",
+    )
+    .await?;
+    let result = async {
+        let client = source.target().connect("the demo source").await?;
+        client.batch_execute(SAMPLE_SQL).await.map_err(|e| {
+            Error::source_db(format!(
+                "loading the sample database failed: {}",
+                crate::pg::conn::pg_message(&e)
+            ))
+        })?;
+        drop(client);
+
+        let spec_text = SPEC_TEMPLATE
+            .replace("@PORT@", &source.port().to_string())
+            .replace("@USER@", source.superuser())
+            .replace("@RECIPIENT@", &recipient)
+            .replace("@DIR@", &dir.display().to_string())
+            .replace("@WORK@", &clusters.display().to_string());
+        let spec_path = dir.join("demo.toml");
+        std::fs::write(&spec_path, spec_text).map_err(|e| Error::preflight(e.to_string()))?;
+        let password = source.password().to_string();
+        let env = move |name: &str| match name {
+            "FIREDRILL_DEMO_PASSWORD" => Some(password.clone()),
+            other => std::env::var(other).ok(),
+        };
+        let text =
+            std::fs::read_to_string(&spec_path).map_err(|e| Error::preflight(e.to_string()))?;
+        let spec = spec::parse(&text, &spec_path, &[], &env)?;
+
+        println!("Backing up `shop` to the primary and replicating to dr...");
+        let backup = backup::run(&spec, cancel).await?;
+        println!(
+            "Backup {}: {} bytes stored ({} bytes of dump) in {:.1} s; replicas: {}",
+            backup.backup_id,
+            backup.stored_bytes,
+            backup.plain_bytes,
+            backup.seconds,
+            backup
+                .replicas
+                .iter()
+                .map(|r| format!(
+                    "{} {}",
+                    r.destination,
+                    if r.parity { "ok" } else { "FAILED" }
+                ))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        println!("Drilling from the dr copy into an ephemeral scratch cluster...");
+        let opts = DrillOptions {
+            trigger: "demo".into(),
+            ..DrillOptions::default()
+        };
+        let drill = drill::run(&spec, &opts, cancel).await?;
+        Ok(DemoOutcome {
+            dir: dir.clone(),
+            spec: spec_path,
+            backup,
+            drill,
+        })
+    }
+    .await;
+    let _ = source.cleanup().await;
+    result
+}

@@ -1,0 +1,69 @@
+//! The `firedrill` binary: parse arguments, set up logging and signals, call the library, map
+//! the outcome to an exit code (0 pass, 1 a check or target failed, 2 could not run).
+
+mod cli;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use tokio_util::sync::CancellationToken;
+
+fn init_logging(format: cli::LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("FIREDRILL_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        cli::LogFormat::Json => builder.json().init(),
+        cli::LogFormat::Text => builder.with_target(false).init(),
+    }
+}
+
+/// Cancels the token on SIGINT or SIGTERM; cleanup then runs in the library.
+fn watch_signals(cancel: CancellationToken) {
+    tokio::spawn(async move {
+        use tokio::signal::unix::{signal, SignalKind};
+        let (Ok(mut term), Ok(mut int)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) else {
+            return;
+        };
+        tokio::select! {
+            _ = term.recv() => tracing::warn!(signal = "SIGTERM", "Stopping: cleaning up."),
+            _ = int.recv() => tracing::warn!(signal = "SIGINT", "Stopping: cleaning up."),
+        }
+        cancel.cancel();
+    });
+}
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    init_logging(cli.log_format);
+    let json = cli::wants_json(&cli);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let code = runtime.block_on(async {
+        let cancel = CancellationToken::new();
+        watch_signals(cancel.clone());
+        match cli::run(cli, cancel).await {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("error: {}", e.render());
+                if json {
+                    cli::print_json(&serde_json::json!({
+                        "error": { "kind": e.kind, "message": e.message, "hint": e.hint }
+                    }));
+                }
+                2
+            }
+        }
+    });
+    ExitCode::from(code)
+}

@@ -1,0 +1,145 @@
+//! Markdown rendering of a [`DrillReport`].
+
+use std::fmt::Write;
+
+use super::{DrillReport, Verdict};
+
+fn secs(s: f64) -> String {
+    if s >= 3600.0 {
+        format!("{:.1} h", s / 3600.0)
+    } else if s >= 60.0 {
+        format!("{:.1} min", s / 60.0)
+    } else {
+        format!("{s:.2} s")
+    }
+}
+
+fn pass(p: Option<bool>) -> &'static str {
+    match p {
+        Some(true) => "met",
+        Some(false) => "MISSED",
+        None => "no target",
+    }
+}
+
+fn cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+/// Renders the report as Markdown.
+pub fn render_markdown(r: &DrillReport) -> String {
+    let mut o = String::new();
+    let verdict = match r.verdict {
+        Verdict::Passed => "PASSED",
+        Verdict::Failed => "FAILED",
+        Verdict::Error => "COULD NOT RUN",
+        Verdict::Aborted => "ABORTED",
+    };
+    let _ = writeln!(o, "# Drill `{}`: {verdict}\n", r.drill);
+    if let Some(reason) = &r.reason {
+        let _ = writeln!(o, "> {}\n", reason.replace('\n', "\n> "));
+    }
+    let _ = writeln!(o, "- Started: {}", r.started_at.to_rfc3339());
+    let _ = writeln!(o, "- Finished: {}", r.finished_at.to_rfc3339());
+    let _ = writeln!(
+        o,
+        "- Host: {}; trigger: {} by {}",
+        r.host, r.trigger.kind, r.trigger.user
+    );
+    let _ = writeln!(
+        o,
+        "- firedrill {} (report format {})\n",
+        r.tool_version, r.format_version
+    );
+
+    if let Some(b) = &r.backup {
+        let _ = writeln!(o, "## Backup\n");
+        let _ = writeln!(o, "- Backup id: `{}`", b.id);
+        let _ = writeln!(o, "- Read from: `{}` ({})", b.destination, b.location);
+        let _ = writeln!(
+            o,
+            "- Recovery point (snapshot): {}",
+            b.snapshot_at.to_rfc3339()
+        );
+        let _ = writeln!(
+            o,
+            "- Source: {} / {} (PostgreSQL {})",
+            b.source.host, b.source.database, b.source.server_version
+        );
+        for obj in &b.objects {
+            let _ = writeln!(
+                o,
+                "- Object `{}`: {} bytes, sha256 `{}`",
+                obj.name, obj.size, obj.sha256
+            );
+        }
+        o.push('\n');
+    }
+    if let Some(s) = &r.scratch {
+        let _ = writeln!(
+            o,
+            "## Scratch target\n\n- {} at `{}`, database `{}`, PostgreSQL {}\n",
+            s.kind, s.location, s.database, s.server_version
+        );
+    }
+    if let Some(rto) = &r.rto {
+        let _ = writeln!(o, "## RTO: {} ({})\n", secs(rto.seconds), pass(rto.pass));
+        if let Some(t) = rto.target_seconds {
+            let _ = writeln!(o, "Target: {}\n", secs(t));
+        }
+        let _ = writeln!(o, "| phase | seconds |\n|---|---:|");
+        for p in &rto.phases {
+            let _ = writeln!(o, "| {} | {:.2} |", cell(&p.name), p.seconds);
+        }
+        o.push('\n');
+    }
+    if let Some(rpo) = &r.rpo {
+        let _ = writeln!(o, "## RPO: {} ({})\n", secs(rpo.seconds), pass(rpo.pass));
+        let _ = writeln!(o, "- Recovery point: {}", rpo.recovery_point.to_rfc3339());
+        let _ = writeln!(
+            o,
+            "- Simulated disaster (drill start): {}",
+            rpo.disaster_at.to_rfc3339()
+        );
+        if let Some(t) = rpo.target_seconds {
+            let _ = writeln!(o, "- Target: {}", secs(t));
+        }
+        if let Some(g) = rpo.worst_gap_30d_seconds {
+            let _ = writeln!(o, "- Worst gap between backups, last 30 days: {}", secs(g));
+        }
+        o.push('\n');
+    }
+    if !r.checks.is_empty() {
+        let _ = writeln!(o, "## Checks\n\n| check | kind | expected | actual | result | seconds |\n|---|---|---|---|---|---:|");
+        for c in &r.checks {
+            let _ = writeln!(
+                o,
+                "| {} | {} | {} | {} | {} | {:.2} |",
+                cell(&c.name),
+                c.kind,
+                cell(&c.expected),
+                cell(&c.actual),
+                if c.pass { "pass" } else { "FAIL" },
+                c.seconds
+            );
+        }
+        for c in r.checks.iter().filter(|c| !c.details.is_empty()) {
+            let _ = writeln!(o, "\n`{}`:", c.name);
+            for d in &c.details {
+                let _ = writeln!(o, "- {}", d);
+            }
+        }
+        o.push('\n');
+    }
+    if let Some(c) = &r.cleanup {
+        let state = if c.kept {
+            "kept running (--keep)"
+        } else if c.removed {
+            "removed"
+        } else {
+            "NOT removed"
+        };
+        let _ = writeln!(o, "## Cleanup\n\n- Scratch target {state}. {}", c.detail);
+    }
+    o
+}

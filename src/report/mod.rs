@@ -1,0 +1,17 @@
+//! The drill report: one serde model ([`DrillReport`], versioned), rendered as JSON (the
+//! source of truth) and Markdown, and stored under `drill.reports` and beside the backup set.
+
+mod markdown;
+mod model;
+mod store;
+
+pub use markdown::render_markdown;
+pub use model::*;
+pub use store::{store, StoredReport};
+
+/// JSON rendering (pretty, newline-terminated).
+pub fn render_json(report: &DrillReport) -> String {
+    let mut s = serde_json::to_string_pretty(report).expect("report serialises");
+    s.push('\n');
+    s
+}

@@ -1,0 +1,116 @@
+//! The report model. `FORMAT_VERSION` changes whenever a field changes meaning or goes away.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::measure::Phase;
+use crate::scratch::{CleanupOutcome, ScratchInfo};
+use crate::verify::CheckResult;
+
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    /// Every check and target met.
+    Passed,
+    /// The drill ran and a check or target failed, or the backup proved unrestorable.
+    Failed,
+    /// The drill could not run (configuration, keys, tools, storage unreachable).
+    Error,
+    /// Interrupted by a signal.
+    Aborted,
+}
+
+impl Verdict {
+    /// 0 passed, 1 failed, 2 could not run or aborted.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Verdict::Passed => 0,
+            Verdict::Failed => 1,
+            Verdict::Error | Verdict::Aborted => 2,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct DrillReport {
+    pub format_version: u32,
+    pub tool_version: String,
+    pub drill: String,
+    pub verdict: Verdict,
+    /// Why the verdict is not `passed`.
+    pub reason: Option<String>,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    pub host: String,
+    pub trigger: Trigger,
+    pub backup: Option<BackupRef>,
+    pub scratch: Option<ScratchInfo>,
+    pub phases: Vec<Phase>,
+    pub rto: Option<Rto>,
+    pub rpo: Option<Rpo>,
+    pub checks: Vec<CheckResult>,
+    pub cleanup: Option<CleanupOutcome>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Trigger {
+    /// `manual`, `demo`, later `schedule`.
+    pub kind: String,
+    pub user: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct BackupRef {
+    pub id: String,
+    /// Destination name read from.
+    pub destination: String,
+    /// Its location (no secrets).
+    pub location: String,
+    pub snapshot_at: DateTime<Utc>,
+    pub objects: Vec<ObjectRef>,
+    pub source: SourceRef,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ObjectRef {
+    pub name: String,
+    pub size: u64,
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SourceRef {
+    pub host: String,
+    pub database: String,
+    pub server_version: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Rto {
+    /// Wall time from the start of locating the backup to the end of verification.
+    pub seconds: f64,
+    pub target_seconds: Option<f64>,
+    pub pass: Option<bool>,
+    pub phases: Vec<PhaseTime>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PhaseTime {
+    pub name: String,
+    pub seconds: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Rpo {
+    /// The backup's `snapshot_at`.
+    pub recovery_point: DateTime<Utc>,
+    /// The drill's start: the simulated disaster.
+    pub disaster_at: DateTime<Utc>,
+    pub seconds: f64,
+    pub target_seconds: Option<f64>,
+    pub pass: Option<bool>,
+    /// Largest gap between consecutive complete backups (and to now) over the last 30 days.
+    pub worst_gap_30d_seconds: Option<f64>,
+}

@@ -1,0 +1,80 @@
+//! Writes reports to `<reports>/<drill>/<timestamp>.{json,md}` and a JSON copy beside the
+//! backup set (`<drill>/<backup-id>/drills/<timestamp>.json`) in the destination read from.
+
+use std::path::{Path, PathBuf};
+
+use bytes::Bytes;
+use serde::Serialize;
+
+use super::{render_json, render_markdown, DrillReport};
+use crate::storage::{layout, Destination};
+use crate::{Error, Result};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StoredReport {
+    pub json: PathBuf,
+    pub markdown: PathBuf,
+    /// Key of the copy in the destination, when there was a backup to put it beside.
+    pub beside_backup: Option<String>,
+}
+
+/// Stores `report`.
+///
+/// # Errors
+/// [`crate::ErrorKind::Storage`] when the local report folder cannot be written.
+pub async fn store(
+    report: &DrillReport,
+    reports_dir: &Path,
+    dest: Option<&Destination>,
+) -> Result<StoredReport> {
+    let stamp = report.started_at.format("%Y%m%dT%H%M%SZ").to_string();
+    let dir = reports_dir.join(&report.drill);
+    std::fs::create_dir_all(&dir).map_err(|e| {
+        Error::storage(format!(
+            "cannot create report folder `{}`: {e}",
+            dir.display()
+        ))
+        .hint("fix drill.reports")
+    })?;
+    let json = render_json(report);
+    let json_path = unique(&dir, &stamp, "json");
+    let md_path = json_path.with_extension("md");
+    write_atomic(&json_path, json.as_bytes())?;
+    write_atomic(&md_path, render_markdown(report).as_bytes())?;
+    let mut beside = None;
+    if let (Some(dest), Some(b)) = (dest, &report.backup) {
+        let key = format!(
+            "{}drills/{stamp}.json",
+            layout::set_prefix(&report.drill, &b.id)
+        );
+        match dest.store.put_bytes(&key, Bytes::from(json)).await {
+            Ok(()) => beside = Some(key),
+            Err(e) => {
+                tracing::warn!(error = %e.message, "Could not store the report beside the backup.")
+            }
+        }
+    }
+    Ok(StoredReport {
+        json: json_path,
+        markdown: md_path,
+        beside_backup: beside,
+    })
+}
+
+fn unique(dir: &Path, stamp: &str, ext: &str) -> PathBuf {
+    let first = dir.join(format!("{stamp}.{ext}"));
+    if !first.exists() {
+        return first;
+    }
+    (1..)
+        .map(|n| dir.join(format!("{stamp}-{n}.{ext}")))
+        .find(|p| !p.exists())
+        .expect("some name is free")
+}
+
+fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
+    let tmp = path.with_extension("partial");
+    std::fs::write(&tmp, data)
+        .and_then(|_| std::fs::rename(&tmp, path))
+        .map_err(|e| Error::storage(format!("cannot write report `{}`: {e}", path.display())))
+}

@@ -1,0 +1,181 @@
+//! fetch -> verify SHA-256 -> age decrypt -> zstd decompress -> spool file -> `pg_restore -j N`.
+//!
+//! The plain dump is spooled to a private (0600) file in the work dir because `pg_restore -j`
+//! needs a seekable archive; the file is removed as soon as the restore ends.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use tokio::process::Command;
+use tokio_util::sync::CancellationToken;
+
+use crate::pg::{child, PgTarget, PgTool};
+use crate::pipeline::{decode, keys::Identity, DecodeError, Decoded};
+use crate::storage::{layout, manifest::ObjectEntry, Destination, Manifest};
+use crate::{Error, ErrorKind, Result};
+
+/// A private spool file that is deleted when dropped.
+pub struct Spool {
+    pub path: PathBuf,
+}
+
+impl Spool {
+    /// Creates an empty 0600 file in `dir`.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Scratch`] when `dir` is not writable.
+    pub fn create(dir: &Path) -> Result<(Self, std::fs::File)> {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::create_dir_all(dir).map_err(|e| {
+            Error::scratch(format!("cannot create work dir `{}`: {e}", dir.display()))
+                .hint("set drill.work-dir to a writable folder")
+        })?;
+        let path = dir.join(format!("spool-{}.dump", layout::random_hex(6)));
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(|e| {
+                Error::scratch(format!(
+                    "cannot create spool file `{}`: {e}",
+                    path.display()
+                ))
+            })?;
+        Ok((Self { path }, file))
+    }
+}
+
+impl Drop for Spool {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Fetches `obj` of `manifest` from `dest`, checks it and writes the plain dump into `file`.
+///
+/// # Errors
+/// [`ErrorKind::Key`] when the identity does not fit, [`ErrorKind::Integrity`] naming the
+/// object when its bytes are corrupted, truncated or differ from the manifest.
+pub async fn fetch(
+    dest: &Destination,
+    manifest: &Manifest,
+    obj: &ObjectEntry,
+    identities: std::sync::Arc<Vec<Identity>>,
+    file: std::fs::File,
+    cancel: &CancellationToken,
+) -> Result<Decoded> {
+    let key = layout::object_key(&manifest.drill, &manifest.backup_id, &obj.name);
+    let stream = dest.store.get(&key).await?;
+    let compression = manifest.compression();
+    let cancel_read = cancel.clone();
+    let task = tokio::task::spawn_blocking(move || {
+        let input = CancellableReader {
+            inner: tokio_util::io::SyncIoBridge::new(stream),
+            cancel: cancel_read,
+        };
+        let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+        let decoded = decode(input, &mut out, compression, &identities)?;
+        std::io::Write::flush(&mut out)?;
+        Ok::<_, DecodeError>(decoded)
+    });
+    let where_ = format!(
+        "`{key}` in destination `{}` ({})",
+        dest.name,
+        dest.store.describe()
+    );
+    let decoded = match task.await.map_err(|e| Error::internal(e.to_string()))? {
+        Ok(d) => d,
+        Err(_) if cancel.is_cancelled() => return Err(Error::aborted()),
+        Err(DecodeError::NoMatchingKey) => {
+            return Err(Error::key(format!(
+                "the drill identity cannot decrypt {where_}: it matches none of the backup's recipients ({})",
+                manifest.encryption.recipients.join(", ")
+            ))
+            .hint("use the identity whose public key was in backup.recipients when this backup was taken"))
+        }
+        Err(DecodeError::Corrupt(why)) => {
+            return Err(Error::integrity(format!("object {where_} is corrupted or truncated: {why}"))
+                .hint("restore from another copy with --from, and run a new backup"))
+        }
+        Err(DecodeError::Io(e)) => {
+            return Err(Error::storage(format!("reading {where_} failed: {e}")).hint("check the destination and the work dir's free space"))
+        }
+    };
+    if decoded.stored.size != obj.size || decoded.stored.sha256 != obj.sha256 {
+        return Err(Error::integrity(format!(
+            "object {where_} differs from its manifest: {} bytes with sha256 {}, expected {} bytes with sha256 {}",
+            decoded.stored.size, decoded.stored.sha256, obj.size, obj.sha256
+        ))
+        .hint("restore from another copy with --from, and run a new backup"));
+    }
+    Ok(decoded)
+}
+
+/// Stops a blocking read when the drill is cancelled.
+struct CancellableReader<R> {
+    inner: R,
+    cancel: CancellationToken,
+}
+
+impl<R: std::io::Read> std::io::Read for CancellableReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.cancel.is_cancelled() {
+            return Err(std::io::Error::other("cancelled"));
+        }
+        self.inner.read(buf)
+    }
+}
+
+/// Runs `pg_restore` of `archive` into `target`.
+///
+/// Ownership and grants are not restored (`--no-owner --no-privileges`): a drill proves data
+/// and schema, and a fresh scratch cluster has none of the source's roles.
+///
+/// # Errors
+/// [`ErrorKind::Restore`] with pg_restore's message; [`ErrorKind::Aborted`] on cancel.
+pub async fn pg_restore(
+    tool: &PgTool,
+    target: &PgTarget,
+    archive: &Path,
+    jobs: usize,
+    cancel: &CancellationToken,
+) -> Result<()> {
+    let mut cmd = Command::new(&tool.path);
+    cmd.args([
+        "--no-owner",
+        "--no-privileges",
+        "--exit-on-error",
+        "--no-password",
+    ])
+    .arg(format!("--jobs={jobs}"))
+    .arg(format!("--dbname={}", target.dbname()))
+    .arg(archive)
+    .stdin(Stdio::null())
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped())
+    .kill_on_drop(true);
+    target.apply_env(&mut cmd);
+    let mut proc = cmd.spawn().map_err(|e| {
+        Error::preflight(format!("cannot start {}: {e}", tool.path.display()))
+            .hint("check tools.bin-dir")
+    })?;
+    let stderr = child::drain_stderr(proc.stderr.take());
+    let status = tokio::select! {
+        s = proc.wait() => s,
+        () = cancel.cancelled() => {
+            let _ = proc.start_kill();
+            let _ = proc.wait().await;
+            return Err(Error::aborted());
+        }
+    }
+    .map_err(|e| Error::restore(format!("pg_restore could not be awaited: {e}")))?;
+    let text = stderr.await.unwrap_or_default();
+    child::check_status(
+        ErrorKind::Restore,
+        "pg_restore",
+        status,
+        &text,
+        "the backup does not restore cleanly into the scratch target; see pg_restore's message",
+    )
+}

@@ -1,0 +1,421 @@
+//! An ephemeral PostgreSQL cluster: `initdb` in a private folder under firedrill's work dir,
+//! `pg_ctl start` on a free loopback port (socket in that folder), removed at the end.
+//!
+//! PostgreSQL refuses to run as root; when firedrill is root the cluster runs as
+//! `drill.run-as` (default `postgres`), otherwise as firedrill's own user.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use async_trait::async_trait;
+use tokio::process::Command;
+use tokio_postgres::Config;
+
+use super::{CleanupOutcome, ScratchInfo, ScratchTarget, MARKER};
+use crate::pg::{child, conn::pg_message, quote_ident, PgTarget, PgTool, PgTools};
+use crate::storage::layout::random_hex;
+use crate::{Error, ErrorKind, Result};
+
+const MARKER_FILE: &str = "firedrill-scratch.json";
+const SUPERUSER: &str = "firedrill";
+
+pub struct EphemeralCluster {
+    dir: PathBuf,
+    pg_ctl: PgTool,
+    owner: Option<(u32, u32)>,
+    port: u16,
+    password: String,
+    target: PgTarget,
+    version: String,
+    removed: bool,
+    kept: bool,
+}
+
+fn run_as(user: &str) -> Result<Option<(u32, u32)>> {
+    if !nix::unistd::geteuid().is_root() {
+        return Ok(None);
+    }
+    match nix::unistd::User::from_name(user) {
+        Ok(Some(u)) => Ok(Some((u.uid.as_raw(), u.gid.as_raw()))),
+        _ => Err(Error::preflight(format!(
+            "firedrill runs as root and PostgreSQL refuses to; the OS user `{user}` (drill.run-as) to run the scratch cluster does not exist"
+        ))
+        .hint("create that user, set drill.run-as to an unprivileged user, or run firedrill as a non-root user")),
+    }
+}
+
+fn command(tool: &PgTool, owner: Option<(u32, u32)>) -> Command {
+    let mut cmd = Command::new(&tool.path);
+    if let Some((uid, gid)) = owner {
+        cmd.uid(uid).gid(gid);
+    }
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd.env("LC_ALL", "C.UTF-8");
+    cmd.kill_on_drop(true);
+    cmd
+}
+
+async fn run(mut cmd: Command, program: &str, hint: &str) -> Result<()> {
+    let out = cmd.output().await.map_err(|e| {
+        Error::scratch(format!("cannot start {program}: {e}")).hint(hint.to_string())
+    })?;
+    let mut text = String::from_utf8_lossy(&out.stderr).trim().to_string();
+    if text.is_empty() {
+        text = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    }
+    child::check_status(ErrorKind::Scratch, program, out.status, &text, hint)
+}
+
+fn free_port() -> Result<u16> {
+    let l = std::net::TcpListener::bind("127.0.0.1:0")
+        .map_err(|e| Error::scratch(format!("cannot find a free loopback port: {e}")))?;
+    Ok(l.local_addr()
+        .map_err(|e| Error::scratch(e.to_string()))?
+        .port())
+}
+
+fn make_dir(path: &Path, mode: u32, owner: Option<(u32, u32)>) -> Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(mode)
+        .create(path)
+        .map_err(|e| {
+            Error::scratch(format!("cannot create `{}`: {e}", path.display()))
+                .hint("set drill.work-dir to a writable folder")
+        })?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(|e| {
+        Error::scratch(format!(
+            "cannot set permissions on `{}`: {e}",
+            path.display()
+        ))
+    })?;
+    if let Some((uid, gid)) = owner {
+        nix::unistd::chown(path, Some(uid.into()), Some(gid.into())).map_err(|e| {
+            Error::scratch(format!(
+                "cannot hand `{}` to the cluster user: {e}",
+                path.display()
+            ))
+        })?;
+    }
+    Ok(())
+}
+
+impl EphemeralCluster {
+    #[allow(clippy::too_many_arguments)]
+    pub async fn start(
+        work_dir: &Path,
+        run_as_user: &str,
+        tools: &PgTools,
+        source_major: u32,
+        drill: &str,
+        backup_id: &str,
+        database: &str,
+    ) -> Result<Self> {
+        let why =
+            format!("for an ephemeral scratch cluster that can restore PostgreSQL {source_major}");
+        let initdb = tools.find("initdb", source_major, &why)?;
+        let pg_ctl = tools.find("pg_ctl", source_major, &why)?;
+        let owner = run_as(run_as_user)?;
+        // The work dir must be traversable by the cluster user; each cluster folder is private.
+        make_dir(work_dir, 0o755, None)?;
+        let dir = work_dir.join(format!("scratch-{drill}-{}", random_hex(4)));
+        make_dir(&dir, 0o700, owner)?;
+        let marker = serde_json::json!({
+            "marker": MARKER, "drill": drill, "backup_id": backup_id,
+            "created_at": chrono::Utc::now(), "pid": std::process::id(),
+        });
+        std::fs::write(dir.join(MARKER_FILE), marker.to_string()).map_err(|e| {
+            Error::scratch(format!(
+                "cannot write the marker in `{}`: {e}",
+                dir.display()
+            ))
+        })?;
+
+        let password = random_hex(16);
+        let mut cluster = Self {
+            target: PgTarget::from_config(Config::new()),
+            dir,
+            pg_ctl,
+            owner,
+            port: 0,
+            password,
+            version: initdb.version.clone(),
+            removed: false,
+            kept: false,
+        };
+        match cluster.init_and_start(&initdb, database).await {
+            Ok(()) => Ok(cluster),
+            Err(e) => {
+                let _ = cluster.cleanup().await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn init_and_start(&mut self, initdb: &PgTool, database: &str) -> Result<()> {
+        let pwfile = self.dir.join("pwfile");
+        write_owned(&pwfile, &self.password, self.owner)?;
+        let mut cmd = command(initdb, self.owner);
+        cmd.arg("-D")
+            .arg(self.dir.join("data"))
+            .args([
+                "--no-sync",
+                "--encoding=UTF8",
+                "--locale=C.UTF-8",
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+            ])
+            .arg(format!("--username={SUPERUSER}"))
+            .arg(format!("--pwfile={}", pwfile.display()));
+        let result = run(
+            cmd,
+            "initdb",
+            "check the PostgreSQL server installation and drill.work-dir",
+        )
+        .await;
+        let _ = std::fs::remove_file(&pwfile);
+        result?;
+
+        let mut last_err = None;
+        for _ in 0..3 {
+            self.port = free_port()?;
+            let opts = format!(
+                "-c port={} -c listen_addresses=127.0.0.1 -c unix_socket_directories='{}' \
+                 -c fsync=off -c full_page_writes=off -c synchronous_commit=off \
+                 -c max_wal_size=4GB -c checkpoint_timeout=30min -c maintenance_work_mem=256MB \
+                 -c max_locks_per_transaction=256 -c archive_mode=off",
+                self.port,
+                self.dir.display()
+            );
+            let mut cmd = command(&self.pg_ctl, self.owner);
+            cmd.arg("-D")
+                .arg(self.dir.join("data"))
+                .arg("-l")
+                .arg(self.dir.join("postgres.log"))
+                .args(["-w", "-t", "60", "-o", &opts, "start"]);
+            // pg_ctl's server outlives pg_ctl: don't tie its stdout/stderr to us.
+            cmd.stdout(Stdio::null()).stderr(Stdio::null());
+            match run(
+                cmd,
+                "pg_ctl start",
+                "see postgres.log in the scratch folder",
+            )
+            .await
+            {
+                Ok(()) => {
+                    last_err = None;
+                    break;
+                }
+                Err(e) => {
+                    let log =
+                        std::fs::read_to_string(self.dir.join("postgres.log")).unwrap_or_default();
+                    let tail: Vec<&str> = log.lines().rev().take(5).collect();
+                    last_err = Some(Error::scratch(format!(
+                        "{}\n  server log: {}",
+                        e.message,
+                        tail.into_iter().rev().collect::<Vec<_>>().join("\n  ")
+                    )));
+                }
+            }
+        }
+        if let Some(e) = last_err {
+            return Err(e);
+        }
+        let mut config = Config::new();
+        config
+            .host_path(&self.dir)
+            .port(self.port)
+            .user(SUPERUSER)
+            .dbname("postgres");
+        let admin = PgTarget::from_config(config);
+        let client = admin.connect("the scratch cluster").await?;
+        if database != "postgres" {
+            client
+                .batch_execute(&format!("create database {}", quote_ident(database)))
+                .await
+                .map_err(|e| {
+                    Error::scratch(format!(
+                        "cannot create database `{database}` in the scratch cluster: {}",
+                        pg_message(&e)
+                    ))
+                })?;
+        }
+        self.target = admin.with_dbname(database);
+        Ok(())
+    }
+
+    /// Loopback TCP port of the cluster.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Password of the cluster's superuser for TCP connections (scratch only).
+    pub fn password(&self) -> &str {
+        &self.password
+    }
+
+    /// The cluster's superuser.
+    pub fn superuser(&self) -> &'static str {
+        SUPERUSER
+    }
+
+    async fn stop(&self) -> Result<()> {
+        if !self.dir.join("data").join("postmaster.pid").exists() {
+            return Ok(());
+        }
+        let mut cmd = command(&self.pg_ctl, self.owner);
+        cmd.arg("-D").arg(self.dir.join("data")).args([
+            "-m",
+            "immediate",
+            "-w",
+            "-t",
+            "30",
+            "stop",
+        ]);
+        run(
+            cmd,
+            "pg_ctl stop",
+            "stop the cluster by hand: pg_ctl -D <folder>/data stop",
+        )
+        .await
+    }
+}
+
+fn write_owned(path: &Path, text: &str, owner: Option<(u32, u32)>) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| Error::scratch(format!("cannot write `{}`: {e}", path.display())))?;
+    f.write_all(text.as_bytes())
+        .map_err(|e| Error::scratch(e.to_string()))?;
+    if let Some((uid, gid)) = owner {
+        nix::unistd::chown(path, Some(uid.into()), Some(gid.into()))
+            .map_err(|e| Error::scratch(e.to_string()))?;
+    }
+    Ok(())
+}
+
+/// Stops and deletes a cluster folder, but only one that carries firedrill's marker.
+async fn remove_marked(
+    dir: &Path,
+    pg_ctl: Option<&PgTool>,
+    owner: Option<(u32, u32)>,
+) -> Result<()> {
+    if !dir.join(MARKER_FILE).exists() {
+        return Err(Error::scratch(format!(
+            "refusing to delete `{}`: it has no firedrill marker",
+            dir.display()
+        )));
+    }
+    if let Some(pg_ctl) = pg_ctl {
+        if dir.join("data/postmaster.pid").exists() {
+            let mut cmd = command(pg_ctl, owner);
+            cmd.arg("-D")
+                .arg(dir.join("data"))
+                .args(["-m", "immediate", "-w", "-t", "30", "stop"]);
+            let _ = run(cmd, "pg_ctl stop", "").await;
+        }
+    }
+    tokio::fs::remove_dir_all(dir).await.map_err(|e| {
+        Error::scratch(format!(
+            "cannot delete scratch cluster `{}`: {e}",
+            dir.display()
+        ))
+    })
+}
+
+#[async_trait]
+impl ScratchTarget for EphemeralCluster {
+    fn info(&self) -> ScratchInfo {
+        ScratchInfo {
+            kind: "ephemeral".into(),
+            location: self.dir.display().to_string(),
+            database: self.target.dbname(),
+            server_version: self.version.clone(),
+        }
+    }
+
+    fn target(&self) -> &PgTarget {
+        &self.target
+    }
+
+    async fn cleanup(&mut self) -> Result<CleanupOutcome> {
+        if self.removed || self.kept {
+            return Ok(CleanupOutcome {
+                removed: self.removed,
+                kept: self.kept,
+                detail: String::new(),
+            });
+        }
+        let stopped = self.stop().await;
+        remove_marked(&self.dir, None, self.owner).await?;
+        self.removed = true;
+        let mut detail = format!("stopped the cluster and deleted `{}`", self.dir.display());
+        if let Err(e) = stopped {
+            detail.push_str(&format!(" (stop reported: {})", e.message));
+        }
+        Ok(CleanupOutcome {
+            removed: true,
+            kept: false,
+            detail,
+        })
+    }
+
+    fn keep(&mut self) -> String {
+        self.kept = true;
+        format!(
+            "postgres://{SUPERUSER}:{}@127.0.0.1:{}/{}",
+            self.password,
+            self.port,
+            url::form_urlencoded::byte_serialize(self.target.dbname().as_bytes())
+                .collect::<String>()
+        )
+    }
+}
+
+/// Removes every marked `scratch-<drill>-*` cluster folder under `work_dir`.
+pub async fn sweep(work_dir: &Path, drill: &str, tools: &PgTools) -> Result<Vec<CleanupOutcome>> {
+    let pg_ctl = tools
+        .find("pg_ctl", 0, "to stop kept scratch clusters")
+        .ok();
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(work_dir) else {
+        return Ok(out);
+    };
+    let stem = format!("scratch-{drill}-");
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(rest) = name.strip_prefix(&stem) else {
+            continue;
+        };
+        if rest.len() != 8 || !rest.bytes().all(|b| b.is_ascii_hexdigit()) {
+            continue;
+        }
+        let dir = e.path();
+        let owner = {
+            use std::os::unix::fs::MetadataExt;
+            std::fs::metadata(&dir).ok().map(|m| (m.uid(), m.gid()))
+        };
+        let owner = owner.filter(|_| nix::unistd::geteuid().is_root());
+        match remove_marked(&dir, pg_ctl.as_ref(), owner).await {
+            Ok(()) => out.push(CleanupOutcome {
+                removed: true,
+                kept: false,
+                detail: format!("deleted `{}`", dir.display()),
+            }),
+            Err(e) => out.push(CleanupOutcome {
+                removed: false,
+                kept: true,
+                detail: e.message,
+            }),
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,30 @@
+//! The `pg_dump` child: custom format, uncompressed (compression happens in the pipeline, on
+//! all cores), inside the exported snapshot. Connection details go through `PG*` variables.
+
+use std::process::Stdio;
+
+use tokio::process::{Child, Command};
+
+use crate::pg::{PgTarget, PgTool};
+use crate::{Error, Result};
+
+/// Starts pg_dump writing the archive to its stdout.
+///
+/// # Errors
+/// [`crate::ErrorKind::Preflight`] when the program cannot be started.
+pub fn spawn(tool: &PgTool, source: &PgTarget, snapshot_id: &str) -> Result<Child> {
+    let mut cmd = Command::new(&tool.path);
+    cmd.arg("--format=custom")
+        .arg("--compress=0")
+        .arg(format!("--snapshot={snapshot_id}"))
+        .arg("--no-password")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    source.apply_env(&mut cmd);
+    cmd.spawn().map_err(|e| {
+        Error::preflight(format!("cannot start {}: {e}", tool.path.display()))
+            .hint("check the PostgreSQL client installation or tools.bin-dir")
+    })
+}

@@ -1,0 +1,9 @@
+//! Reading the source database: a consistent snapshot, its fingerprint, and the pg_dump
+//! stream taken in that same snapshot. The source is only ever read.
+
+pub mod dump;
+pub mod fingerprint;
+pub mod snapshot;
+
+pub use crate::pg::conn::redact_url;
+pub use fingerprint::{Fingerprint, TableRows};

@@ -1,0 +1,299 @@
+//! The drill spec: one protected database per TOML file.
+//!
+//! Loading goes raw -> validated: the file is parsed into a TOML tree, `--set` overrides are
+//! applied, `${VAR}` references are expanded, the tree is read into loose [`raw`] structs, and
+//! [`validate`] turns those into a [`DrillSpec`] or returns *every* problem at once, each naming
+//! its key path and the fix.
+
+mod interpolate;
+mod overrides;
+mod raw;
+mod validate;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+use crate::verify::Expect;
+use crate::{Error, ErrorKind};
+
+pub use interpolate::interpolate;
+
+/// A validated drill spec.
+#[derive(Debug)]
+pub struct DrillSpec {
+    pub name: String,
+    pub path: PathBuf,
+    pub source: SourceSpec,
+    pub backup: BackupPolicy,
+    pub destinations: Vec<DestinationSpec>,
+    pub drill: DrillPolicy,
+    pub targets: Targets,
+    pub checks: Vec<CheckSpec>,
+    pub tools: ToolsSpec,
+}
+
+#[derive(Debug)]
+pub struct SourceSpec {
+    /// `postgres://` URL; may hold a password, hence secret. Empty means "from PG* variables".
+    pub url: SecretString,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    None,
+    Zstd(i32),
+}
+
+impl Compression {
+    pub fn label(&self) -> String {
+        match self {
+            Compression::None => "none".into(),
+            Compression::Zstd(l) => format!("zstd:{l}"),
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct BackupPolicy {
+    pub compression: Compression,
+    /// age recipients (`age1...`, `ssh-ed25519 ...`, `ssh-rsa ...`).
+    pub recipients: Vec<String>,
+    /// Tables whose planner estimate exceeds this many rows are fingerprinted by estimate.
+    pub exact_count_limit: Option<i64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct DestinationSpec {
+    pub name: String,
+    pub url: String,
+    pub region: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub enum ScratchSpec {
+    Ephemeral,
+    Server { url: SecretString, prefix: String },
+}
+
+#[derive(Debug)]
+pub struct DrillPolicy {
+    pub from: String,
+    pub identity_file: Option<PathBuf>,
+    pub scratch: ScratchSpec,
+    pub reports: PathBuf,
+    pub jobs: usize,
+    pub work_dir: PathBuf,
+    /// OS user that runs `initdb`/`postgres` for ephemeral clusters when firedrill runs as root.
+    pub run_as: String,
+}
+
+#[derive(Debug, Default)]
+pub struct Targets {
+    pub rto: Option<Duration>,
+    pub rpo: Option<Duration>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CheckSpec {
+    pub name: String,
+    pub kind: CheckKind,
+}
+
+#[derive(Debug, Clone)]
+pub enum CheckKind {
+    Sql {
+        sql: String,
+        expect: Expect,
+    },
+    RowCounts,
+    Schema,
+    Freshness {
+        table: String,
+        column: String,
+        within: Duration,
+    },
+    Amcheck {
+        heapallindexed: bool,
+    },
+}
+
+impl CheckKind {
+    pub fn label(&self) -> &'static str {
+        match self {
+            CheckKind::Sql { .. } => "sql",
+            CheckKind::RowCounts => "row-counts",
+            CheckKind::Schema => "schema",
+            CheckKind::Freshness { .. } => "freshness",
+            CheckKind::Amcheck { .. } => "amcheck",
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct ToolsSpec {
+    /// Where `pg_dump`, `pg_restore`, `initdb`, `pg_ctl` live; searched for when unset.
+    pub bin_dir: Option<PathBuf>,
+}
+
+impl DrillSpec {
+    /// The destination with this name.
+    pub fn destination(&self, name: &str) -> Option<&DestinationSpec> {
+        self.destinations.iter().find(|d| d.name == name)
+    }
+}
+
+/// Reads, overrides, interpolates and validates the spec at `path`.
+///
+/// # Errors
+/// [`ErrorKind::Spec`] listing every problem found, each with its key path and a fix.
+pub fn load(path: &Path, sets: &[String]) -> crate::Result<DrillSpec> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Error::spec(format!("cannot read drill spec `{}`: {e}", path.display()))
+            .hint("check the path; specs usually live in drills/")
+    })?;
+    parse(&text, path, sets, &|name| std::env::var(name).ok())
+}
+
+/// Like [`load`], from text, with an explicit environment lookup (for tests).
+///
+/// # Errors
+/// See [`load`].
+pub fn parse(
+    text: &str,
+    path: &Path,
+    sets: &[String],
+    env: &dyn Fn(&str) -> Option<String>,
+) -> crate::Result<DrillSpec> {
+    let mut problems = Problems::default();
+    let mut tree: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+        Error::spec(format!(
+            "drill spec `{}` is not valid TOML: {}",
+            path.display(),
+            e.message()
+        ))
+        .hint(match e.span() {
+            Some(span) => format!("see line {}", line_of(text, span.start)),
+            None => "fix the TOML syntax".into(),
+        })
+    })?;
+    for s in sets {
+        if let Err(e) = overrides::apply(&mut tree, s) {
+            problems.push("--set", e, "use --set key.path=value with an existing name");
+        }
+    }
+    interpolate_tree(&mut tree, "", env, &mut problems);
+    let mut unknown = Vec::new();
+    let raw: raw::RawSpec =
+        match serde_ignored::deserialize(toml::Value::Table(tree), |p| unknown.push(p.to_string()))
+        {
+            Ok(raw) => raw,
+            Err(e) => {
+                problems.push("spec", e.to_string(), "fix the value's type");
+                return Err(problems.into_error(path));
+            }
+        };
+    for key in unknown {
+        problems.push(
+            &key,
+            format!("unknown key `{key}`"),
+            "remove it or fix its spelling (drills/full.toml lists every option)",
+        );
+    }
+    let spec = validate::validate(raw, path, env, &mut problems);
+    if problems.is_empty() {
+        Ok(spec.expect("validate returns a spec when there are no problems"))
+    } else {
+        Err(problems.into_error(path))
+    }
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].lines().count().max(1)
+}
+
+fn interpolate_tree(
+    table: &mut toml::Table,
+    prefix: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+    problems: &mut Problems,
+) {
+    for (key, value) in table.iter_mut() {
+        let path = if prefix.is_empty() {
+            key.clone()
+        } else {
+            format!("{prefix}.{key}")
+        };
+        interpolate_value(value, &path, env, problems);
+    }
+}
+
+fn interpolate_value(
+    value: &mut toml::Value,
+    path: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+    problems: &mut Problems,
+) {
+    match value {
+        toml::Value::String(s) => match interpolate(s, env) {
+            Ok(v) => *s = v,
+            Err(errs) => {
+                for e in errs {
+                    problems.push(path, e, "export the variable or give a default");
+                }
+            }
+        },
+        toml::Value::Array(items) => {
+            for (i, item) in items.iter_mut().enumerate() {
+                let named = item
+                    .get("name")
+                    .and_then(toml::Value::as_str)
+                    .map(str::to_string);
+                let p = match named {
+                    Some(n) => format!("{path}.{n}"),
+                    None => format!("{path}[{i}]"),
+                };
+                interpolate_value(item, &p, env, problems);
+            }
+        }
+        toml::Value::Table(t) => interpolate_tree(t, path, env, problems),
+        _ => {}
+    }
+}
+
+/// Every problem found in a spec, reported together.
+#[derive(Debug, Default)]
+pub struct Problems(Vec<Problem>);
+
+#[derive(Debug)]
+pub struct Problem {
+    pub key: String,
+    pub message: String,
+    pub fix: String,
+}
+
+impl Problems {
+    pub fn push(&mut self, key: &str, message: impl Into<String>, fix: impl Into<String>) {
+        self.0.push(Problem {
+            key: key.to_string(),
+            message: message.into(),
+            fix: fix.into(),
+        });
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    fn into_error(self, path: &Path) -> Error {
+        let n = self.0.len();
+        let mut msg = format!(
+            "drill spec `{}` has {n} problem{}:",
+            path.display(),
+            if n == 1 { "" } else { "s" }
+        );
+        for p in &self.0 {
+            msg.push_str(&format!("\n  - {}: {} (fix: {})", p.key, p.message, p.fix));
+        }
+        Error::new(ErrorKind::Spec, msg)
+    }
+}

@@ -1,0 +1,87 @@
+//! The spec as written: loose types, so that one pass can report every problem at once.
+//! Unknown keys are collected with `serde_ignored` instead of failing on the first.
+
+use serde::Deserialize;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct RawSpec {
+    pub name: Option<String>,
+    pub source: Option<RawSource>,
+    pub backup: Option<RawBackup>,
+    #[serde(default)]
+    pub destination: Vec<RawDestination>,
+    pub drill: Option<RawDrill>,
+    pub targets: Option<RawTargets>,
+    #[serde(default)]
+    pub check: Vec<RawCheck>,
+    pub tools: Option<RawTools>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct RawSource {
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct RawBackup {
+    pub compression: Option<String>,
+    pub recipients: Option<Vec<String>>,
+    pub recipients_file: Option<String>,
+    pub exact_count_limit: Option<i64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct RawDestination {
+    pub name: Option<String>,
+    pub url: Option<String>,
+    pub region: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct RawDrill {
+    pub from: Option<String>,
+    pub identity_file: Option<String>,
+    pub scratch: Option<toml::Value>,
+    pub reports: Option<String>,
+    pub jobs: Option<i64>,
+    pub work_dir: Option<String>,
+    pub run_as: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct RawScratchServer {
+    pub server: Option<String>,
+    pub prefix: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct RawTargets {
+    pub rto: Option<String>,
+    pub rpo: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct RawCheck {
+    pub name: Option<String>,
+    pub kind: Option<String>,
+    pub sql: Option<String>,
+    pub expect: Option<String>,
+    pub table: Option<String>,
+    pub column: Option<String>,
+    pub within: Option<String>,
+    pub heapallindexed: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct RawTools {
+    pub bin_dir: Option<String>,
+}

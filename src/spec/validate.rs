@@ -1,0 +1,436 @@
+//! Raw spec -> [`DrillSpec`]: defaults, types and cross-references, every problem collected.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::raw::{RawCheck, RawScratchServer, RawSpec};
+use super::*;
+use crate::pipeline::keys;
+
+pub(super) fn validate(
+    raw: RawSpec,
+    path: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+    p: &mut Problems,
+) -> Option<DrillSpec> {
+    let name = raw.name.clone().unwrap_or_else(|| {
+        path.file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    });
+    if !is_name(&name) {
+        p.push(
+            "name",
+            format!("drill name `{name}` may only use letters, digits, `_` and `-`"),
+            "set `name` to e.g. \"orders\"",
+        );
+    }
+
+    let source_url = raw.source.and_then(|s| s.url).unwrap_or_default();
+    if !(source_url.is_empty()
+        || source_url.starts_with("postgres://")
+        || source_url.starts_with("postgresql://"))
+    {
+        p.push(
+            "source.url",
+            format!(
+                "`{}` is not a postgres:// URL",
+                crate::source::redact_url(&source_url)
+            ),
+            "use postgres://user@host:5432/dbname (password via ${VAR} or PGPASSWORD)",
+        );
+    }
+
+    let backup = raw.backup.unwrap_or_default();
+    let compression = match parse_compression(backup.compression.as_deref().unwrap_or("zstd:3")) {
+        Ok(c) => c,
+        Err(e) => {
+            p.push(
+                "backup.compression",
+                e,
+                "use \"zstd:3\" (levels 1-19) or \"none\"",
+            );
+            Compression::None
+        }
+    };
+    let mut recipients = backup.recipients.unwrap_or_default();
+    if let Some(file) = backup.recipients_file {
+        match std::fs::read_to_string(&file) {
+            Ok(text) => recipients.extend(
+                text.lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                    .map(str::to_string),
+            ),
+            Err(e) => p.push(
+                "backup.recipients-file",
+                format!("cannot read `{file}`: {e}"),
+                "point it at a file with one age recipient per line",
+            ),
+        }
+    }
+    if recipients.is_empty() {
+        p.push(
+            "backup.recipients",
+            "no age recipient: backups must be encrypted",
+            "run `firedrill keygen` and put the printed age1... recipient in backup.recipients",
+        );
+    }
+    for (i, r) in recipients.iter().enumerate() {
+        if let Err(e) = keys::parse_recipient(r) {
+            p.push(
+                &format!("backup.recipients[{i}]"),
+                e,
+                "use an `age1...` key from `firedrill keygen` or an `ssh-ed25519`/`ssh-rsa` public key",
+            );
+        }
+    }
+    if let Some(limit) = backup.exact_count_limit {
+        if limit < 0 {
+            p.push(
+                "backup.exact-count-limit",
+                "must not be negative",
+                "give a row count such as 50000000",
+            );
+        }
+    }
+
+    let mut destinations: Vec<DestinationSpec> = Vec::new();
+    if raw.destination.is_empty() {
+        p.push(
+            "destination",
+            "no [[destination]]: backups need somewhere to go",
+            "add [[destination]] name = \"primary\" url = \"file:///var/backups/firedrill\"",
+        );
+    }
+    for (i, d) in raw.destination.into_iter().enumerate() {
+        let key = match &d.name {
+            Some(n) => format!("destination.{n}"),
+            None => format!("destination[{i}]"),
+        };
+        let name = d.name.unwrap_or_default();
+        if !is_name(&name) {
+            p.push(
+                &format!("{key}.name"),
+                "every destination needs a name of letters, digits, `_` or `-`",
+                "add name = \"primary\" (or \"dr\")",
+            );
+        } else if destinations.iter().any(|x| x.name == name) {
+            p.push(
+                &format!("{key}.name"),
+                format!("destination name `{name}` is used twice"),
+                "give each destination its own name",
+            );
+        }
+        let url = d.url.unwrap_or_default();
+        if let Err(e) = crate::storage::check_url(&url) {
+            p.push(&format!("{key}.url"), e.0, e.1);
+        }
+        destinations.push(DestinationSpec {
+            name,
+            url,
+            region: d.region,
+        });
+    }
+
+    let drill = raw.drill.unwrap_or_default();
+    let from = drill
+        .from
+        .or_else(|| destinations.last().map(|d| d.name.clone()))
+        .unwrap_or_default();
+    if !destinations.is_empty() && !destinations.iter().any(|d| d.name == from) {
+        let names: Vec<&str> = destinations.iter().map(|d| d.name.as_str()).collect();
+        p.push(
+            "drill.from",
+            format!("no destination named `{from}`"),
+            format!("use one of: {}", names.join(", ")),
+        );
+    }
+    let scratch = parse_scratch(drill.scratch, p);
+    let jobs = match drill.jobs {
+        None => std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1),
+        Some(j) if (1..=64).contains(&j) => j as usize,
+        Some(j) => {
+            p.push("drill.jobs", format!("{j} is out of range"), "use 1 to 64");
+            1
+        }
+    };
+    let work_dir = drill
+        .work_dir
+        .map(PathBuf::from)
+        .unwrap_or_else(|| std::env::temp_dir().join("firedrill"));
+    if !work_dir.is_absolute() {
+        p.push(
+            "drill.work-dir",
+            "must be an absolute path",
+            "use e.g. \"/var/tmp/firedrill\"",
+        );
+    }
+
+    let targets_raw = raw.targets.unwrap_or_default();
+    let targets = Targets {
+        rto: duration(targets_raw.rto, "targets.rto", p),
+        rpo: duration(targets_raw.rpo, "targets.rpo", p),
+    };
+
+    let mut checks: Vec<CheckSpec> = Vec::new();
+    for (i, c) in raw.check.into_iter().enumerate() {
+        if let Some(check) = parse_check(c, i, p) {
+            if checks.iter().any(|x| x.name == check.name) {
+                p.push(
+                    &format!("check.{}", check.name),
+                    format!("check name `{}` is used twice", check.name),
+                    "give each check its own name",
+                );
+            }
+            checks.push(check);
+        }
+    }
+
+    let tools = ToolsSpec {
+        bin_dir: raw
+            .tools
+            .and_then(|t| t.bin_dir)
+            .or_else(|| env("FIREDRILL_PG_BIN"))
+            .filter(|s| !s.is_empty())
+            .map(PathBuf::from),
+    };
+
+    if !p.is_empty() {
+        return None;
+    }
+    Some(DrillSpec {
+        name,
+        path: path.to_path_buf(),
+        source: SourceSpec {
+            url: SecretString::from(source_url),
+        },
+        backup: BackupPolicy {
+            compression,
+            recipients,
+            exact_count_limit: backup.exact_count_limit,
+        },
+        destinations,
+        drill: DrillPolicy {
+            from,
+            identity_file: drill
+                .identity_file
+                .filter(|s| !s.is_empty())
+                .map(PathBuf::from),
+            scratch,
+            reports: PathBuf::from(drill.reports.unwrap_or_else(|| "./reports".into())),
+            jobs,
+            work_dir,
+            run_as: drill.run_as.unwrap_or_else(|| "postgres".into()),
+        },
+        targets,
+        checks,
+        tools,
+    })
+}
+
+fn is_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 40
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+fn parse_compression(s: &str) -> Result<Compression, String> {
+    match s {
+        "none" => Ok(Compression::None),
+        "zstd" => Ok(Compression::Zstd(3)),
+        _ => match s.strip_prefix("zstd:").map(str::parse::<i32>) {
+            Some(Ok(l)) if (1..=19).contains(&l) => Ok(Compression::Zstd(l)),
+            _ => Err(format!("`{s}` is not a known compression")),
+        },
+    }
+}
+
+fn duration(value: Option<String>, key: &str, p: &mut Problems) -> Option<Duration> {
+    let v = value?;
+    match humantime::parse_duration(&v) {
+        Ok(d) => Some(d),
+        Err(e) => {
+            p.push(
+                key,
+                format!("`{v}` is not a duration ({e})"),
+                "write it like \"15m\", \"26h\" or \"7d\"",
+            );
+            None
+        }
+    }
+}
+
+fn parse_scratch(value: Option<toml::Value>, p: &mut Problems) -> ScratchSpec {
+    let fix = "use scratch = \"ephemeral\" or scratch = { server = \"postgres://...\", prefix = \"firedrill_\" }";
+    match value {
+        None => ScratchSpec::Ephemeral,
+        Some(toml::Value::String(s)) if s == "ephemeral" => ScratchSpec::Ephemeral,
+        Some(toml::Value::Table(t)) => {
+            let mut unknown = Vec::new();
+            let raw: RawScratchServer =
+                match serde_ignored::deserialize(toml::Value::Table(t), |path| {
+                    unknown.push(path.to_string())
+                }) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        p.push("drill.scratch", e.to_string(), fix);
+                        return ScratchSpec::Ephemeral;
+                    }
+                };
+            for k in unknown {
+                p.push(
+                    &format!("drill.scratch.{k}"),
+                    format!("unknown key `{k}`"),
+                    "scratch servers take `server` and `prefix`",
+                );
+            }
+            let url = raw.server.unwrap_or_default();
+            if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+                p.push(
+                    "drill.scratch.server",
+                    "a scratch server needs a postgres:// URL",
+                    fix,
+                );
+            }
+            let prefix = raw.prefix.unwrap_or_else(|| "firedrill_".into());
+            if prefix.len() < 3
+                || !prefix
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            {
+                p.push(
+                    "drill.scratch.prefix",
+                    format!("prefix `{prefix}` must be 3+ characters of a-z, 0-9 and `_`"),
+                    "use the default \"firedrill_\"",
+                );
+            }
+            ScratchSpec::Server {
+                url: SecretString::from(url),
+                prefix,
+            }
+        }
+        Some(other) => {
+            p.push(
+                "drill.scratch",
+                format!("`{other}` is not a scratch target"),
+                fix,
+            );
+            ScratchSpec::Ephemeral
+        }
+    }
+}
+
+fn parse_check(c: RawCheck, i: usize, p: &mut Problems) -> Option<CheckSpec> {
+    let key = match &c.name {
+        Some(n) => format!("check.{n}"),
+        None => format!("check[{i}]"),
+    };
+    let Some(name) = c.name.clone().filter(|n| !n.trim().is_empty()) else {
+        p.push(
+            &format!("{key}.name"),
+            "every check needs a name",
+            "add name = \"...\"",
+        );
+        return None;
+    };
+    let kind = c
+        .kind
+        .clone()
+        .unwrap_or_else(|| if c.sql.is_some() { "sql" } else { "" }.into());
+    let mut unused = |field: &str, present: bool| {
+        if present {
+            p.push(
+                &format!("{key}.{field}"),
+                format!("`{field}` does not apply to a `{kind}` check"),
+                "remove it",
+            );
+        }
+    };
+    let kind = match kind.as_str() {
+        "sql" => {
+            unused("table", c.table.is_some());
+            unused("column", c.column.is_some());
+            unused("within", c.within.is_some());
+            let sql = c.sql.unwrap_or_default();
+            if sql.trim().is_empty() {
+                p.push(
+                    &format!("{key}.sql"),
+                    "an sql check needs `sql`",
+                    "add sql = \"select count(*) from orders\"",
+                );
+            }
+            let expect = match c.expect.as_deref().map(Expect::parse) {
+                Some(Ok(e)) => e,
+                Some(Err(e)) => {
+                    p.push(
+                        &format!("{key}.expect"),
+                        e,
+                        "write e.g. \">= 1000\", \"== 'ok'\", \"between 1 and 5\" or \"is null\"",
+                    );
+                    return None;
+                }
+                None => {
+                    p.push(
+                        &format!("{key}.expect"),
+                        "an sql check needs `expect`",
+                        "add expect = \">= 1\"",
+                    );
+                    return None;
+                }
+            };
+            CheckKind::Sql { sql, expect }
+        }
+        "row-counts" | "schema" | "amcheck" => {
+            unused("sql", c.sql.is_some());
+            unused("expect", c.expect.is_some());
+            unused("table", c.table.is_some());
+            unused("column", c.column.is_some());
+            unused("within", c.within.is_some());
+            match kind.as_str() {
+                "row-counts" => CheckKind::RowCounts,
+                "schema" => CheckKind::Schema,
+                _ => CheckKind::Amcheck {
+                    heapallindexed: c.heapallindexed.unwrap_or(false),
+                },
+            }
+        }
+        "freshness" => {
+            unused("sql", c.sql.is_some());
+            unused("expect", c.expect.is_some());
+            let within = duration(c.within, &format!("{key}.within"), p);
+            let (Some(table), Some(column), Some(within)) = (c.table, c.column, within) else {
+                p.push(
+                    &key,
+                    "a freshness check needs `table`, `column` and `within`",
+                    "add table = \"orders\", column = \"created_at\", within = \"1h\"",
+                );
+                return None;
+            };
+            CheckKind::Freshness {
+                table,
+                column,
+                within,
+            }
+        }
+        other => {
+            p.push(
+                &format!("{key}.kind"),
+                format!("unknown check kind `{other}`"),
+                "use sql, row-counts, schema, freshness or amcheck",
+            );
+            return None;
+        }
+    };
+    if c.heapallindexed.is_some() && !matches!(kind, CheckKind::Amcheck { .. }) {
+        p.push(
+            &format!("{key}.heapallindexed"),
+            "only amcheck checks take `heapallindexed`",
+            "remove it",
+        );
+    }
+    Some(CheckSpec { name, kind })
+}

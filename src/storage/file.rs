@@ -1,0 +1,249 @@
+//! `file://` destinations: a directory tree. Objects are written to a hidden temporary name
+//! and renamed into place after `fsync`, so a killed run never leaves a complete-looking file.
+
+use std::path::{Path, PathBuf};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use tokio::io::AsyncWriteExt;
+
+use super::{layout, ByteStream, ObjectInfo, ObjectStore};
+use crate::{Error, Result};
+
+const TMP_MARK: &str = ".firedrill-partial-";
+
+#[derive(Debug, Clone)]
+pub struct FileStore {
+    root: PathBuf,
+}
+
+impl FileStore {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+
+    fn path(&self, key: &str) -> Result<PathBuf> {
+        if key
+            .split('/')
+            .any(|p| p.is_empty() || p == "." || p == "..")
+        {
+            return Err(Error::internal(format!("invalid object key `{key}`")));
+        }
+        Ok(self.root.join(key))
+    }
+
+    fn err(&self, what: &str, key: &str, e: std::io::Error) -> Error {
+        let hint = match e.kind() {
+            std::io::ErrorKind::PermissionDenied => "fix the directory's permissions",
+            std::io::ErrorKind::NotFound => "check that the destination directory exists",
+            _ => "check the destination's disk",
+        };
+        Error::storage(format!("cannot {what} `{key}` in {}: {e}", self.describe())).hint(hint)
+    }
+
+    async fn temp_for(&self, path: &Path, key: &str) -> Result<PathBuf> {
+        let parent = path.parent().expect("keys have a parent");
+        tokio::fs::create_dir_all(parent)
+            .await
+            .map_err(|e| self.err("create the folder for", key, e))?;
+        let name = path
+            .file_name()
+            .expect("keys have a name")
+            .to_string_lossy();
+        Ok(parent.join(format!("{TMP_MARK}{}-{name}", layout::random_hex(4))))
+    }
+
+    async fn commit(&self, tmp: &Path, path: &Path, key: &str) -> Result<()> {
+        tokio::fs::rename(tmp, path)
+            .await
+            .map_err(|e| self.err("finish writing", key, e))?;
+        if let Some(parent) = path.parent() {
+            if let Ok(dir) = tokio::fs::File::open(parent).await {
+                let _ = dir.sync_all().await;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl ObjectStore for FileStore {
+    fn describe(&self) -> String {
+        format!("file://{}", self.root.display())
+    }
+
+    async fn put(&self, key: &str, mut body: ByteStream) -> Result<u64> {
+        let path = self.path(key)?;
+        let tmp = self.temp_for(&path, key).await?;
+        let result = async {
+            let mut f = tokio::fs::File::create(&tmp)
+                .await
+                .map_err(|e| self.err("create", key, e))?;
+            let n = tokio::io::copy(&mut body, &mut f)
+                .await
+                .map_err(|e| self.err("write", key, e))?;
+            f.flush().await.map_err(|e| self.err("write", key, e))?;
+            f.sync_all().await.map_err(|e| self.err("sync", key, e))?;
+            Ok::<u64, Error>(n)
+        }
+        .await;
+        match result {
+            Ok(n) => {
+                self.commit(&tmp, &path, key).await?;
+                Ok(n)
+            }
+            Err(e) => {
+                let _ = tokio::fs::remove_file(&tmp).await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn put_bytes(&self, key: &str, data: Bytes) -> Result<()> {
+        let path = self.path(key)?;
+        let tmp = self.temp_for(&path, key).await?;
+        let write = async {
+            let mut f = tokio::fs::File::create(&tmp).await?;
+            f.write_all(&data).await?;
+            f.sync_all().await
+        };
+        if let Err(e) = write.await {
+            let _ = tokio::fs::remove_file(&tmp).await;
+            return Err(self.err("write", key, e));
+        }
+        self.commit(&tmp, &path, key).await
+    }
+
+    async fn get(&self, key: &str) -> Result<ByteStream> {
+        let path = self.path(key)?;
+        match tokio::fs::File::open(&path).await {
+            Ok(f) => Ok(Box::new(tokio::io::BufReader::with_capacity(1 << 20, f))),
+            Err(e) => Err(self.err("read", key, e)),
+        }
+    }
+
+    async fn get_bytes(&self, key: &str) -> Result<Option<Bytes>> {
+        let path = self.path(key)?;
+        match tokio::fs::read(&path).await {
+            Ok(b) => Ok(Some(Bytes::from(b))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(self.err("read", key, e)),
+        }
+    }
+
+    async fn head(&self, key: &str) -> Result<Option<u64>> {
+        let path = self.path(key)?;
+        match tokio::fs::metadata(&path).await {
+            Ok(m) => Ok(Some(m.len())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(self.err("inspect", key, e)),
+        }
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>> {
+        let root = self.root.clone();
+        let prefix = prefix.to_string();
+        let describe = self.describe();
+        tokio::task::spawn_blocking(move || {
+            let mut out = Vec::new();
+            let mut stack = vec![root.clone()];
+            while let Some(dir) = stack.pop() {
+                let entries = match std::fs::read_dir(&dir) {
+                    Ok(e) => e,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound && dir == root => {
+                        return Ok(out)
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                    Err(e) => {
+                        return Err(Error::storage(format!(
+                            "cannot list `{}` in {describe}: {e}",
+                            dir.display()
+                        )))
+                    }
+                };
+                for entry in entries.flatten() {
+                    let path = entry.path();
+                    let Ok(ft) = entry.file_type() else { continue };
+                    let rel = path
+                        .strip_prefix(&root)
+                        .expect("below root")
+                        .to_string_lossy()
+                        .into_owned();
+                    if ft.is_dir() {
+                        if prefix.starts_with(&rel) || rel.starts_with(&prefix) {
+                            stack.push(path);
+                        }
+                    } else if ft.is_file()
+                        && rel.starts_with(&prefix)
+                        && !entry.file_name().to_string_lossy().starts_with(TMP_MARK)
+                    {
+                        let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
+                        out.push(ObjectInfo { key: rel, size });
+                    }
+                }
+            }
+            out.sort_by(|a, b| a.key.cmp(&b.key));
+            Ok(out)
+        })
+        .await
+        .map_err(|e| Error::internal(e.to_string()))?
+    }
+
+    async fn delete(&self, key: &str) -> Result<()> {
+        let path = self.path(key)?;
+        match tokio::fs::remove_file(&path).await {
+            Ok(()) => {
+                if let Some(parent) = path.parent() {
+                    let _ = tokio::fs::remove_dir(parent).await;
+                }
+                Ok(())
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(self.err("delete", key, e)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::bridge;
+    use std::io::Write;
+
+    #[tokio::test]
+    async fn broken_stream_leaves_nothing_and_complete_one_is_listed() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileStore::new(dir.path());
+        let (mut w, r) = bridge::channel();
+        let producer = tokio::task::spawn_blocking(move || {
+            w.write_all(&[1u8; 1000]).unwrap();
+            w.fail("pg_dump exited with status 1");
+        });
+        let err = store.put("d/1/data", r).await.unwrap_err();
+        producer.await.unwrap();
+        assert!(err.message.contains("d/1/data"), "{}", err.message);
+        assert!(store.list("").await.unwrap().is_empty());
+
+        store
+            .put_bytes("d/1/manifest.json", Bytes::from_static(b"{}"))
+            .await
+            .unwrap();
+        let listed = store.list("d/").await.unwrap();
+        assert_eq!(
+            listed,
+            vec![ObjectInfo {
+                key: "d/1/manifest.json".into(),
+                size: 2
+            }]
+        );
+        assert_eq!(store.head("d/1/missing").await.unwrap(), None);
+        assert!(store
+            .get("d/1/missing")
+            .await
+            .err()
+            .expect("missing object")
+            .message
+            .contains("d/1/missing"));
+        assert!(store.path("../escape").is_err());
+    }
+}

@@ -1,0 +1,101 @@
+//! `manifest.json`: the record of one backup set, written last so that a set without one does
+//! not exist. Versioned; see `format_version`.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::source::snapshot::ServerInfo;
+use crate::source::Fingerprint;
+use crate::{Error, Result};
+
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format_version: u32,
+    pub tool_version: String,
+    pub drill: String,
+    pub backup_id: String,
+    pub started_at: DateTime<Utc>,
+    /// The consistent point the data reflects: the recovery point.
+    pub snapshot_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    pub source: ServerInfo,
+    pub method: Method,
+    /// `zstd:3` or `none`.
+    pub compression: String,
+    pub encryption: Encryption,
+    pub objects: Vec<ObjectEntry>,
+    pub fingerprint: Fingerprint,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Method {
+    /// `pg_dump`.
+    pub kind: String,
+    /// `custom`.
+    pub format: String,
+    /// Version of the dump tool, e.g. `15.20`.
+    pub tool_version: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Encryption {
+    /// `age`.
+    pub scheme: String,
+    /// Fingerprints of the recipients (never keys or identities).
+    pub recipients: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ObjectEntry {
+    pub name: String,
+    /// Size of the stored (compressed, encrypted) bytes.
+    pub size: u64,
+    /// SHA-256 of the stored bytes, hex.
+    pub sha256: String,
+    /// Size of the plain dump.
+    pub plain_size: u64,
+}
+
+impl Manifest {
+    /// Parses and checks the format version.
+    ///
+    /// # Errors
+    /// [`crate::ErrorKind::Storage`] for unreadable JSON or a newer format.
+    pub fn parse(bytes: &[u8], location: &str) -> Result<Manifest> {
+        let m: Manifest = serde_json::from_slice(bytes).map_err(|e| {
+            Error::storage(format!("manifest `{location}` is not readable: {e}"))
+                .hint("the backup set is damaged; run another backup")
+        })?;
+        if m.format_version > FORMAT_VERSION {
+            return Err(Error::storage(format!(
+                "manifest `{location}` has format {} but this firedrill reads up to {FORMAT_VERSION}",
+                m.format_version
+            ))
+            .hint("upgrade firedrill"));
+        }
+        Ok(m)
+    }
+
+    pub fn to_json(&self) -> Vec<u8> {
+        let mut v = serde_json::to_vec_pretty(self).expect("manifest serialises");
+        v.push(b'\n');
+        v
+    }
+
+    pub fn total_size(&self) -> u64 {
+        self.objects.iter().map(|o| o.size).sum()
+    }
+
+    pub fn compression(&self) -> crate::spec::Compression {
+        match self
+            .compression
+            .strip_prefix("zstd:")
+            .and_then(|l| l.parse().ok())
+        {
+            Some(level) => crate::spec::Compression::Zstd(level),
+            None => crate::spec::Compression::None,
+        }
+    }
+}

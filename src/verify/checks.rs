@@ -1,0 +1,346 @@
+//! The built-in checks: sql + expect, row-counts and schema against the manifest's
+//! fingerprint, freshness against the recovery point, amcheck of every btree index.
+
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use tokio_postgres::{Client, SimpleQueryMessage};
+
+use crate::pg::{conn::pg_message, quote_qualified};
+use crate::source::{fingerprint, Fingerprint};
+use crate::spec::{CheckKind, CheckSpec};
+
+/// Tolerance for tables fingerprinted by estimate.
+const ESTIMATE_TOLERANCE: f64 = 0.10;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CheckResult {
+    pub name: String,
+    pub kind: String,
+    pub expected: String,
+    pub actual: String,
+    pub pass: bool,
+    pub seconds: f64,
+    /// Mismatches and other specifics, one per line.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub details: Vec<String>,
+}
+
+/// Runs every check on `client` (the restored database).
+pub async fn run_checks(
+    client: &Client,
+    checks: &[CheckSpec],
+    expected: &Fingerprint,
+    recovery_point: DateTime<Utc>,
+) -> Vec<CheckResult> {
+    // The restored fingerprint is taken once, before amcheck installs its extension.
+    let needs_fp = checks
+        .iter()
+        .any(|c| matches!(c.kind, CheckKind::RowCounts | CheckKind::Schema));
+    let restored = if needs_fp {
+        Some(fingerprint::take(client, None).await.map_err(|e| e.message))
+    } else {
+        None
+    };
+    let mut out = Vec::with_capacity(checks.len());
+    for check in checks {
+        let start = Instant::now();
+        let (expected_text, actual, pass, details) = match &check.kind {
+            CheckKind::Sql { sql, expect } => sql_check(client, sql, expect).await,
+            CheckKind::RowCounts => match restored.as_ref().expect("taken above") {
+                Ok(fp) => row_counts(expected, fp),
+                Err(e) => ("fingerprint".into(), e.clone(), false, vec![]),
+            },
+            CheckKind::Schema => match restored.as_ref().expect("taken above") {
+                Ok(fp) => schema(expected, fp),
+                Err(e) => ("fingerprint".into(), e.clone(), false, vec![]),
+            },
+            CheckKind::Freshness {
+                table,
+                column,
+                within,
+            } => freshness(client, table, column, *within, recovery_point).await,
+            CheckKind::Amcheck { heapallindexed } => amcheck(client, *heapallindexed).await,
+        };
+        let result = CheckResult {
+            name: check.name.clone(),
+            kind: check.kind.label().into(),
+            expected: expected_text,
+            actual,
+            pass,
+            seconds: start.elapsed().as_secs_f64(),
+            details,
+        };
+        tracing::info!(check = %result.name, pass = result.pass, actual = %result.actual, "Check finished.");
+        out.push(result);
+    }
+    out
+}
+
+type Outcome = (String, String, bool, Vec<String>);
+
+async fn sql_check(client: &Client, sql: &str, expect: &crate::verify::Expect) -> Outcome {
+    let expected = expect.to_string();
+    match client.simple_query(sql).await {
+        Err(e) => (
+            expected,
+            format!("query failed: {}", pg_message(&e)),
+            false,
+            vec![],
+        ),
+        Ok(messages) => {
+            let first = messages.iter().find_map(|m| match m {
+                SimpleQueryMessage::Row(r) => Some(r.get(0).map(str::to_string)),
+                _ => None,
+            });
+            match first {
+                None => (expected, "no rows".into(), false, vec![]),
+                Some(value) => {
+                    let shown = value.clone().unwrap_or_else(|| "NULL".into());
+                    match expect.eval(value.as_deref()) {
+                        Ok(()) => (expected, shown, true, vec![]),
+                        Err(why) => (expected, shown, false, vec![why]),
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn row_counts(expected: &Fingerprint, restored: &Fingerprint) -> Outcome {
+    let mut details = Vec::new();
+    let mut matched = 0usize;
+    for t in &expected.tables {
+        let got = restored
+            .tables
+            .iter()
+            .find(|r| r.schema == t.schema && r.table == t.table);
+        match got {
+            None => details.push(format!(
+                "{}.{}: missing (expected {} rows)",
+                t.schema, t.table, t.rows
+            )),
+            Some(r) if t.exact && r.rows != t.rows => details.push(format!(
+                "{}.{}: {} rows, expected {}",
+                t.schema, t.table, r.rows, t.rows
+            )),
+            Some(r)
+                if !t.exact
+                    && (r.rows - t.rows).abs() as f64
+                        > ESTIMATE_TOLERANCE * t.rows.max(1) as f64 =>
+            {
+                details.push(format!(
+                    "{}.{}: {} rows, expected about {} (estimate, ±{:.0}%)",
+                    t.schema,
+                    t.table,
+                    r.rows,
+                    t.rows,
+                    ESTIMATE_TOLERANCE * 100.0
+                ))
+            }
+            Some(_) => matched += 1,
+        }
+    }
+    for r in &restored.tables {
+        if !expected
+            .tables
+            .iter()
+            .any(|t| t.schema == r.schema && t.table == r.table)
+        {
+            details.push(format!(
+                "{}.{}: not in the source fingerprint",
+                r.schema, r.table
+            ));
+        }
+    }
+    let estimated = expected.tables.iter().filter(|t| !t.exact).count();
+    let exp = if estimated > 0 {
+        format!(
+            "{} tables as in the manifest ({estimated} by estimate)",
+            expected.tables.len()
+        )
+    } else {
+        format!(
+            "{} tables with the manifest's exact row counts",
+            expected.tables.len()
+        )
+    };
+    let actual = format!("{matched} of {} tables match", expected.tables.len());
+    (exp, actual, details.is_empty(), details)
+}
+
+fn schema(expected: &Fingerprint, restored: &Fingerprint) -> Outcome {
+    let mut details = Vec::new();
+    for (kind, want) in &expected.objects {
+        let got = restored.objects.get(kind).copied().unwrap_or(0);
+        if got != *want {
+            details.push(format!("{kind}: {got}, expected {want}"));
+        }
+    }
+    let fmt = |fp: &Fingerprint| {
+        fp.objects
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    (fmt(expected), fmt(restored), details.is_empty(), details)
+}
+
+async fn freshness(
+    client: &Client,
+    table: &str,
+    column: &str,
+    within: Duration,
+    recovery_point: DateTime<Utc>,
+) -> Outcome {
+    let expected = format!(
+        "max({table}.{column}) within {} before the recovery point {}",
+        humantime::format_duration(within),
+        recovery_point.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    );
+    let sql = format!(
+        "select max({})::timestamptz from {}",
+        crate::pg::quote_ident(column),
+        quote_qualified(table)
+    );
+    match client.query_one(&sql, &[]).await {
+        Err(e) => (
+            expected,
+            format!("query failed: {}", pg_message(&e)),
+            false,
+            vec![],
+        ),
+        Ok(row) => match row.get::<_, Option<DateTime<Utc>>>(0) {
+            None => (expected, "no rows (max is NULL)".into(), false, vec![]),
+            Some(newest) => {
+                let lag = (recovery_point - newest).to_std().unwrap_or(Duration::ZERO);
+                let actual = format!(
+                    "newest {} ({} before)",
+                    newest.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    humantime::format_duration(Duration::from_secs(lag.as_secs()))
+                );
+                (expected, actual, lag <= within, vec![])
+            }
+        },
+    }
+}
+
+async fn amcheck(client: &Client, heapallindexed: bool) -> Outcome {
+    let expected = format!(
+        "every btree index passes bt_index_check{}",
+        if heapallindexed {
+            " (heapallindexed)"
+        } else {
+            ""
+        }
+    );
+    if let Err(e) = client
+        .batch_execute("create extension if not exists amcheck")
+        .await
+    {
+        return (
+            expected,
+            format!("amcheck is not available: {}", pg_message(&e)),
+            false,
+            vec!["install the PostgreSQL contrib package on the scratch server".into()],
+        );
+    }
+    let indexes = match client
+        .query(
+            "select c.oid, n.nspname || '.' || c.relname from pg_index i \
+             join pg_class c on c.oid = i.indexrelid join pg_namespace n on n.oid = c.relnamespace \
+             join pg_am a on a.oid = c.relam \
+             where a.amname = 'btree' and i.indisvalid and i.indisready and c.relpersistence <> 't' \
+             and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname not like 'pg\\_toast%' \
+             order by 2",
+            &[],
+        )
+        .await
+    {
+        Ok(rows) => rows,
+        Err(e) => return (expected, format!("cannot list indexes: {}", pg_message(&e)), false, vec![]),
+    };
+    let mut details = Vec::new();
+    for row in &indexes {
+        let oid: u32 = row.get(0);
+        let name: String = row.get(1);
+        if let Err(e) = client
+            .query_one(
+                "select bt_index_check($1::oid::regclass, $2)",
+                &[&oid, &heapallindexed],
+            )
+            .await
+        {
+            details.push(format!("{name}: {}", pg_message(&e)));
+        }
+    }
+    let actual = format!(
+        "{} of {} indexes pass",
+        indexes.len() - details.len(),
+        indexes.len()
+    );
+    let _ = client
+        .batch_execute("drop extension if exists amcheck")
+        .await;
+    (expected, actual, details.is_empty(), details)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::TableRows;
+
+    fn fp(rows: &[(&str, i64, bool)], objects: &[(&str, i64)]) -> Fingerprint {
+        Fingerprint {
+            tables: rows
+                .iter()
+                .map(|(t, n, exact)| TableRows {
+                    schema: "public".into(),
+                    table: (*t).into(),
+                    rows: *n,
+                    exact: *exact,
+                })
+                .collect(),
+            objects: objects.iter().map(|(k, v)| ((*k).into(), *v)).collect(),
+        }
+    }
+
+    #[test]
+    fn row_counts_list_every_mismatch() {
+        let want = fp(
+            &[("a", 10, true), ("b", 5, true), ("big", 1000, false)],
+            &[],
+        );
+        let got = fp(
+            &[
+                ("a", 10, true),
+                ("b", 4, true),
+                ("big", 1050, true),
+                ("extra", 1, true),
+            ],
+            &[],
+        );
+        let (_, actual, pass, details) = row_counts(&want, &got);
+        assert!(!pass);
+        assert_eq!(actual, "2 of 3 tables match");
+        assert_eq!(details.len(), 2, "{details:?}");
+        assert!(details[0].contains("public.b: 4 rows, expected 5"));
+        assert!(details[1].contains("public.extra"));
+        let (_, _, pass, _) = row_counts(
+            &want,
+            &fp(&[("a", 10, true), ("b", 5, true), ("big", 2000, true)], &[]),
+        );
+        assert!(!pass, "an estimate off by 100% must fail");
+    }
+
+    #[test]
+    fn schema_compares_every_kind() {
+        let want = fp(&[], &[("tables", 3), ("indexes", 4)]);
+        let (_, _, pass, details) = schema(&want, &fp(&[], &[("tables", 3), ("indexes", 3)]));
+        assert!(!pass);
+        assert_eq!(details, vec!["indexes: 3, expected 4".to_string()]);
+        assert!(schema(&want, &want.clone()).2);
+    }
+}
