@@ -78,6 +78,11 @@ async fn drop_marked(client: &Client, prefix: &str, name: &str) -> Result<bool> 
 }
 
 impl ServerDatabase {
+    /// The database name a drill of `drill` restoring `backup_id` uses.
+    pub fn name_for(prefix: &str, drill: &str, backup_id: &str) -> String {
+        database_name(prefix, drill, backup_id)
+    }
+
     pub async fn create(
         url: &SecretString,
         prefix: &str,

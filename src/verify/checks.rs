@@ -252,7 +252,7 @@ async fn amcheck(client: &Client, heapallindexed: bool) -> Outcome {
             "select c.oid, n.nspname || '.' || c.relname from pg_index i \
              join pg_class c on c.oid = i.indexrelid join pg_namespace n on n.oid = c.relnamespace \
              join pg_am a on a.oid = c.relam \
-             where a.amname = 'btree' and i.indisvalid and i.indisready and c.relpersistence <> 't' \
+             where a.amname = 'btree' and c.relkind = 'i' and i.indisvalid and i.indisready and c.relpersistence <> 't' \
              and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname not like 'pg\\_toast%' \
              order by 2",
             &[],

@@ -1,0 +1,6 @@
+//! Integration tests against the real PostgreSQL on 127.0.0.1:5432 (trust auth, user
+//! postgres). They fail, never skip, when it is not there.
+
+mod bad_paths;
+mod roundtrip;
+mod support;

@@ -1,0 +1,339 @@
+//! Happy paths through the library: a rich schema survives backup -> replicate -> drill
+//! exactly; the backup set on disk has the documented shape; server scratch targets are
+//! created, marked and dropped; every example spec parses.
+
+use std::collections::BTreeMap;
+
+use firedrill::catalog::{self, Pick};
+use firedrill::drill::{self, DrillOptions};
+use firedrill::report::Verdict;
+use firedrill::{backup, storage};
+use tokio_util::sync::CancellationToken;
+
+use crate::support::{self, Env, SourceDb};
+
+const ALL_CHECKS: &str = r#"
+[targets]
+rto = "10m"
+rpo = "1h"
+[[check]]
+name = "rows"
+kind = "row-counts"
+[[check]]
+name = "schema"
+kind = "schema"
+[[check]]
+name = "indexes"
+kind = "amcheck"
+heapallindexed = true
+"#;
+
+/// md5 of every user table's rows (ordered), every sequence's state and every large object.
+async fn content_digest(client: &tokio_postgres::Client) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let tables = client
+        .query(
+            "select format('%I.%I', n.nspname, c.relname) from pg_class c \
+             join pg_namespace n on n.oid = c.relnamespace \
+             where c.relkind in ('r', 'm') and n.nspname not in ('pg_catalog', 'information_schema') \
+             and n.nspname not like 'pg\\_toast%' order by 1",
+            &[],
+        )
+        .await
+        .unwrap();
+    for row in tables {
+        let t: String = row.get(0);
+        let sql = format!("select count(*)::text || ':' || coalesce(md5(string_agg(x::text, '|' order by x::text)), '') from {t} x");
+        let d: String = client.query_one(&sql, &[]).await.unwrap().get(0);
+        out.insert(t, d);
+    }
+    let seqs = client
+        .query(
+            "select format('%I.%I', schemaname, sequencename), coalesce(last_value::text, 'null') from pg_sequences order by 1",
+            &[],
+        )
+        .await
+        .unwrap();
+    for row in seqs {
+        out.insert(format!("seq {}", row.get::<_, String>(0)), row.get(1));
+    }
+    let los = client
+        .query(
+            "select oid::text, md5(lo_get(oid)) from pg_largeobject_metadata order by 1",
+            &[],
+        )
+        .await
+        .unwrap();
+    for row in los {
+        out.insert(format!("lo {}", row.get::<_, String>(0)), row.get(1));
+    }
+    out
+}
+
+#[tokio::test]
+async fn rich_schema_round_trips_exactly_through_the_dr_copy() {
+    let src = SourceDb::create(support::RICH_SQL).await;
+    let env = Env::new();
+    let path = env.write_spec("rich", &env.spec_text("rich", &src.url(), ALL_CHECKS));
+    let spec = env.load(&path);
+    let cancel = CancellationToken::new();
+
+    let b = backup::run(&spec, &cancel)
+        .await
+        .unwrap_or_else(|e| panic!("{}", e.render()));
+    assert!(b.complete(), "replica failed: {:?}", b.replicas);
+
+    // The set on disk: one encrypted object and the manifest, the same in both places.
+    for dest in ["primary", "dr"] {
+        assert_eq!(
+            env.files_in(dest),
+            vec![
+                format!("rich/{}/data.dump.zst.age", b.backup_id),
+                format!("rich/{}/manifest.json", b.backup_id)
+            ],
+            "in {dest}"
+        );
+    }
+    let dr = storage::open(spec.destination("dr").unwrap()).unwrap();
+    let sets = catalog::list(&dr, "rich").await.unwrap();
+    assert_eq!(sets.len(), 1);
+    let m = &sets[0].manifest;
+    assert_eq!(m.source.database, src.name);
+    assert!(m
+        .fingerprint
+        .tables
+        .iter()
+        .any(|t| t.schema == "Übersicht" && t.table == "Straßen Namen" && t.rows > 0));
+    assert!(m.fingerprint.objects["large_objects"] >= 2);
+    assert!(m.fingerprint.objects["materialized_views"] >= 1);
+    assert!(m.encryption.recipients[0].starts_with("sha256:"));
+    let raw = std::fs::read(
+        env.dest("dr")
+            .join(format!("rich/{}/data.dump.zst.age", b.backup_id)),
+    )
+    .unwrap();
+    assert!(
+        raw.starts_with(b"age-encryption.org/v1"),
+        "stored bytes are age-encrypted"
+    );
+    assert!(
+        !raw.windows(5).any(|w| w == b"PGDMP"),
+        "no plain dump header in the stored bytes"
+    );
+
+    let opts = DrillOptions {
+        keep: true,
+        ..DrillOptions::default()
+    };
+    let outcome = drill::run(&spec, &opts, &cancel).await.unwrap();
+    let r = &outcome.report;
+    assert_eq!(
+        r.verdict,
+        Verdict::Passed,
+        "{:?}\n{:#?}",
+        r.reason,
+        r.checks
+    );
+    assert_eq!(r.backup.as_ref().unwrap().destination, "dr");
+    assert_eq!(r.checks.len(), 3);
+    let names: Vec<&str> = r
+        .rto
+        .as_ref()
+        .unwrap()
+        .phases
+        .iter()
+        .map(|p| p.name.as_str())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "locate",
+            "provision",
+            "fetch+decrypt+decompress",
+            "restore",
+            "verify"
+        ]
+    );
+    assert!(r.rpo.as_ref().unwrap().seconds >= 0.0);
+
+    // Table by table, the restored data equals the source.
+    let url = outcome.kept_url.clone().expect("--keep gives a URL");
+    let (restored, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let want = content_digest(&src.client().await).await;
+    let got = content_digest(&restored).await;
+    assert!(want.len() > 15, "fixture too small: {want:?}");
+    assert_eq!(got, want);
+    drop(restored);
+
+    let swept = firedrill::scratch::sweep(&spec, &firedrill::pg::PgTools::default())
+        .await
+        .unwrap();
+    assert_eq!(swept.len(), 1);
+    assert!(swept[0].removed, "{:?}", swept[0]);
+    assert!(
+        env.leftover_clusters().is_empty(),
+        "{:?}",
+        env.leftover_clusters()
+    );
+
+    // The JSON report is stored locally and beside the backup set.
+    let stored = outcome.stored.unwrap();
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&stored.json).unwrap()).unwrap();
+    assert_eq!(json["format_version"], 1);
+    assert_eq!(json["verdict"], "passed");
+    assert!(std::fs::read_to_string(&stored.markdown)
+        .unwrap()
+        .contains("PASSED"));
+    let beside = stored.beside_backup.unwrap();
+    assert!(env.dest("dr").join(&beside).exists(), "{beside}");
+}
+
+#[tokio::test]
+async fn corrupted_dr_copy_fails_the_drill_names_the_object_and_cleans_up() {
+    let src = SourceDb::create("create table t(id int primary key, v text); insert into t select g, md5(g::text) from generate_series(1, 20000) g;").await;
+    let env = Env::new();
+    let path = env.write_spec("corrupt", &env.spec_text("corrupt", &src.url(), ""));
+    let spec = env.load(&path);
+    let cancel = CancellationToken::new();
+    let b = backup::run(&spec, &cancel).await.unwrap();
+    let obj = env
+        .dest("dr")
+        .join(format!("corrupt/{}/data.dump.zst.age", b.backup_id));
+    let mut bytes = std::fs::read(&obj).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x40;
+    std::fs::write(&obj, &bytes).unwrap();
+
+    let r = drill::run(&spec, &DrillOptions::default(), &cancel)
+        .await
+        .unwrap()
+        .report;
+    assert_eq!(r.verdict, Verdict::Failed);
+    let reason = r.reason.unwrap();
+    assert!(
+        reason.contains("data.dump.zst.age") && reason.contains("`dr`"),
+        "{reason}"
+    );
+    assert!(reason.contains("corrupted"), "{reason}");
+    assert!(r.cleanup.unwrap().removed);
+    assert!(
+        env.leftover_clusters().is_empty(),
+        "{:?}",
+        env.leftover_clusters()
+    );
+
+    // The primary copy is intact and still recovers.
+    let opts = DrillOptions {
+        from: Some("primary".into()),
+        pick: Pick::Id(b.backup_id.clone()),
+        ..DrillOptions::default()
+    };
+    let r = drill::run(&spec, &opts, &cancel).await.unwrap().report;
+    assert_eq!(r.verdict, Verdict::Passed, "{:?}", r.reason);
+}
+
+#[tokio::test]
+async fn server_scratch_databases_are_marked_dropped_and_foreign_ones_refused() {
+    let src = SourceDb::create(
+        "create table t(id int primary key); insert into t select generate_series(1, 500);",
+    )
+    .await;
+    let env = Env::new();
+    let prefix = format!("fdscr{}_", firedrill::storage::layout::random_hex(2));
+    let extra = format!(
+        "scratch = {{ server = \"{}/postgres\", prefix = \"{prefix}\" }}\n[[check]]\nname = \"rows\"\nkind = \"row-counts\"\n[[check]]\nname = \"count\"\nsql = \"select count(*) from t\"\nexpect = \"== 500\"\n",
+        support::PG
+    );
+    // `scratch` belongs to [drill], which spec_text ends with.
+    let path = env.write_spec("srv", &env.spec_text("srv", &src.url(), &extra));
+    let spec = env.load(&path);
+    let cancel = CancellationToken::new();
+    let b = backup::run(&spec, &cancel).await.unwrap();
+
+    let r = drill::run(&spec, &DrillOptions::default(), &cancel)
+        .await
+        .unwrap()
+        .report;
+    assert_eq!(r.verdict, Verdict::Passed, "{:?}", r.reason);
+    let scratch = r.scratch.unwrap();
+    assert_eq!(scratch.kind, "server");
+    assert!(scratch.database.starts_with(&prefix));
+    let admin = support::connect("postgres").await;
+    let left: i64 = admin
+        .query_one(
+            "select count(*) from pg_database where datname like $1 || '%'",
+            &[&prefix],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(left, 0, "the scratch database was dropped");
+
+    // A database with the scratch name but without firedrill's marker is never dropped.
+    let name = firedrill::scratch::ServerDatabase::name_for(&prefix, "srv", &b.backup_id);
+    admin
+        .batch_execute(&format!("create database {name}"))
+        .await
+        .unwrap();
+    let r = drill::run(&spec, &DrillOptions::default(), &cancel)
+        .await
+        .unwrap()
+        .report;
+    assert_eq!(r.verdict, Verdict::Error);
+    assert!(
+        r.reason
+            .as_deref()
+            .unwrap_or("")
+            .contains("no firedrill marker"),
+        "{:?}",
+        r.reason
+    );
+    let still: i64 = admin
+        .query_one(
+            "select count(*) from pg_database where datname = $1",
+            &[&name],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(still, 1, "a foreign database must survive");
+    admin
+        .batch_execute(&format!("drop database {name}"))
+        .await
+        .unwrap();
+}
+
+#[test]
+fn every_example_spec_parses() {
+    let env = |name: &str| -> Option<String> {
+        match name {
+            "ORDERS_DATABASE_URL" => Some("postgres://app:pw@db:5432/orders".into()),
+            "FIREDRILL_DEMO_PASSWORD" => Some("pw".into()),
+            _ => None,
+        }
+    };
+    let (_, recipient) = firedrill::pipeline::keys::generate();
+    let mut n = 0;
+    for entry in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/drills")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().and_then(|e| e.to_str()) != Some("toml") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path)
+            .unwrap()
+            .replace("@RECIPIENT@", &recipient)
+            .replace("@PORT@", "5432")
+            .replace("@USER@", "firedrill")
+            .replace("@DIR@", "/tmp/demo")
+            .replace("@WORK@", "/tmp/demo/clusters");
+        let spec = firedrill::spec::parse(&text, &path, &[], &env)
+            .unwrap_or_else(|e| panic!("{}: {}", path.display(), e.render()));
+        assert!(!spec.checks.is_empty(), "{} shows checks", path.display());
+        n += 1;
+    }
+    assert!(n >= 2, "drills/ holds the full and demo specs");
+}

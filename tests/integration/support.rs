@@ -1,0 +1,226 @@
+//! Shared test fixtures: unique source databases (always dropped), a private folder with a
+//! key, two file destinations, reports and a work dir, and helpers to write specs and run the
+//! binary.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use firedrill::spec::{self, DrillSpec};
+
+pub const PG: &str = "postgres://postgres@127.0.0.1:5432";
+pub const RICH_SQL: &str = include_str!("../fixtures/rich_schema.sql");
+pub const SAMPLE_SQL: &str = firedrill::demo::SAMPLE_SQL;
+
+fn how_to_start() -> String {
+    "PostgreSQL must run on 127.0.0.1:5432 with trust auth for user postgres; start it with \
+     `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start` (or run .ci/run)"
+        .to_string()
+}
+
+/// Connects to a database on the test server, panicking with how to start it.
+pub async fn connect(db: &str) -> tokio_postgres::Client {
+    let (client, conn) = tokio_postgres::connect(&format!("{PG}/{db}"), tokio_postgres::NoTls)
+        .await
+        .unwrap_or_else(|e| panic!("{}: {e}", how_to_start()));
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    client
+}
+
+/// A database on the test server, created with a unique name, dropped on drop.
+pub struct SourceDb {
+    pub name: String,
+}
+
+impl SourceDb {
+    pub async fn create(sql: &str) -> SourceDb {
+        let name = format!("fdtest_{}", firedrill::storage::layout::random_hex(5));
+        let admin = connect("postgres").await;
+        admin
+            .batch_execute(&format!("create database {name}"))
+            .await
+            .unwrap();
+        let db = SourceDb { name };
+        let client = connect(&db.name).await;
+        client.batch_execute(sql).await.expect("fixture SQL loads");
+        db
+    }
+
+    pub fn url(&self) -> String {
+        format!("{PG}/{}", self.name)
+    }
+
+    pub async fn client(&self) -> tokio_postgres::Client {
+        connect(&self.name).await
+    }
+}
+
+impl Drop for SourceDb {
+    fn drop(&mut self) {
+        let _ = Command::new("psql")
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-U",
+                "postgres",
+                "-d",
+                "postgres",
+                "-qAtc",
+            ])
+            .arg(format!(
+                "drop database if exists {} with (force)",
+                self.name
+            ))
+            .output();
+    }
+}
+
+/// A private folder laid out like a small installation.
+pub struct Env {
+    pub dir: tempfile::TempDir,
+    pub recipient: String,
+}
+
+impl Env {
+    pub fn new() -> Env {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::Builder::new()
+            .prefix("firedrill-test-")
+            .tempdir()
+            .unwrap();
+        // The scratch cluster runs as another OS user when tests run as root: let it traverse.
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let recipient =
+            firedrill::pipeline::keys::write_new_identity(&dir.path().join("key.txt")).unwrap();
+        Env { dir, recipient }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+    pub fn key(&self) -> PathBuf {
+        self.path().join("key.txt")
+    }
+    pub fn work(&self) -> PathBuf {
+        self.path().join("work")
+    }
+    pub fn reports(&self) -> PathBuf {
+        self.path().join("reports")
+    }
+    pub fn dest(&self, name: &str) -> PathBuf {
+        self.path().join(name)
+    }
+
+    /// A spec for `source_url` with primary and dr destinations, ephemeral scratch, and
+    /// `extra` TOML appended (checks, targets...).
+    pub fn spec_text(&self, name: &str, source_url: &str, extra: &str) -> String {
+        format!(
+            r#"name = "{name}"
+[source]
+url = "{source_url}"
+[backup]
+compression = "zstd:3"
+recipients = ["{recipient}"]
+[[destination]]
+name = "primary"
+url = "file://{primary}"
+[[destination]]
+name = "dr"
+url = "file://{dr}"
+[drill]
+from = "dr"
+identity-file = "{key}"
+reports = "{reports}"
+work-dir = "{work}"
+jobs = 2
+{extra}
+"#,
+            recipient = self.recipient,
+            primary = self.dest("primary").display(),
+            dr = self.dest("dr").display(),
+            key = self.key().display(),
+            reports = self.reports().display(),
+            work = self.work().display(),
+        )
+    }
+
+    /// Writes the spec to `<dir>/<name>.toml` and returns its path.
+    pub fn write_spec(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.path().join(format!("{name}.toml"));
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    pub fn load(&self, path: &Path) -> DrillSpec {
+        spec::load(path, &[]).unwrap_or_else(|e| panic!("{}", e.render()))
+    }
+
+    /// Scratch cluster folders left in the work dir.
+    pub fn leftover_clusters(&self) -> Vec<String> {
+        std::fs::read_dir(self.work())
+            .map(|rd| {
+                rd.flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .filter(|n| n.starts_with("scratch-") || n.starts_with("spool-"))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Files below a destination (relative paths), sorted.
+    pub fn files_in(&self, dest: &str) -> Vec<String> {
+        let root = self.dest(dest);
+        let mut out = Vec::new();
+        let mut stack = vec![root.clone()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+                if e.file_type().unwrap().is_dir() {
+                    stack.push(e.path());
+                } else {
+                    out.push(e.path().strip_prefix(&root).unwrap().display().to_string());
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+}
+
+/// Runs the firedrill binary.
+pub fn firedrill(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_firedrill"))
+        .args(args)
+        .env("FIREDRILL_LOG", "info")
+        .env_remove("FIREDRILL_IDENTITY")
+        .output()
+        .expect("the firedrill binary runs")
+}
+
+/// stdout + stderr of an output, for assertions and messages.
+pub fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// Every file's text below `dir` (reports, manifests), for secret scans.
+pub fn all_text_below(dir: &Path) -> String {
+    let mut out = String::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if let Ok(t) = std::fs::read_to_string(&p) {
+                out.push_str(&t);
+            }
+        }
+    }
+    out
+}
