@@ -380,7 +380,15 @@ impl ScratchTarget for EphemeralCluster {
     }
 }
 
-/// Removes every marked `scratch-<drill>-*` cluster folder under `work_dir`.
+/// The pid recorded in a cluster's marker, when that process (another firedrill run) is alive.
+fn live_owner(dir: &Path) -> Option<u32> {
+    let text = std::fs::read_to_string(dir.join(MARKER_FILE)).ok()?;
+    let pid = serde_json::from_str::<serde_json::Value>(&text).ok()?["pid"].as_u64()? as u32;
+    (pid != std::process::id() && Path::new(&format!("/proc/{pid}")).exists()).then_some(pid)
+}
+
+/// Removes every marked `scratch-<drill>-*` cluster folder under `work_dir`, except those of
+/// a firedrill run that is still alive.
 pub async fn sweep(work_dir: &Path, drill: &str, tools: &PgTools) -> Result<Vec<CleanupOutcome>> {
     let pg_ctl = tools
         .find("pg_ctl", 0, "to stop kept scratch clusters")
@@ -399,6 +407,17 @@ pub async fn sweep(work_dir: &Path, drill: &str, tools: &PgTools) -> Result<Vec<
             continue;
         }
         let dir = e.path();
+        if let Some(pid) = live_owner(&dir) {
+            out.push(CleanupOutcome {
+                removed: false,
+                kept: true,
+                detail: format!(
+                    "`{}` is in use by a running firedrill (pid {pid}); left alone",
+                    dir.display()
+                ),
+            });
+            continue;
+        }
         let owner = {
             use std::os::unix::fs::MetadataExt;
             std::fs::metadata(&dir).ok().map(|m| (m.uid(), m.gid()))

@@ -185,15 +185,16 @@ pub fn parse(
     }
     interpolate_tree(&mut tree, "", env, &mut problems);
     let mut unknown = Vec::new();
-    let raw: raw::RawSpec =
-        match serde_ignored::deserialize(toml::Value::Table(tree), |p| unknown.push(p.to_string()))
-        {
-            Ok(raw) => raw,
-            Err(e) => {
-                problems.push("spec", e.to_string(), "fix the value's type");
-                return Err(problems.into_error(path));
-            }
-        };
+    let names = tree.clone();
+    let raw: raw::RawSpec = match serde_ignored::deserialize(toml::Value::Table(tree), |p| {
+        unknown.push(key_path(&p, &names))
+    }) {
+        Ok(raw) => raw,
+        Err(e) => {
+            problems.push("spec", e.to_string(), "fix the value's type");
+            return Err(problems.into_error(path));
+        }
+    };
     for key in unknown {
         problems.push(
             &key,
@@ -207,6 +208,46 @@ pub fn parse(
     } else {
         Err(problems.into_error(path))
     }
+}
+
+/// Renders an ignored key's path the way problems name keys: `backup.compresion`,
+/// `destination.dr.regoin` (array entries by their `name`).
+fn key_path(path: &serde_ignored::Path<'_>, tree: &toml::Table) -> String {
+    fn parts(path: &serde_ignored::Path<'_>, out: &mut Vec<String>) {
+        use serde_ignored::Path;
+        match path {
+            Path::Root => {}
+            Path::Seq { parent, index } => {
+                parts(parent, out);
+                out.push(format!("[{index}]"));
+            }
+            Path::Map { parent, key } => {
+                parts(parent, out);
+                out.push(key.to_string());
+            }
+            Path::Some { parent }
+            | Path::NewtypeStruct { parent }
+            | Path::NewtypeVariant { parent } => parts(parent, out),
+        }
+    }
+    let mut segs = Vec::new();
+    parts(path, &mut segs);
+    let mut rendered: Vec<String> = Vec::new();
+    for (i, seg) in segs.iter().enumerate() {
+        if let Some(idx) = seg.strip_prefix('[').and_then(|s| s.strip_suffix(']')) {
+            let name = i
+                .checked_sub(1)
+                .and_then(|p| tree.get(&segs[p]))
+                .and_then(toml::Value::as_array)
+                .and_then(|a| a.get(idx.parse::<usize>().ok()?))
+                .and_then(|v| v.get("name"))
+                .and_then(toml::Value::as_str);
+            rendered.push(name.map(str::to_string).unwrap_or_else(|| idx.to_string()));
+        } else {
+            rendered.push(seg.clone());
+        }
+    }
+    rendered.join(".")
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -295,5 +336,35 @@ impl Problems {
             msg.push_str(&format!("\n  - {}: {} (fix: {})", p.key, p.message, p.fix));
         }
         Error::new(ErrorKind::Spec, msg)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_keys_are_named_by_path_and_entry_name() {
+        let text = r#"
+            [backup]
+            compresion = "zstd"
+            recipients = ["age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p"]
+            [[destination]]
+            name = "dr"
+            url = "file:///x"
+            regoin = "eu"
+        "#;
+        let err = parse(text, Path::new("t.toml"), &[], &|_| None).unwrap_err();
+        assert!(
+            err.message.contains("- backup.compresion: unknown key"),
+            "{}",
+            err.message
+        );
+        assert!(
+            err.message.contains("- destination.dr.regoin: unknown key"),
+            "{}",
+            err.message
+        );
+        assert!(!err.message.contains('?'), "{}", err.message);
     }
 }
