@@ -449,13 +449,8 @@ async fn missing_tools_are_named() {
 // ---------------------------------------------------------------------------------------------
 // 5. killed and interrupted backups
 
-#[tokio::test]
-async fn killed_backup_leaves_no_listed_set() {
-    let db = SourceDb::create(BIG_SQL).await;
-    let env = Env::new();
-    let spec = write_spec(&env, &db.url(), "");
-    let spec = path_str(&spec);
-
+/// Starts `backup SPEC` and returns once it is streaming into the primary destination.
+fn backup_mid_stream(env: &Env, spec: &str) -> Spawned {
     let mut child = Spawned::start(&["backup", spec], env.path());
     wait_until(
         "a .firedrill-partial- file in the primary destination",
@@ -463,12 +458,23 @@ async fn killed_backup_leaves_no_listed_set() {
         || {
             assert!(
                 child.exited().is_none(),
-                "the backup finished before it could be killed; output:\n{}",
+                "the backup finished before it could be interrupted; output:\n{}",
                 child.output()
             );
-            !partial_files(&env, "primary").is_empty()
+            !partial_files(env, "primary").is_empty()
         },
     );
+    child
+}
+
+#[tokio::test]
+async fn killed_backup_leaves_no_listed_set() {
+    let db = SourceDb::create(BIG_SQL).await;
+    let env = Env::new();
+    let spec = write_spec(&env, &db.url(), "");
+    let spec = path_str(&spec);
+
+    let mut child = backup_mid_stream(&env, spec);
     child.child.kill().unwrap(); // SIGKILL: no cleanup runs
     let status = child.child.wait().unwrap();
     assert!(!status.success(), "{status:?}");
@@ -505,19 +511,7 @@ async fn sigterm_stops_backup_and_leaves_nothing() {
     let spec = write_spec(&env, &db.url(), "");
     let spec = path_str(&spec);
 
-    let mut child = Spawned::start(&["backup", spec], env.path());
-    wait_until(
-        "a .firedrill-partial- file in the primary destination",
-        Duration::from_secs(60),
-        || {
-            assert!(
-                child.exited().is_none(),
-                "the backup finished before SIGTERM; output:\n{}",
-                child.output()
-            );
-            !partial_files(&env, "primary").is_empty()
-        },
-    );
+    let mut child = backup_mid_stream(&env, spec);
     sigterm(&child.pid());
     let status = child.wait(Duration::from_secs(60));
     assert_eq!(
