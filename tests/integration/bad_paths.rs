@@ -146,6 +146,30 @@ fn wait_until(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
 /// cluster running (declare it after the Env so it runs before the folder is deleted).
 struct SweepOnDrop(PathBuf);
 
+/// One test's world: a source database, a private folder and a spec, swept on drop.
+struct Case {
+    _sweep: SweepOnDrop,
+    env: Env,
+    _db: SourceDb,
+}
+
+impl Case {
+    async fn new(sql: &str, extra: &str) -> Case {
+        let db = SourceDb::create(sql).await;
+        let env = Env::new();
+        let spec = write_spec(&env, &db.url(), extra);
+        Case {
+            _sweep: SweepOnDrop(spec),
+            env,
+            _db: db,
+        }
+    }
+
+    fn spec(&self) -> &str {
+        path_str(&self._sweep.0)
+    }
+}
+
 impl Drop for SweepOnDrop {
     fn drop(&mut self) {
         let _ = firedrill(&["cleanup", path_str(&self.0)]);
@@ -339,11 +363,8 @@ fn set_overrides_are_validated() {
 
 #[tokio::test]
 async fn wrong_identity_stops_drill_and_check() {
-    let db = SourceDb::create(TINY_SQL).await;
-    let env = Env::new();
-    let spec = write_spec(&env, &db.url(), "");
-    let _sweep = SweepOnDrop(spec.clone());
-    let spec = path_str(&spec);
+    let case = Case::new(TINY_SQL, "").await;
+    let (env, spec) = (&case.env, case.spec());
     backup_ok(Path::new(spec));
 
     let other = env.path().join("other.key");
@@ -365,12 +386,8 @@ async fn wrong_identity_stops_drill_and_check() {
         all.contains("identity") && all.contains("matches none of the backup's recipients"),
         "says the identity matches no recipient:\n{all}"
     );
-    assert!(
-        env.leftover_clusters().is_empty(),
-        "{:?}",
-        env.leftover_clusters()
-    );
-    assert_eq!(newest_report(&env)["verdict"], "error");
+    env.assert_no_leftovers();
+    assert_eq!(newest_report(env)["verdict"], "error");
 
     let out = run_expect(
         &[
@@ -386,11 +403,7 @@ async fn wrong_identity_stops_drill_and_check() {
         all.contains("/nonexistent/key") && all.contains("cannot read identity file"),
         "names the missing identity file:\n{all}"
     );
-    assert!(
-        env.leftover_clusters().is_empty(),
-        "{:?}",
-        env.leftover_clusters()
-    );
+    env.assert_no_leftovers();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -398,11 +411,8 @@ async fn wrong_identity_stops_drill_and_check() {
 
 #[tokio::test]
 async fn missing_tools_are_named() {
-    let db = SourceDb::create(TINY_SQL).await;
-    let env = Env::new();
-    let spec = write_spec(&env, &db.url(), "");
-    let _sweep = SweepOnDrop(spec.clone());
-    let spec = path_str(&spec);
+    let case = Case::new(TINY_SQL, "").await;
+    let (env, spec) = (&case.env, case.spec());
 
     let out = run_expect(&["backup", spec, "--set", "tools.bin-dir=/nonexistent"], 2);
     assert!(text(&out).contains("pg_dump not found"), "{}", text(&out));
@@ -424,11 +434,7 @@ async fn missing_tools_are_named() {
     let set = format!("tools.bin-dir={}", restore_only.display());
     let out = run_expect(&["drill", spec, "--set", &set], 2);
     assert!(text(&out).contains("initdb not found"), "{}", text(&out));
-    assert!(
-        env.leftover_clusters().is_empty(),
-        "{:?}",
-        env.leftover_clusters()
-    );
+    env.assert_no_leftovers();
 
     let empty = env.path().join("bin-empty");
     std::fs::create_dir(&empty).unwrap();
@@ -439,11 +445,7 @@ async fn missing_tools_are_named() {
         "{}",
         text(&out)
     );
-    assert!(
-        env.leftover_clusters().is_empty(),
-        "{:?}",
-        env.leftover_clusters()
-    );
+    env.assert_no_leftovers();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -469,17 +471,15 @@ fn backup_mid_stream(env: &Env, spec: &str) -> Spawned {
 
 #[tokio::test]
 async fn killed_backup_leaves_no_listed_set() {
-    let db = SourceDb::create(BIG_SQL).await;
-    let env = Env::new();
-    let spec = write_spec(&env, &db.url(), "");
-    let spec = path_str(&spec);
+    let case = Case::new(BIG_SQL, "").await;
+    let (env, spec) = (&case.env, case.spec());
 
-    let mut child = backup_mid_stream(&env, spec);
+    let mut child = backup_mid_stream(env, spec);
     child.child.kill().unwrap(); // SIGKILL: no cleanup runs
     let status = child.child.wait().unwrap();
     assert!(!status.success(), "{status:?}");
     assert!(
-        manifests(&env, "primary").is_empty(),
+        manifests(env, "primary").is_empty(),
         "{:?}",
         env.files_in("primary")
     );
@@ -506,12 +506,10 @@ async fn killed_backup_leaves_no_listed_set() {
 
 #[tokio::test]
 async fn sigterm_stops_backup_and_leaves_nothing() {
-    let db = SourceDb::create(BIG_SQL).await;
-    let env = Env::new();
-    let spec = write_spec(&env, &db.url(), "");
-    let spec = path_str(&spec);
+    let case = Case::new(BIG_SQL, "").await;
+    let (env, spec) = (&case.env, case.spec());
 
-    let mut child = backup_mid_stream(&env, spec);
+    let mut child = backup_mid_stream(env, spec);
     sigterm(&child.pid());
     let status = child.wait(Duration::from_secs(60));
     assert_eq!(
@@ -522,12 +520,12 @@ async fn sigterm_stops_backup_and_leaves_nothing() {
     );
     for dest in ["primary", "dr"] {
         assert!(
-            partial_files(&env, dest).is_empty(),
+            partial_files(env, dest).is_empty(),
             "no partial file left in {dest}: {:?}",
             env.files_in(dest)
         );
         assert!(
-            manifests(&env, dest).is_empty(),
+            manifests(env, dest).is_empty(),
             "no manifest in {dest}: {:?}",
             env.files_in(dest)
         );
@@ -585,11 +583,7 @@ expect = "== 100"
         "{:#}",
         report["cleanup"]
     );
-    assert!(
-        env.leftover_clusters().is_empty(),
-        "{:?}",
-        env.leftover_clusters()
-    );
+    env.assert_no_leftovers();
     assert!(
         processes_mentioning(&env.work()).is_empty(),
         "{:?}",
@@ -602,11 +596,8 @@ expect = "== 100"
 
 #[tokio::test]
 async fn sigterm_mid_drill_aborts_and_cleans_up() {
-    let db = SourceDb::create(BIG_SQL).await;
-    let env = Env::new();
-    let spec = write_spec(&env, &db.url(), "");
-    let _sweep = SweepOnDrop(spec.clone());
-    let spec = path_str(&spec);
+    let case = Case::new(BIG_SQL, "").await;
+    let (env, spec) = (&case.env, case.spec());
     backup_ok(Path::new(spec));
 
     let mut child = Spawned::start(&["drill", spec], env.path());
@@ -647,7 +638,7 @@ async fn sigterm_mid_drill_aborts_and_cleans_up() {
         "no process of the scratch cluster: {:?}",
         processes_mentioning(&env.work())
     );
-    let report = newest_report(&env);
+    let report = newest_report(env);
     assert_eq!(report["verdict"], "aborted", "{report:#}");
     assert_eq!(
         report["cleanup"]["removed"], true,
@@ -769,11 +760,8 @@ async fn source_password_is_never_printed_or_stored() {
 
 #[tokio::test]
 async fn kept_scratch_is_usable_and_cleanup_removes_it() {
-    let db = SourceDb::create(TINY_SQL).await;
-    let env = Env::new();
-    let spec = write_spec(&env, &db.url(), "");
-    let _sweep = SweepOnDrop(spec.clone());
-    let spec = path_str(&spec);
+    let case = Case::new(TINY_SQL, "").await;
+    let (env, spec) = (&case.env, case.spec());
     backup_ok(Path::new(spec));
 
     let out = run_expect(&["drill", spec, "--keep", "--json"], 0);
@@ -803,11 +791,7 @@ async fn kept_scratch_is_usable_and_cleanup_removes_it() {
 
     let out = run_expect(&["cleanup", spec], 0);
     assert!(text(&out).contains("removed"), "{}", text(&out));
-    assert!(
-        env.leftover_clusters().is_empty(),
-        "{:?}",
-        env.leftover_clusters()
-    );
+    env.assert_no_leftovers();
     assert!(
         processes_mentioning(&env.work()).is_empty(),
         "{:?}",
@@ -826,14 +810,11 @@ async fn kept_scratch_is_usable_and_cleanup_removes_it() {
 
 #[tokio::test]
 async fn corrupted_object_fails_drill_and_other_copy_passes() {
-    let db = SourceDb::create(TINY_SQL).await;
-    let env = Env::new();
-    let spec = write_spec(&env, &db.url(), "");
-    let _sweep = SweepOnDrop(spec.clone());
-    let spec = path_str(&spec);
+    let case = Case::new(TINY_SQL, "").await;
+    let (env, spec) = (&case.env, case.spec());
     backup_ok(Path::new(spec));
 
-    let object = data_object(&env, "dr");
+    let object = data_object(env, "dr");
     let mut bytes = std::fs::read(&object).unwrap();
     let mid = bytes.len() / 2;
     bytes[mid] ^= 0xff;
@@ -846,31 +827,20 @@ async fn corrupted_object_fails_drill_and_other_copy_passes() {
         "names the corrupted object:\n{all}"
     );
     assert!(all.contains("`dr`"), "names the destination:\n{all}");
-    assert_eq!(newest_report(&env)["verdict"], "failed");
-    assert!(
-        env.leftover_clusters().is_empty(),
-        "{:?}",
-        env.leftover_clusters()
-    );
+    assert_eq!(newest_report(env)["verdict"], "failed");
+    env.assert_no_leftovers();
 
     run_expect(&["drill", spec, "--from", "primary"], 0);
-    assert!(
-        env.leftover_clusters().is_empty(),
-        "{:?}",
-        env.leftover_clusters()
-    );
+    env.assert_no_leftovers();
 }
 
 #[tokio::test]
 async fn truncated_object_fails_drill() {
-    let db = SourceDb::create(TINY_SQL).await;
-    let env = Env::new();
-    let spec = write_spec(&env, &db.url(), "");
-    let _sweep = SweepOnDrop(spec.clone());
-    let spec = path_str(&spec);
+    let case = Case::new(TINY_SQL, "").await;
+    let (env, spec) = (&case.env, case.spec());
     backup_ok(Path::new(spec));
 
-    let object = data_object(&env, "dr");
+    let object = data_object(env, "dr");
     let len = std::fs::metadata(&object).unwrap().len();
     assert!(len > 200, "object of {len} bytes");
     std::fs::OpenOptions::new()
@@ -887,12 +857,8 @@ async fn truncated_object_fails_drill() {
             && (all.contains("truncated") || all.contains("corrupted")),
         "names the truncated object:\n{all}"
     );
-    assert_eq!(newest_report(&env)["verdict"], "failed");
-    assert!(
-        env.leftover_clusters().is_empty(),
-        "{:?}",
-        env.leftover_clusters()
-    );
+    assert_eq!(newest_report(env)["verdict"], "failed");
+    env.assert_no_leftovers();
 
     run_expect(&["drill", spec, "--from", "primary"], 0);
 }

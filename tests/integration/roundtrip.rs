@@ -173,11 +173,7 @@ async fn rich_schema_round_trips_exactly_through_the_dr_copy() {
         .unwrap();
     assert_eq!(swept.len(), 1);
     assert!(swept[0].removed, "{:?}", swept[0]);
-    assert!(
-        env.leftover_clusters().is_empty(),
-        "{:?}",
-        env.leftover_clusters()
-    );
+    env.assert_no_leftovers();
 
     // The JSON report is stored locally and beside the backup set.
     let stored = outcome.stored.unwrap();
@@ -220,11 +216,7 @@ async fn corrupted_dr_copy_fails_the_drill_names_the_object_and_cleans_up() {
     );
     assert!(reason.contains("corrupted"), "{reason}");
     assert!(r.cleanup.unwrap().removed);
-    assert!(
-        env.leftover_clusters().is_empty(),
-        "{:?}",
-        env.leftover_clusters()
-    );
+    env.assert_no_leftovers();
 
     // The primary copy is intact and still recovers.
     let opts = DrillOptions {

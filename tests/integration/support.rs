@@ -170,6 +170,13 @@ jobs = 2
             .unwrap_or_default()
     }
 
+    /// Asserts no scratch cluster or spool file is left in the work dir.
+    #[track_caller]
+    pub fn assert_no_leftovers(&self) {
+        let left = self.leftover_clusters();
+        assert!(left.is_empty(), "scratch left behind: {left:?}");
+    }
+
     /// Files below a destination (relative paths), sorted.
     pub fn files_in(&self, dest: &str) -> Vec<String> {
         let root = self.dest(dest);
