@@ -55,11 +55,7 @@ pub async fn run(spec: &DrillSpec, cancel: &CancellationToken) -> Result<BackupO
     let started_at = Utc::now();
     let mut clock = PhaseClock::default();
     let recipients = keys::parse_recipients(&spec.backup.recipients)?;
-    let dests: Vec<Destination> = spec
-        .destinations
-        .iter()
-        .map(storage::open)
-        .collect::<Result<_>>()?;
+    let dests: Vec<Destination> = storage::open_all(&spec.destinations).await?;
     let primary = dests
         .first()
         .expect("validated: at least one destination")

@@ -99,14 +99,14 @@ pub struct DrillOutcome {
     pub kept_url: Option<String>,
 }
 
-fn resolve_from(spec: &DrillSpec, opts: &DrillOptions) -> Result<Destination> {
+async fn resolve_from(spec: &DrillSpec, opts: &DrillOptions) -> Result<Destination> {
     let name = opts.from.as_deref().unwrap_or(&spec.drill.from);
     let d = spec.destination(name).ok_or_else(|| {
         let names: Vec<&str> = spec.destinations.iter().map(|d| d.name.as_str()).collect();
         Error::spec(format!("no destination named `{name}`"))
             .hint(format!("use one of: {}", names.join(", ")))
     })?;
-    storage::open(d)
+    storage::open(d).await
 }
 
 fn scratch_label(spec: &DrillSpec) -> String {
@@ -126,7 +126,7 @@ fn scratch_label(spec: &DrillSpec) -> String {
 /// # Errors
 /// When the destination cannot be listed or holds no matching backup.
 pub async fn plan(spec: &DrillSpec, opts: &DrillOptions) -> Result<DrillPlan> {
-    let dest = resolve_from(spec, opts)?;
+    let dest = resolve_from(spec, opts).await?;
     let sets = catalog::list(&dest, &spec.name).await?;
     let set = catalog::pick(&sets, &opts.pick, Utc::now(), &dest.name)?;
     Ok(DrillPlan {
@@ -235,7 +235,7 @@ async fn execute(
     st: &mut State,
 ) -> Result<()> {
     let phase = st.clock.start("locate");
-    let dest = resolve_from(spec, opts)?;
+    let dest = resolve_from(spec, opts).await?;
     st.dest = Some(dest.clone());
     let sets = catalog::list(&dest, &spec.name).await?;
     st.history = sets.iter().map(|s| s.manifest.snapshot_at).collect();

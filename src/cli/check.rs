@@ -116,7 +116,7 @@ async fn preflight(spec: &DrillSpec, items: &mut Vec<Item>) {
     }
     for d in &spec.destinations {
         let r = async {
-            let dest = storage::open(d)?;
+            let dest = storage::open(d).await?;
             storage::probe_writable(&dest).await?;
             Ok(format!("{} writable", dest.store.describe()))
         }

@@ -20,11 +20,7 @@ struct Row {
 
 pub async fn run(args: SpecArgs) -> Result<u8> {
     let spec = args.load()?;
-    let dests: Vec<_> = spec
-        .destinations
-        .iter()
-        .map(storage::open)
-        .collect::<Result<_>>()?;
+    let dests: Vec<_> = storage::open_all(&spec.destinations).await?;
     let mut by_id: BTreeMap<String, catalog::BackupSet> = BTreeMap::new();
     for d in &dests {
         for set in catalog::list(d, &spec.name).await? {

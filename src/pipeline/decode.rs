@@ -38,7 +38,11 @@ pub fn decode<R: Read, W: Write>(
     compression: Compression,
     identities: &[Identity],
 ) -> Result<Decoded, DecodeError> {
-    let mut hashing = HashingReader::new(input);
+    let mut source = SourceReader {
+        inner: input,
+        failed: false,
+    };
+    let mut hashing = HashingReader::new(&mut source);
     let mut sink = SinkWriter {
         inner: output,
         failed: false,
@@ -62,7 +66,7 @@ pub fn decode<R: Read, W: Write>(
         }
     })();
     let plain_bytes = match result {
-        Err(DecodeError::Corrupt(msg)) if sink.failed => {
+        Err(DecodeError::Corrupt(msg)) if sink.failed || hashing.source_failed() => {
             return Err(DecodeError::Io(io::Error::other(msg)));
         }
         other => other?,
@@ -91,6 +95,25 @@ fn classify_io(e: io::Error) -> DecodeError {
             DecodeError::Corrupt(e.to_string())
         }
         _ => DecodeError::Io(e),
+    }
+}
+
+/// Remembers whether reading the stored bytes failed (a network or disk error), so that is
+/// never mistaken for corruption either.
+struct SourceReader<R> {
+    inner: R,
+    failed: bool,
+}
+
+impl<R: Read> Read for SourceReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.inner.read(buf).inspect_err(|_| self.failed = true)
+    }
+}
+
+impl<R: Read> HashingReader<&mut SourceReader<R>> {
+    fn source_failed(&self) -> bool {
+        self.inner_ref().failed
     }
 }
 

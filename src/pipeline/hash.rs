@@ -80,6 +80,9 @@ impl<R: Read> HashingReader<R> {
             hasher: Hasher::default(),
         }
     }
+    pub fn inner_ref(&self) -> &R {
+        &self.inner
+    }
     pub fn bytes_read(&self) -> u64 {
         self.hasher.size()
     }

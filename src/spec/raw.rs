@@ -39,6 +39,19 @@ pub struct RawDestination {
     pub name: Option<String>,
     pub url: Option<String>,
     pub region: Option<String>,
+    pub endpoint: Option<String>,
+    pub part_size: Option<toml::Value>,
+    pub concurrency: Option<i64>,
+    pub object_lock: Option<RawObjectLock>,
+    pub sse: Option<String>,
+    pub kms_key_id: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct RawObjectLock {
+    pub mode: Option<String>,
+    pub days: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]

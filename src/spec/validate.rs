@@ -126,10 +126,112 @@ pub(super) fn validate(
         if let Err(e) = crate::storage::check_url(&url) {
             p.push(&format!("{key}.url"), e.0, e.1);
         }
+        let is_s3 = url.starts_with("s3://");
+        let s3_only = |field: &str, present: bool, p: &mut Problems| {
+            if present && !is_s3 {
+                p.push(
+                    &format!("{key}.{field}"),
+                    format!("`{field}` applies to s3:// destinations only"),
+                    "remove it",
+                );
+            }
+        };
+        s3_only("region", d.region.is_some(), p);
+        s3_only("endpoint", d.endpoint.is_some(), p);
+        s3_only("part-size", d.part_size.is_some(), p);
+        s3_only("concurrency", d.concurrency.is_some(), p);
+        s3_only("object-lock", d.object_lock.is_some(), p);
+        s3_only("sse", d.sse.is_some(), p);
+        s3_only("kms-key-id", d.kms_key_id.is_some(), p);
+        if is_s3 && d.region.as_deref().unwrap_or("").is_empty() {
+            p.push(
+                &format!("{key}.region"),
+                "an s3:// destination needs its bucket's region",
+                "add region = \"eu-west-1\" (the bucket's region)",
+            );
+        }
+        if let Some(ep) = &d.endpoint {
+            if !(ep.starts_with("http://") || ep.starts_with("https://")) {
+                p.push(
+                    &format!("{key}.endpoint"),
+                    format!("`{ep}` is not an http(s) URL"),
+                    "use e.g. \"http://127.0.0.1:4566\"",
+                );
+            }
+        }
+        let part_size = match d.part_size.as_ref().map(parse_size) {
+            None => 16 * 1024 * 1024,
+            Some(Ok(n)) if (5 * 1024 * 1024..=5 * 1024 * 1024 * 1024).contains(&n) => n as usize,
+            Some(Ok(_)) | Some(Err(_)) => {
+                p.push(
+                    &format!("{key}.part-size"),
+                    "must be between 5 MiB and 5 GiB (S3's limits)",
+                    "write e.g. \"16MiB\"",
+                );
+                16 * 1024 * 1024
+            }
+        };
+        let concurrency = match d.concurrency {
+            None => 4,
+            Some(c) if (1..=32).contains(&c) => c as usize,
+            Some(c) => {
+                p.push(
+                    &format!("{key}.concurrency"),
+                    format!("{c} is out of range"),
+                    "use 1 to 32",
+                );
+                4
+            }
+        };
+        let object_lock = d.object_lock.and_then(|l| {
+            let mode = l.mode.unwrap_or_default().to_ascii_lowercase();
+            let days = l.days.unwrap_or(0);
+            if !(mode == "governance" || mode == "compliance") || !(1..=36500).contains(&days) {
+                p.push(
+                    &format!("{key}.object-lock"),
+                    "needs mode = \"governance\" or \"compliance\" and days = 1..36500",
+                    "write object-lock = { mode = \"compliance\", days = 30 }",
+                );
+                return None;
+            }
+            Some(ObjectLock {
+                mode,
+                days: days as u32,
+            })
+        });
+        let sse = match d.sse.as_deref() {
+            None => {
+                if d.kms_key_id.is_some() {
+                    p.push(
+                        &format!("{key}.kms-key-id"),
+                        "`kms-key-id` needs sse = \"aws:kms\"",
+                        "add sse = \"aws:kms\"",
+                    );
+                }
+                None
+            }
+            Some("AES256") => Some(Sse::Aes256),
+            Some("aws:kms") => Some(Sse::Kms {
+                key_id: d.kms_key_id.clone(),
+            }),
+            Some(other) => {
+                p.push(
+                    &format!("{key}.sse"),
+                    format!("`{other}` is not a server-side encryption"),
+                    "use \"AES256\" or \"aws:kms\"",
+                );
+                None
+            }
+        };
         destinations.push(DestinationSpec {
             name,
             url,
             region: d.region,
+            endpoint: d.endpoint,
+            part_size,
+            concurrency,
+            object_lock,
+            sse,
         });
     }
 
@@ -236,6 +338,27 @@ fn is_name(s: &str) -> bool {
         && s.len() <= 40
         && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+/// `16777216`, `"16MiB"`, `"16 MB"` (MB and MiB both mean 2^20 here: part sizes are binary).
+fn parse_size(v: &toml::Value) -> Result<u64, ()> {
+    match v {
+        toml::Value::Integer(n) if *n > 0 => Ok(*n as u64),
+        toml::Value::String(s) => {
+            let t = s.trim();
+            let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+            let n: u64 = t[..split].parse().map_err(|_| ())?;
+            let mult = match t[split..].trim().to_ascii_lowercase().as_str() {
+                "" | "b" => 1,
+                "k" | "kb" | "kib" => 1 << 10,
+                "m" | "mb" | "mib" => 1 << 20,
+                "g" | "gb" | "gib" => 1 << 30,
+                _ => return Err(()),
+            };
+            Ok(n * mult)
+        }
+        _ => Err(()),
+    }
 }
 
 fn parse_compression(s: &str) -> Result<Compression, String> {

@@ -189,6 +189,10 @@ impl ObjectStore for FileStore {
         .map_err(|e| Error::internal(e.to_string()))?
     }
 
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+
     async fn delete(&self, key: &str) -> Result<()> {
         let path = self.path(key)?;
         match tokio::fs::remove_file(&path).await {

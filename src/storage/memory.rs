@@ -71,6 +71,10 @@ impl ObjectStore for MemoryStore {
             .collect())
     }
 
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+
     async fn delete(&self, key: &str) -> Result<()> {
         self.objects.lock().unwrap().remove(key);
         Ok(())

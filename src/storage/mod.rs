@@ -7,6 +7,7 @@ pub mod layout;
 pub mod manifest;
 mod memory;
 pub mod replicate;
+mod s3;
 
 use std::sync::Arc;
 
@@ -20,6 +21,7 @@ use crate::{Error, Result};
 pub use file::FileStore;
 pub use manifest::Manifest;
 pub use memory::MemoryStore;
+pub use s3::S3Store;
 
 /// A readable byte stream.
 pub type ByteStream = Box<dyn AsyncRead + Send + Unpin>;
@@ -58,6 +60,32 @@ pub trait ObjectStore: Send + Sync {
 
     /// Removes `key`; missing is not an error.
     async fn delete(&self, key: &str) -> Result<()>;
+
+    /// Copies `key` from `source` inside the storage service, without moving the bytes
+    /// through firedrill. `Ok(false)` when this pair of stores cannot do that (the caller then
+    /// streams the object).
+    async fn copy_from(&self, _source: &dyn ObjectStore, _key: &str, _size: u64) -> Result<bool> {
+        Ok(false)
+    }
+
+    /// Proves the store takes writes: writes, reads back and removes `key`.
+    async fn probe(&self, key: &str) -> Result<()> {
+        let body = Bytes::from_static(b"probe");
+        self.put_bytes(key, body.clone()).await?;
+        let back = self.get_bytes(key).await?;
+        self.delete(key).await?;
+        if back.as_deref() == Some(&body[..]) {
+            Ok(())
+        } else {
+            Err(Error::storage(format!(
+                "{} did not return what was written",
+                self.describe()
+            )))
+        }
+    }
+
+    /// For [`ObjectStore::copy_from`]: lets a store recognise a peer of its own kind.
+    fn as_any(&self) -> &dyn std::any::Any;
 }
 
 /// A named destination from the spec, opened.
@@ -86,11 +114,22 @@ pub fn check_url(url: &str) -> std::result::Result<(), (String, String)> {
             ));
         }
         Ok(())
-    } else if url.starts_with("s3://") {
-        Err((
-            format!("`{url}`: s3:// destinations are not supported by this version"),
-            "use a file:// destination".into(),
-        ))
+    } else if let Some(rest) = url.strip_prefix("s3://") {
+        let bucket = rest.split('/').next().unwrap_or("");
+        let ok = (3..=63).contains(&bucket.len())
+            && bucket
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
+            && bucket.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && bucket.ends_with(|c: char| c.is_ascii_alphanumeric());
+        if ok {
+            Ok(())
+        } else {
+            Err((
+                format!("`{bucket}` in `{url}` is not a valid S3 bucket name"),
+                "bucket names have 3-63 characters: a-z, 0-9, `.` and `-`".into(),
+            ))
+        }
     } else if url.is_empty() {
         Err((
             "every destination needs a url".into(),
@@ -104,17 +143,32 @@ pub fn check_url(url: &str) -> std::result::Result<(), (String, String)> {
     }
 }
 
-/// Opens the store behind a destination.
+/// Opens the store behind a destination. Nothing is contacted yet.
 ///
 /// # Errors
 /// [`crate::ErrorKind::Spec`] for a URL that is not supported.
-pub fn open(spec: &DestinationSpec) -> Result<Destination> {
+pub async fn open(spec: &DestinationSpec) -> Result<Destination> {
     check_url(&spec.url).map_err(|(m, h)| Error::spec(m).hint(h))?;
-    let path = spec.url.strip_prefix("file://").expect("checked above");
+    let store: Arc<dyn ObjectStore> = match spec.url.strip_prefix("file://") {
+        Some(path) => Arc::new(FileStore::new(path)),
+        None => Arc::new(S3Store::new(spec).await?),
+    };
     Ok(Destination {
         name: spec.name.clone(),
-        store: Arc::new(FileStore::new(path)),
+        store,
     })
+}
+
+/// Opens every destination of a spec.
+///
+/// # Errors
+/// See [`open`].
+pub async fn open_all(specs: &[DestinationSpec]) -> Result<Vec<Destination>> {
+    let mut out = Vec::with_capacity(specs.len());
+    for d in specs {
+        out.push(open(d).await?);
+    }
+    Ok(out)
 }
 
 /// Proves a destination is writable: writes, reads back and deletes a probe object.
@@ -123,26 +177,15 @@ pub fn open(spec: &DestinationSpec) -> Result<Destination> {
 /// [`crate::ErrorKind::Storage`] naming the destination.
 pub async fn probe_writable(dest: &Destination) -> Result<()> {
     let key = format!(".firedrill-probe-{}", layout::random_hex(4));
-    let body = Bytes::from_static(b"probe");
-    dest.store
-        .put_bytes(&key, body.clone())
-        .await
-        .map_err(|e| {
-            Error::storage(format!(
-                "destination `{}` ({}) is not writable: {}",
-                dest.name,
-                dest.store.describe(),
-                e.message
-            ))
-            .hint("create the directory or fix its permissions, or fix the destination url")
-        })?;
-    let back = dest.store.get_bytes(&key).await?;
-    dest.store.delete(&key).await?;
-    if back.as_deref() != Some(&body[..]) {
-        return Err(Error::storage(format!(
-            "destination `{}` did not return what was written",
-            dest.name
-        )));
-    }
-    Ok(())
+    dest.store.probe(&key).await.map_err(|e| {
+        Error::storage(format!(
+            "destination `{}` ({}) is not writable: {}",
+            dest.name,
+            dest.store.describe(),
+            e.message
+        ))
+        .hint(e.hint.clone().unwrap_or_else(|| {
+            "create the directory or bucket, fix its permissions, or fix the destination url".into()
+        }))
+    })
 }

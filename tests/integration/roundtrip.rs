@@ -94,7 +94,9 @@ async fn rich_schema_round_trips_exactly_through_the_dr_copy() {
             "in {dest}"
         );
     }
-    let dr = storage::open(spec.destination("dr").unwrap()).unwrap();
+    let dr = storage::open(spec.destination("dr").unwrap())
+        .await
+        .unwrap();
     let sets = catalog::list(&dr, "rich").await.unwrap();
     assert_eq!(sets.len(), 1);
     let m = &sets[0].manifest;
@@ -301,14 +303,18 @@ async fn server_scratch_databases_are_marked_dropped_and_foreign_ones_refused() 
 
 #[test]
 fn every_example_spec_parses() {
-    let env = |name: &str| -> Option<String> {
+    let (_, recipient) = firedrill::pipeline::keys::generate();
+    let dir = tempfile::tempdir().unwrap();
+    let recipients_file = dir.path().join("recipients.txt").display().to_string();
+    std::fs::write(&recipients_file, format!("# test\n{recipient}\n")).unwrap();
+    let env = move |name: &str| -> Option<String> {
         match name {
             "ORDERS_DATABASE_URL" => Some("postgres://app:pw@db:5432/orders".into()),
             "FIREDRILL_DEMO_PASSWORD" => Some("pw".into()),
+            "FIREDRILL_RECIPIENTS_FILE" => Some(recipients_file.clone()),
             _ => None,
         }
     };
-    let (_, recipient) = firedrill::pipeline::keys::generate();
     let mut n = 0;
     for entry in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/drills")).unwrap() {
         let path = entry.unwrap().path();

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Starts LocalStack (S3 in several regions) for development and tests, then creates the
+# example buckets (idempotent). Safe to run when it is already up.
+#
+#   localstack/up.sh              host mode: a Python venv from requirements.lock, no Docker
+#   FIREDRILL_LOCALSTACK=docker localstack/up.sh    the official image via docker compose
+#
+# Environment: LOCALSTACK_PORT (4566), FIREDRILL_LOCALSTACK_VENV, FIREDRILL_LOCALSTACK_STATE.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+port="${LOCALSTACK_PORT:-4566}"
+venv="${FIREDRILL_LOCALSTACK_VENV:-/var/tmp/firedrill-localstack-venv}"
+state="${FIREDRILL_LOCALSTACK_STATE:-/var/tmp/firedrill-localstack}"
+endpoint="http://127.0.0.1:${port}"
+mode="${FIREDRILL_LOCALSTACK:-host}"
+
+healthy() { curl -fsS "${endpoint}/_localstack/health" 2>/dev/null | grep -q '"s3": "\(available\|running\)"'; }
+
+ensure_venv() {
+    local want have
+    want="$(sha256sum "${here}/requirements.lock" | cut -d' ' -f1)"
+    have="$(cat "${venv}/.lock-sha256" 2>/dev/null || true)"
+    if [ "${want}" != "${have}" ]; then
+        echo "==> installing LocalStack into ${venv} (pinned by localstack/requirements.lock)"
+        python3 -m venv "${venv}"
+        "${venv}/bin/pip" install --quiet --upgrade pip
+        "${venv}/bin/pip" install --quiet -r "${here}/requirements.lock"
+        echo "${want}" > "${venv}/.lock-sha256"
+    fi
+}
+
+mkdir -p "${state}"
+if healthy; then
+    echo "==> LocalStack already answers on ${endpoint}"
+elif [ "${mode}" = "docker" ]; then
+    echo "==> starting LocalStack with docker compose"
+    LOCALSTACK_PORT="${port}" docker compose -f "${here}/docker-compose.yml" up -d
+else
+    ensure_venv
+    echo "==> starting LocalStack in host mode on ${endpoint} (log: ${state}/localstack.log)"
+    (
+        cd "${state}"
+        GATEWAY_LISTEN="127.0.0.1:${port}" SERVICES=s3,sts LOCALSTACK_VOLUME_DIR="${state}/volume" \
+            nohup "${venv}/bin/python" -m localstack.runtime.main > "${state}/localstack.log" 2>&1 &
+        echo $! > "${state}/pid"
+    )
+fi
+
+for _ in $(seq 1 120); do
+    healthy && break
+    sleep 0.5
+done
+if ! healthy; then
+    echo "error: LocalStack did not become healthy on ${endpoint}; see ${state}/localstack.log" >&2
+    tail -n 30 "${state}/localstack.log" >&2 2>/dev/null || true
+    exit 1
+fi
+
+# The setup script needs boto3: the host-mode venv has it; docker mode makes a small one.
+if [ ! -x "${venv}/bin/python" ] || ! "${venv}/bin/python" -c 'import boto3' 2>/dev/null; then
+    python3 -m venv "${venv}"
+    "${venv}/bin/pip" install --quiet boto3
+fi
+"${venv}/bin/python" "${here}/setup.py" --endpoint "${endpoint}"
+echo "==> LocalStack ready on ${endpoint}"

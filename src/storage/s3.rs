@@ -1,0 +1,698 @@
+//! `s3://bucket/prefix` destinations through aws-sdk-s3.
+//!
+//! Uploads stream as multipart uploads with bounded memory (`part-size` x `concurrency`) and a
+//! CRC32C checksum on every part; any failure aborts the upload, so no parts are left behind
+//! and no object appears. Credentials come from the AWS default chain. Transient faults are
+//! retried by the SDK (standard mode, backoff) within per-attempt and per-operation deadlines.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::BehaviorVersion;
+use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::primitives::ByteStream as SdkBody;
+use aws_sdk_s3::types::{
+    ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart, ObjectLockMode,
+    ServerSideEncryption,
+};
+use aws_sdk_s3::Client;
+use bytes::Bytes;
+use tokio::io::AsyncReadExt;
+use tokio::task::JoinSet;
+
+use super::{ByteStream, ObjectInfo, ObjectStore};
+use crate::spec::{DestinationSpec, ObjectLock, Sse};
+use crate::{Error, Result};
+
+/// S3 refuses CopyObject above this size; larger objects are copied part by part.
+const COPY_OBJECT_LIMIT: u64 = 5 * 1024 * 1024 * 1024;
+
+pub struct S3Store {
+    client: Client,
+    name: String,
+    bucket: String,
+    prefix: String,
+    region: String,
+    endpoint: Option<String>,
+    part_size: usize,
+    concurrency: usize,
+    lock: Option<ObjectLock>,
+    sse: Option<Sse>,
+}
+
+impl S3Store {
+    /// Builds a client for the destination's region (and endpoint). Contacts nothing.
+    ///
+    /// # Errors
+    /// Never for a validated spec; the signature leaves room for config loading errors.
+    pub async fn new(spec: &DestinationSpec) -> Result<Self> {
+        let rest = spec.url.strip_prefix("s3://").unwrap_or(&spec.url);
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        let region = spec.region.clone().unwrap_or_else(|| "us-east-1".into());
+        let shared = aws_config::defaults(BehaviorVersion::latest())
+            .region(aws_config::Region::new(region.clone()))
+            .load()
+            .await;
+        let mut conf = aws_sdk_s3::config::Builder::from(&shared)
+            .retry_config(
+                RetryConfig::standard()
+                    .with_max_attempts(6)
+                    .with_initial_backoff(Duration::from_millis(200))
+                    .with_max_backoff(Duration::from_secs(5)),
+            )
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(5))
+                    .operation_attempt_timeout(Duration::from_secs(120))
+                    .operation_timeout(Duration::from_secs(600))
+                    .build(),
+            );
+        if let Some(ep) = &spec.endpoint {
+            conf = conf.endpoint_url(ep).force_path_style(true);
+        }
+        Ok(Self {
+            client: Client::from_conf(conf.build()),
+            name: spec.name.clone(),
+            bucket: bucket.to_string(),
+            prefix: prefix.trim_matches('/').to_string(),
+            region,
+            endpoint: spec.endpoint.clone(),
+            part_size: spec.part_size,
+            concurrency: spec.concurrency,
+            lock: spec.object_lock.clone(),
+            sse: spec.sse.clone(),
+        })
+    }
+
+    fn full_key(&self, key: &str) -> String {
+        if self.prefix.is_empty() {
+            key.to_string()
+        } else {
+            format!("{}/{key}", self.prefix)
+        }
+    }
+
+    fn lock_mode(&self) -> Option<(ObjectLockMode, aws_smithy_types::DateTime)> {
+        self.lock.as_ref().map(|l| {
+            let mode = if l.mode == "compliance" {
+                ObjectLockMode::Compliance
+            } else {
+                ObjectLockMode::Governance
+            };
+            let until = chrono::Utc::now() + chrono::Duration::days(i64::from(l.days));
+            (
+                mode,
+                aws_smithy_types::DateTime::from_secs(until.timestamp()),
+            )
+        })
+    }
+
+    fn sse_parts(&self) -> (Option<ServerSideEncryption>, Option<String>) {
+        match &self.sse {
+            None => (None, None),
+            Some(Sse::Aes256) => (Some(ServerSideEncryption::Aes256), None),
+            Some(Sse::Kms { key_id }) => (Some(ServerSideEncryption::AwsKms), key_id.clone()),
+        }
+    }
+
+    /// Maps an SDK error to one that names the bucket, region and the fix.
+    fn err<E>(
+        &self,
+        op: &str,
+        key: &str,
+        e: SdkError<E, aws_smithy_runtime_api::http::Response>,
+    ) -> Error
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        let status = e.raw_response().map(|r| r.status().as_u16());
+        let code = e.code().unwrap_or("").to_string();
+        let server_message = e.message().unwrap_or("").to_string();
+        let detail = match &e {
+            SdkError::ServiceError(_) => {
+                format!("{code}: {server_message} (HTTP {})", status.unwrap_or(0))
+            }
+            other => DisplayErrorContext(other).to_string(),
+        };
+        let lower = detail.to_ascii_lowercase();
+        let place = format!("bucket `{}` in `{}`", self.bucket, self.region);
+        let what = if key.is_empty() {
+            format!("cannot {op} in {place}")
+        } else {
+            format!("cannot {op} `{key}` in {place}")
+        };
+        let dest = &self.name;
+        let (message, hint) = if matches!(
+            e,
+            SdkError::DispatchFailure(_) | SdkError::TimeoutError(_)
+        ) && (lower.contains("credential")
+            || lower.contains("no providers"))
+        {
+            (
+                format!("{what}: no AWS credentials found"),
+                "set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or run where an IAM role (IRSA, instance profile) applies".to_string(),
+            )
+        } else if matches!(e, SdkError::DispatchFailure(_)) {
+            let ep = self
+                .endpoint
+                .clone()
+                .unwrap_or_else(|| format!("S3 in {}", self.region));
+            (
+                format!("{what}: the endpoint {ep} is unreachable"),
+                format!("check the network and destination.{dest}.endpoint"),
+            )
+        } else if matches!(e, SdkError::TimeoutError(_)) {
+            (
+                format!("{what}: timed out after retries"),
+                "check the network; the store may be overloaded".to_string(),
+            )
+        } else if code == "NoSuchBucket" {
+            (
+                format!("{place} not found"),
+                format!("create it or fix destination.{dest}.url / destination.{dest}.region"),
+            )
+        } else if code == "PermanentRedirect"
+            || code == "AuthorizationHeaderMalformed"
+            || status == Some(301)
+        {
+            (
+                format!(
+                    "{what}: the bucket is in another region than `{}`",
+                    self.region
+                ),
+                format!("set destination.{dest}.region to the bucket's region"),
+            )
+        } else if (code == "AccessDenied" || status == Some(403)) && lower.contains("object lock") {
+            (
+                format!("{what}: it is under Object Lock retention"),
+                "firedrill never bypasses retention: the object can be deleted once its retention period ends".to_string(),
+            )
+        } else if code == "AccessDenied" || status == Some(403) {
+            (
+                format!("{what}: access denied"),
+                "grant the credentials s3:GetObject, s3:PutObject, s3:ListBucket, s3:DeleteObject and s3:AbortMultipartUpload on it".to_string(),
+            )
+        } else if code == "NoSuchKey" || status == Some(404) {
+            (
+                format!("{what}: not found"),
+                "run `firedrill list SPEC` to see what is there".to_string(),
+            )
+        } else {
+            let c = if code.is_empty() {
+                status.map(|s| s.to_string()).unwrap_or_default()
+            } else {
+                code
+            };
+            (format!("{what}: {c}"), "see the cause below".to_string())
+        };
+        Error::storage(message)
+            .hint(hint)
+            .source(std::io::Error::other(detail))
+    }
+
+    async fn abort(&self, key: &str, upload_id: &str) {
+        if let Err(e) = self
+            .client
+            .abort_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key)
+            .upload_id(upload_id)
+            .send()
+            .await
+        {
+            tracing::warn!(bucket = %self.bucket, key, error = %DisplayErrorContext(&e), "Aborting the multipart upload failed; a lifecycle rule for incomplete uploads will remove its parts.");
+        }
+    }
+
+    async fn put_small(&self, key: &str, data: Bytes) -> Result<()> {
+        let full = self.full_key(key);
+        let (sse, kms) = self.sse_parts();
+        let mut req = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(&full)
+            .checksum_algorithm(ChecksumAlgorithm::Crc32C)
+            .set_server_side_encryption(sse)
+            .set_ssekms_key_id(kms)
+            .body(SdkBody::from(data));
+        if let Some((mode, until)) = self.lock_mode() {
+            req = req
+                .object_lock_mode(mode)
+                .object_lock_retain_until_date(until);
+        }
+        req.send().await.map_err(|e| self.err("write", &full, e))?;
+        Ok(())
+    }
+
+    /// Fills `buf` up to `part_size` from `body`; returns the bytes read (0 at EOF).
+    async fn fill(&self, body: &mut ByteStream, buf: &mut Vec<u8>, key: &str) -> Result<usize> {
+        buf.clear();
+        while buf.len() < self.part_size {
+            let want = self.part_size - buf.len();
+            let n = body
+                .as_mut()
+                .take(want as u64)
+                .read_to_end(buf)
+                .await
+                .map_err(|e| Error::storage(format!("the stream for `{key}` failed: {e}")))?;
+            if n == 0 {
+                break;
+            }
+        }
+        Ok(buf.len())
+    }
+
+    async fn multipart(
+        &self,
+        full: &str,
+        upload_id: &str,
+        first: Vec<u8>,
+        mut body: ByteStream,
+    ) -> Result<u64> {
+        let mut parts: Vec<CompletedPart> = Vec::new();
+        let mut running: JoinSet<Result<CompletedPart>> = JoinSet::new();
+        let mut next = Some(first);
+        let mut number = 0i32;
+        let mut total = 0u64;
+        while let Some(chunk) = next.take() {
+            number += 1;
+            total += chunk.len() as u64;
+            let req = self
+                .client
+                .upload_part()
+                .bucket(&self.bucket)
+                .key(full)
+                .upload_id(upload_id)
+                .part_number(number)
+                .checksum_algorithm(ChecksumAlgorithm::Crc32C)
+                .body(SdkBody::from(chunk));
+            let n = number;
+            let ctx = format!(
+                "part {n} of `{full}` to bucket `{}` in `{}` (destination `{}`)",
+                self.bucket, self.region, self.name
+            );
+            running.spawn(async move {
+                let out = req.send().await.map_err(|e| {
+                    Error::storage(format!(
+                        "cannot upload {ctx}: {}",
+                        e.code().unwrap_or("transfer failed after retries")
+                    ))
+                    .source(std::io::Error::other(DisplayErrorContext(&e).to_string()))
+                })?;
+                Ok(CompletedPart::builder()
+                    .part_number(n)
+                    .set_e_tag(out.e_tag().map(str::to_string))
+                    .set_checksum_crc32_c(out.checksum_crc32_c().map(str::to_string))
+                    .build())
+            });
+            while running.len() >= self.concurrency {
+                parts.push(join_one(&mut running).await?);
+            }
+            let mut buf = Vec::with_capacity(self.part_size);
+            if self.fill(&mut body, &mut buf, full).await? > 0 {
+                next = Some(buf);
+            }
+        }
+        while !running.is_empty() {
+            parts.push(join_one(&mut running).await?);
+        }
+        parts.sort_by_key(|p| p.part_number());
+        self.client
+            .complete_multipart_upload()
+            .bucket(&self.bucket)
+            .key(full)
+            .upload_id(upload_id)
+            .multipart_upload(
+                CompletedMultipartUpload::builder()
+                    .set_parts(Some(parts))
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| self.err("complete the upload of", full, e))?;
+        Ok(total)
+    }
+}
+
+async fn join_one(set: &mut JoinSet<Result<CompletedPart>>) -> Result<CompletedPart> {
+    match set.join_next().await {
+        Some(Ok(r)) => r,
+        Some(Err(e)) => Err(Error::internal(format!("an upload task failed: {e}"))),
+        None => Err(Error::internal("no upload task to wait for")),
+    }
+}
+
+#[async_trait]
+impl ObjectStore for S3Store {
+    fn describe(&self) -> String {
+        let base = if self.prefix.is_empty() {
+            format!("s3://{}", self.bucket)
+        } else {
+            format!("s3://{}/{}", self.bucket, self.prefix)
+        };
+        format!("{base} ({})", self.region)
+    }
+
+    async fn put(&self, key: &str, mut body: ByteStream) -> Result<u64> {
+        let full = self.full_key(key);
+        let mut first = Vec::with_capacity(self.part_size);
+        let n = self.fill(&mut body, &mut first, &full).await?;
+        if n < self.part_size {
+            // The whole object fits in one part: a single PutObject (still checksummed).
+            self.put_small(key, Bytes::from(first)).await?;
+            return Ok(n as u64);
+        }
+        let (sse, kms) = self.sse_parts();
+        let mut req = self
+            .client
+            .create_multipart_upload()
+            .bucket(&self.bucket)
+            .key(&full)
+            .checksum_algorithm(ChecksumAlgorithm::Crc32C)
+            .set_server_side_encryption(sse)
+            .set_ssekms_key_id(kms);
+        if let Some((mode, until)) = self.lock_mode() {
+            req = req
+                .object_lock_mode(mode)
+                .object_lock_retain_until_date(until);
+        }
+        let created = req
+            .send()
+            .await
+            .map_err(|e| self.err("start an upload of", &full, e))?;
+        let upload_id = created
+            .upload_id()
+            .ok_or_else(|| {
+                Error::storage(format!("bucket `{}` returned no upload id", self.bucket))
+            })?
+            .to_string();
+        match self.multipart(&full, &upload_id, first, body).await {
+            Ok(total) => Ok(total),
+            Err(e) => {
+                self.abort(&full, &upload_id).await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn put_bytes(&self, key: &str, data: Bytes) -> Result<()> {
+        self.put_small(key, data).await
+    }
+
+    async fn probe(&self, key: &str) -> Result<()> {
+        // Without retention, so the probe can go again; a plain delete only adds a marker in a
+        // versioned bucket, which retention allows.
+        let full = self.full_key(key);
+        let location = self
+            .client
+            .get_bucket_location()
+            .bucket(&self.bucket)
+            .send()
+            .await
+            .map_err(|e| self.err("locate", "", e))?;
+        let actual = match location.location_constraint().map(|c| c.as_str()) {
+            None | Some("") => "us-east-1".to_string(),
+            Some("EU") => "eu-west-1".to_string(),
+            Some(other) => other.to_string(),
+        };
+        if actual != self.region {
+            return Err(Error::storage(format!(
+                "bucket `{}` is in `{actual}`, not in `{}`",
+                self.bucket, self.region
+            ))
+            .hint(format!(
+                "set destination.{}.region = \"{actual}\"",
+                self.name
+            )));
+        }
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(&full)
+            .body(SdkBody::from(Bytes::from_static(b"probe")))
+            .send()
+            .await
+            .map_err(|e| self.err("write", &full, e))?;
+        self.client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(&full)
+            .send()
+            .await
+            .map_err(|e| self.err("read", &full, e))?;
+        self.client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(&full)
+            .send()
+            .await
+            .map_err(|e| self.err("delete", &full, e))?;
+        Ok(())
+    }
+
+    async fn get(&self, key: &str) -> Result<ByteStream> {
+        let full = self.full_key(key);
+        let out = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(&full)
+            .send()
+            .await
+            .map_err(|e| self.err("read", &full, e))?;
+        Ok(Box::new(out.body.into_async_read()))
+    }
+
+    async fn get_bytes(&self, key: &str) -> Result<Option<Bytes>> {
+        let full = self.full_key(key);
+        match self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(&full)
+            .send()
+            .await
+        {
+            Ok(out) => {
+                let data = out.body.collect().await.map_err(|e| {
+                    Error::storage(format!(
+                        "cannot read `{full}` from bucket `{}`: {e}",
+                        self.bucket
+                    ))
+                })?;
+                Ok(Some(data.into_bytes()))
+            }
+            Err(e) if e.code() == Some("NoSuchKey") => Ok(None),
+            Err(e) => Err(self.err("read", &full, e)),
+        }
+    }
+
+    async fn head(&self, key: &str) -> Result<Option<u64>> {
+        let full = self.full_key(key);
+        match self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(&full)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(Some(out.content_length().unwrap_or(0).max(0) as u64)),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => Ok(None),
+            Err(e) => Err(self.err("inspect", &full, e)),
+        }
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>> {
+        let full = self.full_key(prefix);
+        let strip = if self.prefix.is_empty() {
+            0
+        } else {
+            self.prefix.len() + 1
+        };
+        let mut pages = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(&full)
+            .into_paginator()
+            .send();
+        let mut out = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| self.err("list", "", e))?;
+            for obj in page.contents() {
+                if let Some(k) = obj.key() {
+                    out.push(ObjectInfo {
+                        key: k[strip.min(k.len())..].to_string(),
+                        size: obj.size().unwrap_or(0).max(0) as u64,
+                    });
+                }
+            }
+        }
+        out.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(out)
+    }
+
+    async fn delete(&self, key: &str) -> Result<()> {
+        let full = self.full_key(key);
+        // Versioned (Object Lock) buckets keep data in versions: delete each one, so that
+        // retention refuses loudly instead of a delete marker hiding the object.
+        let versions = self
+            .client
+            .list_object_versions()
+            .bucket(&self.bucket)
+            .prefix(&full)
+            .send()
+            .await
+            .map_err(|e| self.err("list versions of", &full, e))?;
+        let ids: Vec<String> = versions
+            .versions()
+            .iter()
+            .filter(|v| v.key() == Some(full.as_str()))
+            .filter_map(|v| v.version_id().map(str::to_string))
+            .filter(|v| v != "null")
+            .collect();
+        if ids.is_empty() {
+            self.client
+                .delete_object()
+                .bucket(&self.bucket)
+                .key(&full)
+                .send()
+                .await
+                .map_err(|e| self.err("delete", &full, e))?;
+        }
+        for id in ids {
+            self.client
+                .delete_object()
+                .bucket(&self.bucket)
+                .key(&full)
+                .version_id(&id)
+                .send()
+                .await
+                .map_err(|e| self.err("delete", &full, e))?;
+        }
+        Ok(())
+    }
+
+    async fn copy_from(&self, source: &dyn ObjectStore, key: &str, size: u64) -> Result<bool> {
+        let Some(src) = source.as_any().downcast_ref::<S3Store>() else {
+            return Ok(false);
+        };
+        if src.endpoint != self.endpoint {
+            return Ok(false);
+        }
+        let from = format!(
+            "{}/{}",
+            src.bucket,
+            url::form_urlencoded::byte_serialize(src.full_key(key).as_bytes())
+                .collect::<String>()
+                .replace("%2F", "/")
+        );
+        let full = self.full_key(key);
+        let (sse, kms) = self.sse_parts();
+        if size <= COPY_OBJECT_LIMIT {
+            let mut req = self
+                .client
+                .copy_object()
+                .bucket(&self.bucket)
+                .key(&full)
+                .copy_source(&from)
+                .checksum_algorithm(ChecksumAlgorithm::Crc32C)
+                .set_server_side_encryption(sse)
+                .set_ssekms_key_id(kms);
+            if let Some((mode, until)) = self.lock_mode() {
+                req = req
+                    .object_lock_mode(mode)
+                    .object_lock_retain_until_date(until);
+            }
+            req.send()
+                .await
+                .map_err(|e| self.err("copy into", &full, e))?;
+            return Ok(true);
+        }
+        let mut req = self
+            .client
+            .create_multipart_upload()
+            .bucket(&self.bucket)
+            .key(&full)
+            .checksum_algorithm(ChecksumAlgorithm::Crc32C)
+            .set_server_side_encryption(sse)
+            .set_ssekms_key_id(kms);
+        if let Some((mode, until)) = self.lock_mode() {
+            req = req
+                .object_lock_mode(mode)
+                .object_lock_retain_until_date(until);
+        }
+        let created = req
+            .send()
+            .await
+            .map_err(|e| self.err("start a copy into", &full, e))?;
+        let upload_id = created.upload_id().unwrap_or_default().to_string();
+        let part = 512 * 1024 * 1024u64;
+        let mut parts = Vec::new();
+        let mut start = 0u64;
+        let mut n = 0;
+        while start < size {
+            n += 1;
+            let end = (start + part).min(size) - 1;
+            let out = self
+                .client
+                .upload_part_copy()
+                .bucket(&self.bucket)
+                .key(&full)
+                .upload_id(&upload_id)
+                .part_number(n)
+                .copy_source(&from)
+                .copy_source_range(format!("bytes={start}-{end}"))
+                .send()
+                .await;
+            match out {
+                Ok(o) => parts.push(
+                    CompletedPart::builder()
+                        .part_number(n)
+                        .set_e_tag(
+                            o.copy_part_result()
+                                .and_then(|r| r.e_tag())
+                                .map(str::to_string),
+                        )
+                        .set_checksum_crc32_c(
+                            o.copy_part_result()
+                                .and_then(|r| r.checksum_crc32_c())
+                                .map(str::to_string),
+                        )
+                        .build(),
+                ),
+                Err(e) => {
+                    self.abort(&full, &upload_id).await;
+                    return Err(self.err("copy a part into", &full, e));
+                }
+            }
+            start = end + 1;
+        }
+        let done = self
+            .client
+            .complete_multipart_upload()
+            .bucket(&self.bucket)
+            .key(&full)
+            .upload_id(&upload_id)
+            .multipart_upload(
+                CompletedMultipartUpload::builder()
+                    .set_parts(Some(parts))
+                    .build(),
+            )
+            .send()
+            .await;
+        if let Err(e) = done {
+            self.abort(&full, &upload_id).await;
+            return Err(self.err("complete the copy into", &full, e));
+        }
+        Ok(true)
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
