@@ -3,4 +3,5 @@
 
 mod bad_paths;
 mod roundtrip;
+mod s3;
 mod support;

@@ -1,0 +1,453 @@
+//! S3 destinations in two regions against LocalStack (`localstack/up.sh`): full drill from the
+//! DR region, loss of the primary bucket, corruption, aborted uploads, Object Lock, and
+//! transient and permanent faults injected by a local proxy.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Once};
+use std::time::Duration;
+
+use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
+use firedrill::drill::{self, DrillOptions};
+use firedrill::report::Verdict;
+use firedrill::storage::{self, layout};
+use firedrill::{backup, ErrorKind};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio_util::sync::CancellationToken;
+
+use crate::support::{Env, SourceDb};
+
+/// About 45 MB of dump, ~7 MB stored: two 5 MiB parts.
+const DATA_SQL: &str = "create table t(g int primary key, v text); \
+    insert into t select g, md5(g::text) || repeat('x', 100) from generate_series(1, 300000) g;";
+
+fn endpoint() -> String {
+    std::env::var("FIREDRILL_S3_ENDPOINT").unwrap_or_else(|_| "http://127.0.0.1:4566".into())
+}
+
+/// LocalStack accepts any static credentials; the instance metadata service is never asked.
+fn aws_env() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        std::env::set_var("AWS_ACCESS_KEY_ID", "test");
+        std::env::set_var("AWS_SECRET_ACCESS_KEY", "test");
+        std::env::set_var("AWS_EC2_METADATA_DISABLED", "true");
+    });
+}
+
+async fn client(region: &str) -> aws_sdk_s3::Client {
+    aws_env();
+    let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(region.to_string()))
+        .load()
+        .await;
+    let conf = aws_sdk_s3::config::Builder::from(&conf)
+        .endpoint_url(endpoint())
+        .force_path_style(true)
+        .build();
+    aws_sdk_s3::Client::from_conf(conf)
+}
+
+/// A bucket with a unique name; `lock` enables Object Lock (and so versioning).
+async fn bucket(region: &str, lock: bool) -> String {
+    let name = format!("fdtest-{}-{}", region, layout::random_hex(4));
+    let c = client(region).await;
+    let mut req = c
+        .create_bucket()
+        .bucket(&name)
+        .object_lock_enabled_for_bucket(lock);
+    if region != "us-east-1" {
+        req = req.create_bucket_configuration(
+            CreateBucketConfiguration::builder()
+                .location_constraint(BucketLocationConstraint::from(region))
+                .build(),
+        );
+    }
+    req.send().await.unwrap_or_else(|e| {
+        panic!(
+            "LocalStack must answer on {}: start it with `localstack/up.sh` (or run .ci/run): {}",
+            endpoint(),
+            aws_sdk_s3::error::DisplayErrorContext(&e)
+        )
+    });
+    name
+}
+
+async fn keys_in(region: &str, bucket: &str) -> Vec<String> {
+    let out = client(region)
+        .await
+        .list_objects_v2()
+        .bucket(bucket)
+        .send()
+        .await
+        .unwrap();
+    out.contents()
+        .iter()
+        .filter_map(|o| o.key().map(str::to_string))
+        .collect()
+}
+
+async fn uploads_in(region: &str, bucket: &str) -> usize {
+    let out = client(region)
+        .await
+        .list_multipart_uploads()
+        .bucket(bucket)
+        .send()
+        .await
+        .unwrap();
+    out.uploads().len()
+}
+
+struct S3Case {
+    env: Env,
+    _db: SourceDb,
+    primary: String,
+    dr: String,
+}
+
+impl S3Case {
+    async fn new(dr_lock: bool) -> S3Case {
+        aws_env();
+        let db = SourceDb::create(DATA_SQL).await;
+        let primary = bucket("us-east-1", false).await;
+        let dr = bucket("eu-west-1", dr_lock).await;
+        S3Case {
+            env: Env::new(),
+            _db: db,
+            primary,
+            dr,
+        }
+    }
+
+    /// The spec, with the primary reached through `primary_endpoint` (a fault proxy) if given.
+    fn spec(
+        &self,
+        primary_endpoint: Option<&str>,
+        dr_lock: bool,
+        extra: &str,
+    ) -> firedrill::spec::DrillSpec {
+        let ep = endpoint();
+        let lock = if dr_lock {
+            "object-lock = { mode = \"governance\", days = 1 }"
+        } else {
+            ""
+        };
+        let text = format!(
+            r#"name = "s3t"
+[source]
+url = "{src}"
+[backup]
+recipients = ["{recipient}"]
+[[destination]]
+name = "primary"
+url = "s3://{primary}/fd"
+region = "us-east-1"
+endpoint = "{pep}"
+part-size = "5MiB"
+concurrency = 2
+[[destination]]
+name = "dr"
+url = "s3://{dr}/fd"
+region = "eu-west-1"
+endpoint = "{ep}"
+{lock}
+[drill]
+from = "dr"
+identity-file = "{key}"
+reports = "{reports}"
+work-dir = "{work}"
+[[check]]
+name = "rows"
+kind = "row-counts"
+{extra}
+"#,
+            src = self._db.url(),
+            recipient = self.env.recipient,
+            primary = self.primary,
+            pep = primary_endpoint.unwrap_or(&ep),
+            dr = self.dr,
+            key = self.env.key().display(),
+            reports = self.env.reports().display(),
+            work = self.env.work().display(),
+        );
+        let path = self.env.write_spec("s3t", &text);
+        self.env.load(&path)
+    }
+}
+
+#[tokio::test]
+async fn drill_from_the_dr_region_passes_even_without_the_primary() {
+    let case = S3Case::new(true).await;
+    let spec = case.spec(None, true, "");
+    let cancel = CancellationToken::new();
+    let b = backup::run(&spec, &cancel)
+        .await
+        .unwrap_or_else(|e| panic!("{}", e.render()));
+    assert!(b.complete(), "{:?}", b.replicas);
+
+    // Multipart with a CRC32C per part on the primary, and the same bytes in the DR region.
+    let key = format!("fd/s3t/{}/data.dump.zst.age", b.backup_id);
+    let head = client("us-east-1")
+        .await
+        .head_object()
+        .bucket(&case.primary)
+        .key(&key)
+        .checksum_mode(aws_sdk_s3::types::ChecksumMode::Enabled)
+        .send()
+        .await
+        .unwrap();
+    let crc = head.checksum_crc32_c().unwrap_or_default().to_string();
+    assert!(
+        crc.ends_with("-2"),
+        "a two-part upload with CRC32C, got `{crc}`"
+    );
+    assert_eq!(
+        keys_in("eu-west-1", &case.dr).await,
+        vec![key.clone(), format!("fd/s3t/{}/manifest.json", b.backup_id)]
+    );
+
+    let r = drill::run(&spec, &DrillOptions::default(), &cancel)
+        .await
+        .unwrap()
+        .report;
+    assert_eq!(r.verdict, Verdict::Passed, "{:?}", r.reason);
+    assert!(r.backup.as_ref().unwrap().location.contains(&case.dr));
+
+    // Lose the whole primary bucket: the DR copy alone recovers.
+    let c = client("us-east-1").await;
+    for k in keys_in("us-east-1", &case.primary).await {
+        c.delete_object()
+            .bucket(&case.primary)
+            .key(k)
+            .send()
+            .await
+            .unwrap();
+    }
+    c.delete_bucket()
+        .bucket(&case.primary)
+        .send()
+        .await
+        .unwrap();
+    let r = drill::run(&spec, &DrillOptions::default(), &cancel)
+        .await
+        .unwrap()
+        .report;
+    assert_eq!(r.verdict, Verdict::Passed, "{:?}", r.reason);
+    case.env.assert_no_leftovers();
+
+    // And reading from the lost primary says which bucket is missing.
+    let opts = DrillOptions {
+        from: Some("primary".into()),
+        ..DrillOptions::default()
+    };
+    let r = drill::run(&spec, &opts, &cancel).await.unwrap().report;
+    assert_eq!(r.verdict, Verdict::Error);
+    let reason = r.reason.unwrap();
+    assert!(
+        reason.contains(&case.primary) && reason.contains("not found"),
+        "{reason}"
+    );
+}
+
+#[tokio::test]
+async fn corrupted_dr_object_is_named_and_scratch_cleaned() {
+    let case = S3Case::new(false).await;
+    let spec = case.spec(None, false, "");
+    let cancel = CancellationToken::new();
+    let b = backup::run(&spec, &cancel).await.unwrap();
+    let key = format!("fd/s3t/{}/data.dump.zst.age", b.backup_id);
+    let c = client("eu-west-1").await;
+    let mut bytes = c
+        .get_object()
+        .bucket(&case.dr)
+        .key(&key)
+        .send()
+        .await
+        .unwrap()
+        .body
+        .collect()
+        .await
+        .unwrap()
+        .to_vec();
+    let mid = bytes.len() / 3;
+    bytes[mid] ^= 0x10;
+    c.put_object()
+        .bucket(&case.dr)
+        .key(&key)
+        .body(bytes.into())
+        .send()
+        .await
+        .unwrap();
+
+    let r = drill::run(&spec, &DrillOptions::default(), &cancel)
+        .await
+        .unwrap()
+        .report;
+    assert_eq!(r.verdict, Verdict::Failed);
+    let reason = r.reason.unwrap();
+    assert!(
+        reason.contains("data.dump.zst.age") && reason.contains("corrupted"),
+        "{reason}"
+    );
+    assert!(reason.contains(&case.dr), "names the bucket: {reason}");
+    assert!(r.cleanup.unwrap().removed);
+    case.env.assert_no_leftovers();
+}
+
+#[tokio::test]
+async fn interrupted_upload_leaves_no_parts_and_no_manifest() {
+    let case = S3Case::new(false).await;
+    let spec = case.spec(None, false, "");
+    let cancel = CancellationToken::new();
+    let run = {
+        let cancel = cancel.clone();
+        tokio::spawn(async move { backup::run(&spec, &cancel).await })
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while uploads_in("us-east-1", &case.primary).await == 0 {
+        assert!(
+            !run.is_finished(),
+            "the backup ended before a multipart upload was seen"
+        );
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no multipart upload started"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    cancel.cancel();
+    let err = run.await.unwrap().unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Aborted, "{}", err.render());
+    assert_eq!(
+        uploads_in("us-east-1", &case.primary).await,
+        0,
+        "the multipart upload was aborted"
+    );
+    assert!(keys_in("us-east-1", &case.primary).await.is_empty());
+    assert!(keys_in("eu-west-1", &case.dr).await.is_empty());
+}
+
+#[tokio::test]
+async fn object_locked_backups_cannot_be_deleted() {
+    let case = S3Case::new(true).await;
+    let spec = case.spec(None, true, "");
+    let b = backup::run(&spec, &CancellationToken::new()).await.unwrap();
+    let dr = storage::open(spec.destination("dr").unwrap())
+        .await
+        .unwrap();
+    let key = layout::manifest_key("s3t", &b.backup_id);
+    let err = dr.store.delete(&key).await.unwrap_err();
+    assert!(
+        err.message.contains("Object Lock retention"),
+        "{}",
+        err.render()
+    );
+    assert!(err.message.contains(&case.dr), "{}", err.render());
+    assert!(dr.store.head(&key).await.unwrap().is_some(), "still there");
+}
+
+/// A proxy in front of LocalStack that answers 503 to the first `faults` requests.
+async fn fault_proxy(faults: usize) -> (String, Arc<AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let seen = Arc::new(AtomicUsize::new(0));
+    let upstream = endpoint().trim_start_matches("http://").to_string();
+    let counter = seen.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut conn, _)) = listener.accept().await else {
+                return;
+            };
+            let n = counter.fetch_add(1, Ordering::SeqCst);
+            let upstream = upstream.clone();
+            tokio::spawn(async move {
+                if n < faults {
+                    refuse(&mut conn).await;
+                } else if let Ok(mut up) = tokio::net::TcpStream::connect(&upstream).await {
+                    let _ = tokio::io::copy_bidirectional(&mut conn, &mut up).await;
+                }
+            });
+        }
+    });
+    (format!("http://{addr}"), seen)
+}
+
+/// Reads one request (headers and Content-Length body), answers 503 and closes.
+async fn refuse(conn: &mut tokio::net::TcpStream) {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    let header_end = loop {
+        let Ok(n) = conn.read(&mut chunk).await else {
+            return;
+        };
+        if n == 0 {
+            return;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+    };
+    let head = String::from_utf8_lossy(&buf[..header_end]).to_ascii_lowercase();
+    let len: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    let mut have = buf.len() - header_end;
+    while have < len {
+        match conn.read(&mut chunk).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => have += n,
+        }
+    }
+    let _ = conn
+        .write_all(
+            b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        )
+        .await;
+    let _ = conn.shutdown().await;
+}
+
+#[tokio::test]
+async fn transient_faults_are_retried_and_permanent_ones_reported() {
+    let case = S3Case::new(false).await;
+    let (proxy, seen) = fault_proxy(3).await;
+    let spec = case.spec(Some(&proxy), false, "");
+    let b = backup::run(&spec, &CancellationToken::new())
+        .await
+        .unwrap_or_else(|e| panic!("{}", e.render()));
+    assert!(b.complete());
+    assert!(
+        seen.load(Ordering::SeqCst) > 3,
+        "the proxy carried the retries"
+    );
+    let r = drill::run(
+        &spec,
+        &DrillOptions {
+            from: Some("primary".into()),
+            ..DrillOptions::default()
+        },
+        &CancellationToken::new(),
+    )
+    .await
+    .unwrap()
+    .report;
+    assert_eq!(r.verdict, Verdict::Passed, "{:?}", r.reason);
+
+    let (dead, _) = fault_proxy(usize::MAX).await;
+    let spec = case.spec(Some(&dead), false, "");
+    let started = std::time::Instant::now();
+    let err = backup::run(&spec, &CancellationToken::new())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Storage, "{}", err.render());
+    assert!(
+        err.message.contains(&case.primary),
+        "names the bucket: {}",
+        err.render()
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(120),
+        "retries are bounded"
+    );
+}
