@@ -132,6 +132,15 @@ pub async fn run(spec: &DrillSpec, cancel: &CancellationToken) -> Result<BackupO
         if cancel.is_cancelled() {
             return Err(Error::aborted());
         }
+        // The destination failing first stops the stream (and then pg_dump): its error is the
+        // cause to report.
+        let store_first =
+            matches!(&encoded, Ok(Err(e)) if e.kind() == std::io::ErrorKind::BrokenPipe);
+        if store_first {
+            if let Err(e) = stored {
+                return Err(e);
+            }
+        }
         let status =
             status.map_err(|e| Error::source_db(format!("pg_dump could not be awaited: {e}")))?;
         child::check_status(

@@ -114,6 +114,8 @@ pub enum Presence {
     Damaged,
     /// No manifest there.
     Missing,
+    /// The destination could not be read.
+    Unreachable,
 }
 
 /// Checks whether `dest` holds the set of `manifest` with matching object sizes.

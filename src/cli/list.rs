@@ -22,16 +22,34 @@ pub async fn run(args: SpecArgs) -> Result<u8> {
     let spec = args.load()?;
     let dests: Vec<_> = storage::open_all(&spec.destinations).await?;
     let mut by_id: BTreeMap<String, catalog::BackupSet> = BTreeMap::new();
+    // One unreachable destination must not hide what the others hold.
+    let mut unreachable = Vec::new();
     for d in &dests {
-        for set in catalog::list(d, &spec.name).await? {
-            by_id.entry(set.id.clone()).or_insert(set);
+        match catalog::list(d, &spec.name).await {
+            Ok(sets) => {
+                for set in sets {
+                    by_id.entry(set.id.clone()).or_insert(set);
+                }
+            }
+            Err(e) => {
+                eprintln!("error: destination `{}`: {}", d.name, e.render());
+                unreachable.push(d.name.clone());
+            }
         }
     }
+    let code = if unreachable.is_empty() { 0 } else { 2 };
     let mut rows = Vec::new();
     for set in by_id.values() {
         let mut presence = BTreeMap::new();
         for d in &dests {
-            presence.insert(d.name.clone(), catalog::presence(d, &set.manifest).await?);
+            let p = if unreachable.contains(&d.name) {
+                Presence::Unreachable
+            } else {
+                catalog::presence(d, &set.manifest)
+                    .await
+                    .unwrap_or(Presence::Unreachable)
+            };
+            presence.insert(d.name.clone(), p);
         }
         let parity = presence.values().all(|p| *p == Presence::Complete);
         rows.push(Row {
@@ -44,11 +62,11 @@ pub async fn run(args: SpecArgs) -> Result<u8> {
     }
     if args.json {
         super::print_json(&rows);
-        return Ok(0);
+        return Ok(code);
     }
     if rows.is_empty() {
         println!("No complete backups of `{}`.", spec.name);
-        return Ok(0);
+        return Ok(code);
     }
     let names: Vec<&str> = dests.iter().map(|d| d.name.as_str()).collect();
     println!(
@@ -66,6 +84,7 @@ pub async fn run(args: SpecArgs) -> Result<u8> {
                     Presence::Complete => "yes",
                     Presence::Damaged => "DAMAGED",
                     Presence::Missing => "-",
+                    Presence::Unreachable => "ERROR",
                 };
                 format!("{mark:<width$}", width = n.len())
             })
@@ -79,5 +98,5 @@ pub async fn run(args: SpecArgs) -> Result<u8> {
             if r.parity { "ok" } else { "NO" }
         );
     }
-    Ok(0)
+    Ok(code)
 }

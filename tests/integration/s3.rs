@@ -14,7 +14,7 @@ use firedrill::{backup, ErrorKind};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_util::sync::CancellationToken;
 
-use crate::support::{Env, SourceDb};
+use crate::support::{firedrill_with_env, text, Env, SourceDb};
 
 /// About 45 MB of dump, ~7 MB stored: two 5 MiB parts.
 const DATA_SQL: &str = "create table t(g int primary key, v text); \
@@ -116,6 +116,17 @@ impl S3Case {
             primary,
             dr,
         }
+    }
+
+    /// Writes the spec and returns its path (see [`S3Case::spec`]).
+    fn spec_path(
+        &self,
+        primary_endpoint: Option<&str>,
+        dr_lock: bool,
+        extra: &str,
+    ) -> std::path::PathBuf {
+        self.spec(primary_endpoint, dr_lock, extra);
+        self.env.path().join("s3t.toml")
     }
 
     /// The spec, with the primary reached through `primary_endpoint` (a fault proxy) if given.
@@ -449,5 +460,90 @@ async fn transient_faults_are_retried_and_permanent_ones_reported() {
     assert!(
         started.elapsed() < Duration::from_secs(120),
         "retries are bounded"
+    );
+}
+
+#[tokio::test]
+async fn cli_names_bucket_region_and_fix_for_permanent_problems() {
+    let case = S3Case::new(false).await;
+    let spec = case.spec_path(None, false, "");
+    let spec = spec.to_str().unwrap();
+    let creds: &[(&str, &str)] = &[
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+    ];
+    let out = firedrill_with_env(&["backup", spec], creds);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+
+    // The DR bucket is gone: list still shows the primary, marks dr, exits 2.
+    let out = firedrill_with_env(
+        &[
+            "list",
+            spec,
+            "--json",
+            "--set",
+            "destination.dr.url=s3://fdtest-missing-bucket/fd",
+        ],
+        creds,
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(rows[0]["destinations"]["primary"], "complete", "{rows}");
+    assert_eq!(rows[0]["destinations"]["dr"], "unreachable", "{rows}");
+    assert!(
+        text(&out).contains("bucket `fdtest-missing-bucket` in `eu-west-1` not found"),
+        "{}",
+        text(&out)
+    );
+
+    // A bucket in another region than the spec says.
+    let out = firedrill_with_env(
+        &["check", spec, "--set", "destination.dr.region=us-east-1"],
+        creds,
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains(&format!(
+            "bucket `{}` is in `eu-west-1`, not in `us-east-1`",
+            case.dr
+        )),
+        "{}",
+        text(&out)
+    );
+
+    // No credentials anywhere in the default chain.
+    let none: &[(&str, &str)] = &[
+        ("AWS_ACCESS_KEY_ID", ""),
+        ("AWS_SECRET_ACCESS_KEY", ""),
+        ("AWS_PROFILE", ""),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+        ("AWS_CONFIG_FILE", "/nonexistent/firedrill"),
+        ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/firedrill"),
+    ];
+    let out = firedrill_with_env(&["backup", spec], none);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("no AWS credentials found"),
+        "{}",
+        text(&out)
+    );
+    assert!(text(&out).contains(&case.primary), "{}", text(&out));
+
+    // An endpoint nobody listens on.
+    let out = firedrill_with_env(
+        &[
+            "backup",
+            spec,
+            "--set",
+            "destination.primary.endpoint=http://127.0.0.1:1",
+        ],
+        creds,
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("the endpoint http://127.0.0.1:1 is unreachable"),
+        "{}",
+        text(&out)
     );
 }

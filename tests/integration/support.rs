@@ -198,12 +198,23 @@ jobs = 2
 
 /// Runs the firedrill binary.
 pub fn firedrill(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_firedrill"))
-        .args(args)
+    firedrill_with_env(args, &[])
+}
+
+/// Runs the firedrill binary with extra environment (`""` as a value removes the variable).
+pub fn firedrill_with_env(args: &[&str], vars: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_firedrill"));
+    cmd.args(args)
         .env("FIREDRILL_LOG", "info")
-        .env_remove("FIREDRILL_IDENTITY")
-        .output()
-        .expect("the firedrill binary runs")
+        .env_remove("FIREDRILL_IDENTITY");
+    for (k, v) in vars {
+        if v.is_empty() {
+            cmd.env_remove(k);
+        } else {
+            cmd.env(k, v);
+        }
+    }
+    cmd.output().expect("the firedrill binary runs")
 }
 
 /// stdout + stderr of an output, for assertions and messages.
