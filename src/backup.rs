@@ -12,8 +12,9 @@ use tracing::{info, warn};
 use crate::measure::{Phase, PhaseClock};
 use crate::pg::{child, PgTarget, PgTools};
 use crate::pipeline::{bridge, encode, keys};
-use crate::source::{dump, fingerprint, snapshot};
-use crate::spec::DrillSpec;
+use crate::source::fingerprint::TableRef;
+use crate::source::{archive, dump, fingerprint, snapshot, Fingerprint, TableRows};
+use crate::spec::{DrillSpec, RowCountSource};
 use crate::storage::{self, layout, manifest, replicate, Destination, Manifest};
 use crate::{Error, ErrorKind, Result};
 
@@ -43,6 +44,33 @@ impl BackupOutcome {
     pub fn complete(&self) -> bool {
         self.replicas.iter().all(|r| r.parity)
     }
+}
+
+/// Merges row counts read from the dump with the table list; tables the dump did not count
+/// (or all of them, when the stream could not be read) are counted with `count(*)`.
+async fn complete_counts(
+    client: &tokio_postgres::Client,
+    tables: Vec<TableRef>,
+    objects: std::collections::BTreeMap<String, i64>,
+    counts: Option<&archive::RowCounts>,
+) -> Result<Fingerprint> {
+    let mut rows = Vec::with_capacity(tables.len());
+    for t in tables {
+        let n = match counts.and_then(|c| c.get(&(t.schema.clone(), t.table.clone()))) {
+            Some(n) => *n,
+            None => fingerprint::count(client, &t).await?,
+        };
+        rows.push(TableRows {
+            schema: t.schema,
+            table: t.table,
+            rows: n,
+            exact: true,
+        });
+    }
+    Ok(Fingerprint {
+        tables: rows,
+        objects,
+    })
 }
 
 /// Runs one backup of `spec`'s source.
@@ -88,13 +116,30 @@ pub async fn run(spec: &DrillSpec, cancel: &CancellationToken) -> Result<BackupO
     let threads = std::thread::available_parallelism()
         .map(|n| n.get() as u32)
         .unwrap_or(1);
+    let from_dump = spec.backup.row_counts == RowCountSource::Dump;
     let encoder = tokio::task::spawn_blocking(move || {
         let input = tokio_util::io::SyncIoBridge::new(stdout);
-        let (encoded, writer) = encode::encode(input, writer, compression, &recipients, threads)?;
+        let (encoded, writer, counts) = if from_dump {
+            let (tee, counter) = archive::Tee::new(input);
+            let (encoded, writer) = encode::encode(tee, writer, compression, &recipients, threads)?;
+            let counts = match counter.join() {
+                Ok(Ok(c)) => Some(c),
+                Ok(Err(e)) => {
+                    warn!(error = %e, "Rows could not be counted in the dump stream; counting with queries.");
+                    None
+                }
+                Err(_) => None,
+            };
+            (encoded, writer, counts)
+        } else {
+            let (encoded, writer) =
+                encode::encode(input, writer, compression, &recipients, threads)?;
+            (encoded, writer, None)
+        };
         // Only a dump that pg_dump itself reports as complete becomes a complete object.
         if status_rx.blocking_recv().unwrap_or(false) {
             writer.finish()?;
-            Ok(encoded)
+            Ok((encoded, counts))
         } else {
             writer.fail("pg_dump did not finish successfully");
             Err(std::io::Error::other("pg_dump did not finish successfully"))
@@ -112,9 +157,28 @@ pub async fn run(spec: &DrillSpec, cancel: &CancellationToken) -> Result<BackupO
         let _ = status_tx.send(ok);
         (status, stderr.await.unwrap_or_default())
     };
+    // Catalog facts always come from queries in the snapshot; row counts either from the dump
+    // stream (free) or from count(*) running beside the dump.
     let counting = async {
+        let work = async {
+            let tables = fingerprint::tables(&snap.client).await?;
+            let objects = fingerprint::objects(&snap.client).await?;
+            let rows = if from_dump {
+                None
+            } else {
+                Some(
+                    fingerprint::count_by_query(
+                        &snap.client,
+                        &tables,
+                        spec.backup.exact_count_limit,
+                    )
+                    .await?,
+                )
+            };
+            Ok::<_, Error>((tables, objects, rows))
+        };
         tokio::select! {
-            fp = fingerprint::take(&snap.client, spec.backup.exact_count_limit) => Some(fp),
+            fp = work => Some(fp),
             () = cancel.cancelled() => None,
         }
     };
@@ -124,6 +188,22 @@ pub async fn run(spec: &DrillSpec, cancel: &CancellationToken) -> Result<BackupO
         counting,
         encoder
     );
+    // Row counts the dump stream did not give are taken in the still-open snapshot.
+    let fp = match (fp, &encoded) {
+        (Some(Ok((tables, objects, None))), Ok(Ok((_, counts)))) => {
+            Some(complete_counts(&snap.client, tables, objects, counts.as_ref()).await)
+        }
+        (Some(Ok((_, objects, Some(rows)))), _) => Some(Ok(Fingerprint {
+            tables: rows,
+            objects,
+        })),
+        (Some(Ok(_)), _) => Some(Err(Error::internal(
+            "the dump failed before rows were counted",
+        ))),
+        (Some(Err(e)), _) => Some(Err(e)),
+        (None, _) => None,
+    };
+    let encoded = encoded.map(|r| r.map(|(e, _)| e));
     let snapshot_at = snap.at;
     let server_info = snap.server.clone();
     snap.close().await;

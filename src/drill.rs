@@ -258,41 +258,44 @@ async fn execute(
     info!(backup = %set.id, destination = %dest.name, "Backup chosen.");
     check_cancel(cancel)?;
 
-    let phase = st.clock.start("provision");
-    st.scratch = Some(
-        scratch::create(
+    // Provisioning the scratch target and fetching the backup do not depend on each other:
+    // they run at the same time, and both phases are recorded as they happened.
+    let provisioning = async {
+        let phase = st.clock.start("provision");
+        let created = scratch::create(
             spec,
             &tools,
             m.source.server_major,
             &m.source.database,
             &set.id,
         )
-        .await?,
-    );
-    st.clock.end(phase, None);
+        .await;
+        (created, phase.finish(None))
+    };
+    let fetching = async {
+        let phase = st.clock.start("fetch+decrypt+decompress");
+        let (spool, file) = restore::Spool::create(&spec.drill.work_dir)?;
+        let identities = Arc::new(identities);
+        let mut plain = 0;
+        for obj in &m.objects {
+            let copy = file
+                .try_clone()
+                .map_err(|e| Error::scratch(e.to_string()))?;
+            plain += restore::fetch(&dest, m, obj, identities.clone(), copy, cancel)
+                .await?
+                .plain_bytes;
+        }
+        drop(file);
+        Ok::<_, Error>((spool, plain, phase.finish(Some(plain))))
+    };
+    let ((created, provisioned), fetched) = tokio::join!(provisioning, fetching);
+    st.clock.push(provisioned);
+    let scratch_result = created.map(|s| st.scratch = Some(s));
+    let (spool, plain, fetched_phase) = fetched?;
+    st.clock.push(fetched_phase);
+    scratch_result?;
     check_cancel(cancel)?;
     let scratch = st.scratch.as_ref().expect("just created");
-
-    let phase = st.clock.start("fetch+decrypt+decompress");
-    let (spool, file) = restore::Spool::create(&spec.drill.work_dir)?;
-    let identities = Arc::new(identities);
-    let mut plain = 0;
-    for obj in &m.objects {
-        let decoded = restore::fetch(
-            &dest,
-            m,
-            obj,
-            identities.clone(),
-            file.try_clone()
-                .map_err(|e| Error::scratch(e.to_string()))?,
-            cancel,
-        )
-        .await?;
-        plain += decoded.plain_bytes;
-    }
-    drop(file);
-    st.clock.end(phase, Some(plain));
-    check_cancel(cancel)?;
 
     let phase = st.clock.start("restore");
     restore::pg_restore(

@@ -30,6 +30,22 @@ pub struct Running {
     start: Instant,
 }
 
+impl Running {
+    /// Ends the phase now.
+    pub fn finish(self, bytes: Option<u64>) -> Phase {
+        let elapsed = self.start.elapsed();
+        let phase = Phase {
+            name: self.name,
+            started_at: self.started_at,
+            ended_at: self.started_at + chrono::Duration::from_std(elapsed).unwrap_or_default(),
+            seconds: elapsed.as_secs_f64(),
+            bytes,
+        };
+        tracing::info!(phase = %phase.name, seconds = phase.seconds, bytes = ?phase.bytes, "Phase finished.");
+        phase
+    }
+}
+
 impl PhaseClock {
     pub fn start(&self, name: &str) -> Running {
         tracing::info!(phase = name, "Phase started.");
@@ -41,15 +57,11 @@ impl PhaseClock {
     }
 
     pub fn end(&mut self, running: Running, bytes: Option<u64>) -> &Phase {
-        let elapsed = running.start.elapsed();
-        let phase = Phase {
-            name: running.name,
-            started_at: running.started_at,
-            ended_at: running.started_at + chrono::Duration::from_std(elapsed).unwrap_or_default(),
-            seconds: elapsed.as_secs_f64(),
-            bytes,
-        };
-        tracing::info!(phase = %phase.name, seconds = phase.seconds, bytes = ?phase.bytes, "Phase finished.");
+        self.push(running.finish(bytes))
+    }
+
+    /// Records a phase that was finished elsewhere (phases that ran concurrently).
+    pub fn push(&mut self, phase: Phase) -> &Phase {
         self.phases.push(phase);
         self.phases.last().expect("just pushed")
     }

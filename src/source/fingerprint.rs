@@ -74,18 +74,24 @@ fn object_counts_sql() -> String {
     )
 }
 
-/// Takes the fingerprint on `client` (inside whatever transaction it is in).
-///
-/// Tables whose planner estimate exceeds `exact_count_limit` get the estimate instead of an
-/// exact `count(*)`.
+fn fail(what: &str, e: tokio_postgres::Error) -> Error {
+    Error::source_db(format!("cannot {what}: {}", pg_message(&e)))
+        .hint("the role needs read access to every table it backs up")
+}
+
+/// A table of the source with the planner's row estimate.
+#[derive(Debug, Clone)]
+pub struct TableRef {
+    pub schema: String,
+    pub table: String,
+    pub estimate: i64,
+}
+
+/// Every ordinary table in user schemas.
 ///
 /// # Errors
 /// [`crate::ErrorKind::Source`] with the server's message.
-pub async fn take(client: &Client, exact_count_limit: Option<i64>) -> Result<Fingerprint> {
-    let fail = |what: &str, e: tokio_postgres::Error| {
-        Error::source_db(format!("cannot {what}: {}", pg_message(&e)))
-            .hint("the role needs read access to every table it backs up")
-    };
+pub async fn tables(client: &Client) -> Result<Vec<TableRef>> {
     let rows = client
         .query(
             &format!(
@@ -98,43 +104,86 @@ pub async fn take(client: &Client, exact_count_limit: Option<i64>) -> Result<Fin
         )
         .await
         .map_err(|e| fail("list tables", e))?;
-    let mut tables = Vec::with_capacity(rows.len());
-    for row in rows {
-        let schema: String = row.get(0);
-        let table: String = row.get(1);
-        let estimate: i64 = row.get(2);
-        let (rows, exact) = match exact_count_limit {
-            Some(limit) if estimate > limit => (estimate, false),
-            _ => {
-                let sql = format!(
-                    "select count(*) from {}.{}",
-                    quote_ident(&schema),
-                    quote_ident(&table)
-                );
-                let n: i64 = client
-                    .query_one(&sql, &[])
-                    .await
-                    .map_err(|e| fail(&format!("count rows of {schema}.{table}"), e))?
-                    .get(0);
-                (n, true)
-            }
-        };
-        tables.push(TableRows {
-            schema,
-            table,
-            rows,
-            exact,
-        });
-    }
+    Ok(rows
+        .into_iter()
+        .map(|r| TableRef {
+            schema: r.get(0),
+            table: r.get(1),
+            estimate: r.get(2),
+        })
+        .collect())
+}
+
+/// Object counts by kind, in one query.
+///
+/// # Errors
+/// [`crate::ErrorKind::Source`] with the server's message.
+pub async fn objects(client: &Client) -> Result<BTreeMap<String, i64>> {
     let row = client
         .query_one(&object_counts_sql(), &[])
         .await
         .map_err(|e| fail("count objects by kind", e))?;
-    let objects = row
+    Ok(row
         .columns()
         .iter()
         .enumerate()
         .map(|(i, c)| (c.name().to_string(), row.get::<_, i64>(i)))
-        .collect();
-    Ok(Fingerprint { tables, objects })
+        .collect())
+}
+
+/// Exact `count(*)` of one table.
+///
+/// # Errors
+/// [`crate::ErrorKind::Source`] with the server's message.
+pub async fn count(client: &Client, t: &TableRef) -> Result<i64> {
+    let sql = format!(
+        "select count(*) from {}.{}",
+        quote_ident(&t.schema),
+        quote_ident(&t.table)
+    );
+    Ok(client
+        .query_one(&sql, &[])
+        .await
+        .map_err(|e| fail(&format!("count rows of {}.{}", t.schema, t.table), e))?
+        .get(0))
+}
+
+/// Row counts by query: exact `count(*)`, or the planner's estimate for tables whose
+/// estimate exceeds `exact_count_limit`.
+///
+/// # Errors
+/// [`crate::ErrorKind::Source`] with the server's message.
+pub async fn count_by_query(
+    client: &Client,
+    tables: &[TableRef],
+    exact_count_limit: Option<i64>,
+) -> Result<Vec<TableRows>> {
+    let mut out = Vec::with_capacity(tables.len());
+    for t in tables {
+        let (rows, exact) = match exact_count_limit {
+            Some(limit) if t.estimate > limit => (t.estimate, false),
+            _ => (count(client, t).await?, true),
+        };
+        out.push(TableRows {
+            schema: t.schema.clone(),
+            table: t.table.clone(),
+            rows,
+            exact,
+        });
+    }
+    Ok(out)
+}
+
+/// Takes the whole fingerprint by query on `client` (inside whatever transaction it is in).
+/// Used on restored databases, and on sources with `row-counts = "query"`.
+///
+/// # Errors
+/// [`crate::ErrorKind::Source`] with the server's message.
+pub async fn take(client: &Client, exact_count_limit: Option<i64>) -> Result<Fingerprint> {
+    let list = tables(client).await?;
+    let tables = count_by_query(client, &list, exact_count_limit).await?;
+    Ok(Fingerprint {
+        tables,
+        objects: objects(client).await?,
+    })
 }

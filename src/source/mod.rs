@@ -1,6 +1,7 @@
 //! Reading the source database: a consistent snapshot, its fingerprint, and the pg_dump
 //! stream taken in that same snapshot. The source is only ever read.
 
+pub mod archive;
 pub mod dump;
 pub mod fingerprint;
 pub mod snapshot;

@@ -60,8 +60,19 @@ pub struct BackupPolicy {
     pub compression: Compression,
     /// age recipients (`age1...`, `ssh-ed25519 ...`, `ssh-rsa ...`).
     pub recipients: Vec<String>,
-    /// Tables whose planner estimate exceeds this many rows are fingerprinted by estimate.
+    /// With `row-counts = "query"`: tables whose planner estimate exceeds this many rows are
+    /// fingerprinted by estimate.
     pub exact_count_limit: Option<i64>,
+    pub row_counts: RowCountSource,
+}
+
+/// Where the fingerprint's exact row counts come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowCountSource {
+    /// Counted in the pg_dump stream as it passes (no second scan of the source).
+    Dump,
+    /// `count(*)` per table in the backup's snapshot, beside the dump (an independent count).
+    Query,
 }
 
 #[derive(Debug, Clone)]

@@ -31,6 +31,7 @@ pub struct RawBackup {
     pub recipients: Option<Vec<String>>,
     pub recipients_file: Option<String>,
     pub exact_count_limit: Option<i64>,
+    pub row_counts: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

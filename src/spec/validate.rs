@@ -85,6 +85,25 @@ pub(super) fn validate(
             );
         }
     }
+    let row_counts = match backup.row_counts.as_deref() {
+        None | Some("dump") => RowCountSource::Dump,
+        Some("query") => RowCountSource::Query,
+        Some(other) => {
+            p.push(
+                "backup.row-counts",
+                format!("`{other}` is not a row count source"),
+                "use \"dump\" (counted in the dump stream) or \"query\" (count(*) in the snapshot)",
+            );
+            RowCountSource::Dump
+        }
+    };
+    if backup.exact_count_limit.is_some() && row_counts == RowCountSource::Dump {
+        p.push(
+            "backup.exact-count-limit",
+            "only applies with row-counts = \"query\" (the dump stream counts every row for free)",
+            "remove it, or set row-counts = \"query\"",
+        );
+    }
     if let Some(limit) = backup.exact_count_limit {
         if limit < 0 {
             p.push(
@@ -313,6 +332,7 @@ pub(super) fn validate(
             compression,
             recipients,
             exact_count_limit: backup.exact_count_limit,
+            row_counts,
         },
         destinations,
         drill: DrillPolicy {

@@ -335,3 +335,51 @@ fn every_example_spec_parses() {
     }
     assert!(n >= 2, "drills/ holds the full and demo specs");
 }
+
+#[tokio::test]
+async fn rows_counted_in_the_dump_stream_equal_count_star_and_both_modes_agree() {
+    let src = SourceDb::create(support::RICH_SQL).await;
+    let out = std::process::Command::new("pg_dump")
+        .args(["-h", "127.0.0.1", "-U", "postgres", "-Fc", "-Z0", &src.name])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let counted = firedrill::source::archive::count_rows(&out.stdout[..]).unwrap();
+    let client = src.client().await;
+    let exact = firedrill::source::fingerprint::take(&client, None)
+        .await
+        .unwrap();
+    assert!(exact.tables.len() >= 10);
+    for t in &exact.tables {
+        assert_eq!(
+            counted.get(&(t.schema.clone(), t.table.clone())),
+            Some(&t.rows),
+            "{}.{}",
+            t.schema,
+            t.table
+        );
+    }
+    // A truncated archive is an error, never a silent partial count.
+    assert!(firedrill::source::archive::count_rows(&out.stdout[..out.stdout.len() / 2]).is_err());
+
+    // Backups in both modes record the same fingerprint.
+    let env = Env::new();
+    let cancel = CancellationToken::new();
+    let mut fps = Vec::new();
+    for mode in ["dump", "query"] {
+        let text = env.spec_text("modes", &src.url(), "").replace(
+            "compression = \"zstd:3\"",
+            &format!("compression = \"zstd:3\"\nrow-counts = \"{mode}\""),
+        );
+        let spec = env.load(&env.write_spec("modes", &text));
+        let b = backup::run(&spec, &cancel).await.unwrap();
+        let dr = storage::open(spec.destination("dr").unwrap())
+            .await
+            .unwrap();
+        let sets = catalog::list(&dr, "modes").await.unwrap();
+        let set = sets.iter().find(|s| s.id == b.backup_id).unwrap();
+        fps.push(set.manifest.fingerprint.clone());
+    }
+    assert_eq!(fps[0], fps[1]);
+    assert_eq!(fps[0], exact);
+}
