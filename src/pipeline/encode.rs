@@ -27,6 +27,7 @@ pub fn encode<R: Read, W: Write>(
     output: W,
     compression: Compression,
     recipients: &[Recipient],
+    // zstd worker threads; 0 compresses on the calling thread.
     threads: u32,
 ) -> io::Result<(Encoded, W)> {
     let hashing = HashingWriter::new(output);
@@ -43,7 +44,8 @@ pub fn encode<R: Read, W: Write>(
         }
         Compression::Zstd(level) => {
             let mut z = zstd::stream::write::Encoder::new(sealed, level)?;
-            if threads > 1 {
+            // Even one worker runs beside this thread, so reading overlaps compressing.
+            if threads >= 1 {
                 z.multithread(threads)?;
             }
             plain += pump(&mut input, &mut z, &mut buf)?;

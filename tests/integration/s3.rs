@@ -155,6 +155,7 @@ region = "us-east-1"
 endpoint = "{pep}"
 part-size = "5MiB"
 concurrency = 2
+sse = "AES256"
 [[destination]]
 name = "dr"
 url = "s3://{dr}/fd"
