@@ -16,6 +16,7 @@ pub struct Encoded {
 }
 
 const BUF: usize = 1024 * 1024;
+const JOB_SIZE: u32 = 2 * 1024 * 1024;
 
 /// Compresses and encrypts `input` into `output`. Streams with fixed-size buffers.
 ///
@@ -47,6 +48,8 @@ pub fn encode<R: Read, W: Write>(
             // Even one worker runs beside this thread, so reading overlaps compressing.
             if threads >= 1 {
                 z.multithread(threads)?;
+                // Small jobs keep each worker's buffers, and so memory, small.
+                z.set_parameter(zstd::stream::raw::CParameter::JobSize(JOB_SIZE))?;
             }
             plain += pump(&mut input, &mut z, &mut buf)?;
             z.finish()?

@@ -241,19 +241,26 @@ pub fn count_rows<R: Read>(input: R) -> io::Result<RowCounts> {
     a.data(&tables)
 }
 
+/// Chunks in flight to the counter: bounds its memory to DEPTH x the read size.
+const DEPTH: usize = 4;
+
 /// A reader that hands a copy of every chunk to a row counter on another thread.
 pub struct Tee<R> {
     inner: R,
     tx: Option<std::sync::mpsc::SyncSender<Vec<u8>>>,
+    /// Buffers the counter is done with, reused to avoid fresh allocations per chunk.
+    free: std::sync::mpsc::Receiver<Vec<u8>>,
 }
 
 impl<R: Read> Tee<R> {
     /// Wraps `inner`; the returned handle yields the counts once the stream has ended.
     pub fn new(inner: R) -> (Self, std::thread::JoinHandle<io::Result<RowCounts>>) {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(16);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(DEPTH);
+        let (free_tx, free) = std::sync::mpsc::sync_channel::<Vec<u8>>(DEPTH + 2);
         let counter = std::thread::spawn(move || {
             count_rows(ChannelReader {
                 rx,
+                free: free_tx,
                 buf: Vec::new(),
                 pos: 0,
             })
@@ -262,6 +269,7 @@ impl<R: Read> Tee<R> {
             Self {
                 inner,
                 tx: Some(tx),
+                free,
             },
             counter,
         )
@@ -273,8 +281,11 @@ impl<R: Read> Read for Tee<R> {
         let n = self.inner.read(buf)?;
         if n > 0 {
             if let Some(tx) = &self.tx {
+                let mut copy = self.free.try_recv().unwrap_or_default();
+                copy.clear();
+                copy.extend_from_slice(&buf[..n]);
                 // A counter that gave up (unknown format) must not stall the backup.
-                if tx.send(buf[..n].to_vec()).is_err() {
+                if tx.send(copy).is_err() {
                     self.tx = None;
                 }
             }
@@ -285,6 +296,7 @@ impl<R: Read> Read for Tee<R> {
 
 struct ChannelReader {
     rx: std::sync::mpsc::Receiver<Vec<u8>>,
+    free: std::sync::mpsc::SyncSender<Vec<u8>>,
     buf: Vec<u8>,
     pos: usize,
 }
@@ -294,7 +306,8 @@ impl Read for ChannelReader {
         while self.pos == self.buf.len() {
             match self.rx.recv() {
                 Ok(next) => {
-                    self.buf = next;
+                    let done = std::mem::replace(&mut self.buf, next);
+                    let _ = self.free.try_send(done);
                     self.pos = 0;
                 }
                 Err(_) => return Ok(0),

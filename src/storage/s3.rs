@@ -308,7 +308,9 @@ impl S3Store {
                     .set_checksum_crc32_c(out.checksum_crc32_c().map(str::to_string))
                     .build())
             });
-            while running.len() >= self.concurrency {
+            // The part being filled counts against the budget too: at most `concurrency` part
+            // buffers exist at once.
+            while running.len() >= self.concurrency.max(2) - 1 {
                 parts.push(join_one(&mut running).await?);
             }
             let mut buf = Vec::with_capacity(self.part_size);
