@@ -7,6 +7,11 @@ if [ "${FIREDRILL_LOCALSTACK:-host}" = "docker" ]; then
     docker compose -f "${here}/docker-compose.yml" down
     exit 0
 fi
+if [ -f "${state}/moto.pid" ]; then
+    kill "$(cat "${state}/moto.pid")" 2>/dev/null || true
+    rm -f "${state}/moto.pid"
+    echo "==> moto stopped"
+fi
 if [ -f "${state}/pid" ]; then
     pid="$(cat "${state}/pid")"
     if kill -0 "${pid}" 2>/dev/null; then

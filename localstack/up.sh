@@ -64,3 +64,28 @@ if [ ! -x "${venv}/bin/python" ] || ! "${venv}/bin/python" -c 'import boto3' 2>/
 fi
 "${venv}/bin/python" "${here}/setup.py" --endpoint "${endpoint}"
 echo "==> LocalStack ready on ${endpoint}"
+
+# moto for the RDS control plane (LocalStack's free edition has no RDS), pinned by
+# moto-requirements.lock, on 127.0.0.1:${MOTO_PORT:-5055}.
+moto_port="${MOTO_PORT:-5055}"
+moto_venv="${FIREDRILL_MOTO_VENV:-/var/tmp/firedrill-moto-venv}"
+if curl -fsS "http://127.0.0.1:${moto_port}/moto-api/" >/dev/null 2>&1; then
+    echo "==> moto already answers on 127.0.0.1:${moto_port}"
+else
+    want="$(sha256sum "${here}/moto-requirements.lock" | cut -d' ' -f1)"
+    if [ "$(cat "${moto_venv}/.lock-sha256" 2>/dev/null || true)" != "${want}" ]; then
+        echo "==> installing moto into ${moto_venv}"
+        python3 -m venv "${moto_venv}"
+        "${moto_venv}/bin/pip" install --quiet -r "${here}/moto-requirements.lock"
+        echo "${want}" > "${moto_venv}/.lock-sha256"
+    fi
+    nohup "${moto_venv}/bin/moto_server" -H 127.0.0.1 -p "${moto_port}" > "${state}/moto.log" 2>&1 &
+    echo $! > "${state}/moto.pid"
+    for _ in $(seq 1 60); do
+        curl -fsS "http://127.0.0.1:${moto_port}/moto-api/" >/dev/null 2>&1 && break
+        sleep 0.5
+    done
+    curl -fsS "http://127.0.0.1:${moto_port}/moto-api/" >/dev/null 2>&1 \
+        || { echo "error: moto did not start on 127.0.0.1:${moto_port}; see ${state}/moto.log" >&2; exit 1; }
+    echo "==> moto ready on http://127.0.0.1:${moto_port}"
+fi

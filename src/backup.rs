@@ -13,7 +13,7 @@ use crate::measure::{Phase, PhaseClock};
 use crate::pg::{child, PgTarget, PgTools};
 use crate::pipeline::{bridge, encode, keys};
 use crate::source::fingerprint::TableRef;
-use crate::source::{archive, dump, fingerprint, snapshot, Fingerprint, TableRows};
+use crate::source::{archive, dump, fingerprint, rds, snapshot, Fingerprint, TableRows};
 use crate::spec::{DrillSpec, RowCountSource};
 use crate::storage::{self, layout, manifest, replicate, Destination, Manifest};
 use crate::{Error, ErrorKind, Result};
@@ -79,6 +79,9 @@ async fn complete_counts(
 /// Any failure before the primary manifest is written; nothing is then listed as complete.
 /// Replica failures are reported in [`BackupOutcome::replicas`], not as errors.
 pub async fn run(spec: &DrillSpec, cancel: &CancellationToken) -> Result<BackupOutcome> {
+    if let Some(rds) = &spec.source.rds {
+        return run_rds(spec, rds, cancel).await;
+    }
     let started = Instant::now();
     let started_at = Utc::now();
     let mut clock = PhaseClock::default();
@@ -299,6 +302,7 @@ pub async fn run(spec: &DrillSpec, cancel: &CancellationToken) -> Result<BackupO
             plain_size: encoded.plain_bytes,
         }],
         fingerprint,
+        rds: None,
     };
     let mkey = layout::manifest_key(&spec.name, &backup_id);
     if let Err(e) = primary
@@ -335,6 +339,86 @@ pub async fn run(spec: &DrillSpec, cancel: &CancellationToken) -> Result<BackupO
         primary: primary.name.clone(),
         stored_bytes: encoded.stored.size,
         plain_bytes: encoded.plain_bytes,
+        seconds: started.elapsed().as_secs_f64(),
+        replicas,
+        phases: clock.phases,
+    })
+}
+
+/// An RDS backup: snapshot, copies to the DR regions, and a manifest in every destination so
+/// `list`, drills and reports see it like any other backup.
+async fn run_rds(
+    spec: &DrillSpec,
+    src: &crate::spec::RdsSource,
+    cancel: &CancellationToken,
+) -> Result<BackupOutcome> {
+    let started = Instant::now();
+    let started_at = Utc::now();
+    let mut clock = PhaseClock::default();
+    let dests = storage::open_all(&spec.destinations).await?;
+    let backup_id = layout::new_backup_id(started_at);
+    let phase = clock.start("snapshot+copy");
+    let taken = rds::snapshot(src, &spec.name, &backup_id, cancel).await?;
+    clock.end(phase, None);
+    let major = taken
+        .engine_version
+        .split('.')
+        .next()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let m = Manifest {
+        format_version: manifest::FORMAT_VERSION,
+        tool_version: crate::VERSION.to_string(),
+        drill: spec.name.clone(),
+        backup_id: backup_id.clone(),
+        started_at,
+        snapshot_at: taken.snapshot_at,
+        finished_at: Utc::now(),
+        source: snapshot::ServerInfo {
+            host: taken.host,
+            port: 5432,
+            database: src.database.clone(),
+            user: String::new(),
+            server_version: taken.engine_version.clone(),
+            server_major: major,
+            size_bytes: taken.size_bytes,
+        },
+        method: manifest::Method {
+            kind: "rds-snapshot".into(),
+            format: "snapshot".into(),
+            tool_version: taken.engine_version,
+        },
+        compression: "none".into(),
+        encryption: manifest::Encryption {
+            scheme: "rds".into(),
+            recipients: Vec::new(),
+        },
+        objects: Vec::new(),
+        fingerprint: Fingerprint::default(),
+        rds: Some(taken.set),
+    };
+    let mkey = layout::manifest_key(&spec.name, &backup_id);
+    let primary = dests.first().expect("validated: at least one destination");
+    primary
+        .store
+        .put_bytes(&mkey, Bytes::from(m.to_json()))
+        .await?;
+    let mut replicas = Vec::new();
+    for d in dests.iter().skip(1) {
+        let r = d.store.put_bytes(&mkey, Bytes::from(m.to_json())).await;
+        replicas.push(ReplicaOutcome {
+            destination: d.name.clone(),
+            parity: r.is_ok(),
+            error: r.err().map(|e| e.render()),
+        });
+    }
+    Ok(BackupOutcome {
+        drill: spec.name.clone(),
+        backup_id,
+        snapshot_at: m.snapshot_at,
+        primary: primary.name.clone(),
+        stored_bytes: 0,
+        plain_bytes: 0,
         seconds: started.elapsed().as_secs_f64(),
         replicas,
         phases: clock.phases,

@@ -7,7 +7,7 @@ pub async fn run(args: SpecArgs) -> Result<u8> {
     let spec = args.load()?;
     let tools = PgTools::new(spec.tools.bin_dir.clone());
     let outcomes = scratch::sweep(&spec, &tools).await?;
-    let failed = outcomes.iter().any(|o| !o.removed);
+    let failed = outcomes.iter().any(|o| !o.removed && !o.kept);
     if args.json {
         super::print_json(&outcomes);
     } else if outcomes.is_empty() {

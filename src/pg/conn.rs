@@ -14,6 +14,8 @@ use crate::{Error, Result};
 pub struct PgTarget {
     config: Config,
     display: String,
+    /// CA bundle that verifies the server's certificate when TLS is used.
+    ca_file: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for PgTarget {
@@ -54,14 +56,61 @@ impl PgTarget {
             config.connect_timeout(Duration::from_secs(10));
         }
         let display = describe(&config, None);
-        Self { config, display }
+        Self {
+            config,
+            display,
+            ca_file: None,
+        }
     }
 
     /// The same server, another database.
     pub fn with_dbname(&self, db: &str) -> Self {
         let mut config = self.config.clone();
         config.dbname(db);
-        Self::from_config(config)
+        let mut t = Self::from_config(config);
+        t.ca_file = self.ca_file.clone();
+        t
+    }
+
+    /// Requires TLS verified against `ca_file` (e.g. the RDS CA bundle).
+    #[must_use]
+    pub fn with_tls(mut self, ca_file: Option<std::path::PathBuf>) -> Self {
+        self.config
+            .ssl_mode(tokio_postgres::config::SslMode::Require);
+        self.ca_file = ca_file;
+        self
+    }
+
+    /// A rustls connector trusting `ca_file`, or else the system's CA bundle.
+    fn tls(&self) -> Result<tokio_postgres_rustls::MakeRustlsConnect> {
+        use rustls_pki_types::pem::PemObject;
+        let path = self
+            .ca_file
+            .clone()
+            .or_else(|| std::env::var_os("SSL_CERT_FILE").map(Into::into))
+            .unwrap_or_else(|| "/etc/ssl/certs/ca-certificates.crt".into());
+        let mut roots = rustls::RootCertStore::empty();
+        let certs = rustls_pki_types::CertificateDer::pem_file_iter(&path).map_err(|e| {
+            Error::preflight(format!("cannot read CA bundle `{}`: {e}", path.display())).hint(
+                "point ca-file at the server's CA bundle (for RDS: the regional bundle from AWS)",
+            )
+        })?;
+        for cert in certs.flatten() {
+            let _ = roots.add(cert);
+        }
+        if roots.is_empty() {
+            return Err(Error::preflight(format!(
+                "no certificates in CA bundle `{}`",
+                path.display()
+            )));
+        }
+        let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| Error::internal(e.to_string()))?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
     }
 
     /// `host:port/db` as user, without password.
@@ -99,7 +148,30 @@ impl PgTarget {
     /// # Errors
     /// [`crate::ErrorKind::Source`]-style error naming the server, with a hint.
     pub async fn connect(&self, what: &str) -> Result<Client> {
-        let (client, connection) = self.config.connect(NoTls).await.map_err(|e| {
+        // TLS when the URL asks for it (sslmode=require) or a CA bundle is given; `prefer`
+        // (the default) stays plain, as most loopback and in-VPC servers expect.
+        let wants_tls = self.ca_file.is_some()
+            || matches!(
+                self.config.get_ssl_mode(),
+                tokio_postgres::config::SslMode::Require
+            );
+        let connected = if wants_tls {
+            let tls = self.tls()?;
+            self.config.connect(tls).await.map(|(c, conn)| {
+                tokio::spawn(async move {
+                    let _ = conn.await;
+                });
+                c
+            })
+        } else {
+            self.config.connect(NoTls).await.map(|(c, conn)| {
+                tokio::spawn(async move {
+                    let _ = conn.await;
+                });
+                c
+            })
+        };
+        let client = connected.map_err(|e| {
             let hint = if e.to_string().contains("password") {
                 "check the password (give it through ${VAR} in the URL or PGPASSWORD)"
             } else {
@@ -112,9 +184,6 @@ impl PgTarget {
             ))
             .hint(hint)
         })?;
-        tokio::spawn(async move {
-            let _ = connection.await;
-        });
         Ok(client)
     }
 
@@ -156,6 +225,10 @@ impl PgTarget {
             _ => "prefer",
         };
         cmd.env("PGSSLMODE", sslmode);
+        if let Some(ca) = &self.ca_file {
+            cmd.env("PGSSLMODE", "verify-full");
+            cmd.env("PGSSLROOTCERT", ca);
+        }
     }
 }
 

@@ -431,7 +431,7 @@ pub async fn sweep(work_dir: &Path, drill: &str, tools: &PgTools) -> Result<Vec<
             }),
             Err(e) => out.push(CleanupOutcome {
                 removed: false,
-                kept: true,
+                kept: false,
                 detail: e.message,
             }),
         }

@@ -3,6 +3,7 @@
 //! the spec's prefix and a `COMMENT ON DATABASE` marker, checked before any drop.
 
 mod ephemeral;
+pub mod rds;
 mod server;
 
 use async_trait::async_trait;
@@ -13,6 +14,7 @@ use crate::spec::{DrillSpec, ScratchSpec};
 use crate::Result;
 
 pub use ephemeral::EphemeralCluster;
+pub use rds::RdsInstance;
 pub use server::ServerDatabase;
 
 /// The marker every scratch object carries.
@@ -80,6 +82,10 @@ pub async fn create(
         ScratchSpec::Server { url, prefix } => Ok(Box::new(
             ServerDatabase::create(url, prefix, &spec.name, backup_id, source_major).await?,
         )),
+        ScratchSpec::Rds(_) => Err(crate::Error::spec(
+            "an RDS scratch instance restores RDS snapshot backups, not pg_dump backups",
+        )
+        .hint("use scratch = \"ephemeral\" or a server for pg_dump backups")),
     }
 }
 
@@ -91,5 +97,6 @@ pub async fn sweep(spec: &DrillSpec, tools: &PgTools) -> Result<Vec<CleanupOutco
     match &spec.drill.scratch {
         ScratchSpec::Ephemeral => ephemeral::sweep(&spec.drill.work_dir, &spec.name, tools).await,
         ScratchSpec::Server { url, prefix } => server::sweep(url, prefix, &spec.name).await,
+        ScratchSpec::Rds(cfg) => rds::sweep(cfg, &spec.name).await,
     }
 }

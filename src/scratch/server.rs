@@ -214,7 +214,7 @@ pub async fn sweep(url: &SecretString, prefix: &str, drill: &str) -> Result<Vec<
             }),
             Err(e) => out.push(CleanupOutcome {
                 removed: false,
-                kept: true,
+                kept: false,
                 detail: e.message,
             }),
         }

@@ -4,6 +4,7 @@
 pub mod archive;
 pub mod dump;
 pub mod fingerprint;
+pub mod rds;
 pub mod snapshot;
 
 pub use crate::pg::conn::redact_url;

@@ -38,6 +38,57 @@ pub struct DrillSpec {
 pub struct SourceSpec {
     /// `postgres://` URL; may hold a password, hence secret. Empty means "from PG* variables".
     pub url: SecretString,
+    /// CA bundle to verify the source's TLS certificate (turns TLS on).
+    pub ca_file: Option<PathBuf>,
+    /// Set for `kind = "rds"`: backups are RDS snapshots.
+    pub rds: Option<RdsSource>,
+}
+
+/// An RDS instance whose backups are manual snapshots copied to other regions.
+#[derive(Debug, Clone)]
+pub struct RdsSource {
+    pub instance: String,
+    pub region: String,
+    /// RDS API endpoint override (moto, VPC endpoints).
+    pub endpoint: Option<String>,
+    /// Database inside the instance that drills check.
+    pub database: String,
+    pub copy_to: Vec<RdsCopy>,
+    pub wait_timeout: Duration,
+}
+
+/// A region snapshots are copied to, with the KMS key for encrypted snapshots there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RdsCopy {
+    pub region: String,
+    pub kms_key_id: Option<String>,
+}
+
+/// A scratch RDS instance restored by a drill.
+#[derive(Debug, Clone)]
+pub struct RdsScratch {
+    pub region: String,
+    pub endpoint: Option<String>,
+    pub instance_class: String,
+    pub subnet_group: Option<String>,
+    pub security_groups: Vec<String>,
+    pub parameter_group: Option<String>,
+    /// Restore the copied snapshot, or the source instance to its latest restorable time.
+    pub point_in_time: bool,
+    pub wait_timeout: Duration,
+    pub user: Option<String>,
+    pub password: RdsPassword,
+    pub ca_file: Option<PathBuf>,
+    pub database: Option<String>,
+    /// `cleanup` removes tagged scratch instances older than this.
+    pub ttl: Duration,
+}
+
+/// Where the scratch instance's master password comes from (never the spec itself).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RdsPassword {
+    Env(String),
+    File(PathBuf),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,6 +161,7 @@ pub enum Sse {
 pub enum ScratchSpec {
     Ephemeral,
     Server { url: SecretString, prefix: String },
+    Rds(Box<RdsScratch>),
 }
 
 #[derive(Debug)]

@@ -22,6 +22,40 @@ pub struct RawSpec {
 #[serde(rename_all = "kebab-case")]
 pub struct RawSource {
     pub url: Option<String>,
+    pub kind: Option<String>,
+    pub ca_file: Option<String>,
+    pub instance: Option<String>,
+    pub region: Option<String>,
+    pub endpoint: Option<String>,
+    pub database: Option<String>,
+    pub copy_to: Option<Vec<toml::Value>>,
+    pub wait_timeout: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct RawCopyTo {
+    pub region: Option<String>,
+    pub kms_key_id: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct RawScratchRds {
+    pub region: Option<String>,
+    pub endpoint: Option<String>,
+    pub instance_class: Option<String>,
+    pub subnet_group: Option<String>,
+    pub security_groups: Option<Vec<String>>,
+    pub parameter_group: Option<String>,
+    pub restore: Option<String>,
+    pub wait_timeout: Option<String>,
+    pub user: Option<String>,
+    pub password_env: Option<String>,
+    pub password_file: Option<String>,
+    pub ca_file: Option<String>,
+    pub database: Option<String>,
+    pub ttl: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -72,6 +106,7 @@ pub struct RawDrill {
 pub struct RawScratchServer {
     pub server: Option<String>,
     pub prefix: Option<String>,
+    pub rds: Option<RawScratchRds>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -26,7 +26,39 @@ pub(super) fn validate(
         );
     }
 
-    let source_url = raw.source.and_then(|s| s.url).unwrap_or_default();
+    let raw_source = raw.source.unwrap_or_default();
+    let rds_source = match raw_source.kind.as_deref() {
+        None | Some("postgres") => {
+            for (field, present) in [
+                ("instance", raw_source.instance.is_some()),
+                ("region", raw_source.region.is_some()),
+                ("endpoint", raw_source.endpoint.is_some()),
+                ("copy-to", raw_source.copy_to.is_some()),
+                ("wait-timeout", raw_source.wait_timeout.is_some()),
+                ("database", raw_source.database.is_some()),
+            ] {
+                if present {
+                    p.push(
+                        &format!("source.{field}"),
+                        format!("`{field}` applies to kind = \"rds\" sources only"),
+                        "remove it, or set kind = \"rds\"",
+                    );
+                }
+            }
+            None
+        }
+        Some("rds") => parse_rds_source(&raw_source, p),
+        Some(other) => {
+            p.push(
+                "source.kind",
+                format!("`{other}` is not a source kind"),
+                "use \"postgres\" (pg_dump) or \"rds\" (snapshots)",
+            );
+            None
+        }
+    };
+    let source_ca = raw_source.ca_file.clone().map(PathBuf::from);
+    let source_url = raw_source.url.unwrap_or_default();
     if !(source_url.is_empty()
         || source_url.starts_with("postgres://")
         || source_url.starts_with("postgresql://"))
@@ -69,7 +101,7 @@ pub(super) fn validate(
             ),
         }
     }
-    if recipients.is_empty() {
+    if recipients.is_empty() && rds_source.is_none() {
         p.push(
             "backup.recipients",
             "no age recipient: backups must be encrypted",
@@ -327,6 +359,8 @@ pub(super) fn validate(
         path: path.to_path_buf(),
         source: SourceSpec {
             url: SecretString::from(source_url),
+            ca_file: source_ca,
+            rds: rds_source,
         },
         backup: BackupPolicy {
             compression,
@@ -414,9 +448,10 @@ fn parse_scratch(value: Option<toml::Value>, p: &mut Problems) -> ScratchSpec {
         Some(toml::Value::String(s)) if s == "ephemeral" => ScratchSpec::Ephemeral,
         Some(toml::Value::Table(t)) => {
             let mut unknown = Vec::new();
+            let names = t.clone();
             let raw: RawScratchServer =
                 match serde_ignored::deserialize(toml::Value::Table(t), |path| {
-                    unknown.push(path.to_string())
+                    unknown.push(super::key_path(&path, &names))
                 }) {
                     Ok(r) => r,
                     Err(e) => {
@@ -428,8 +463,18 @@ fn parse_scratch(value: Option<toml::Value>, p: &mut Problems) -> ScratchSpec {
                 p.push(
                     &format!("drill.scratch.{k}"),
                     format!("unknown key `{k}`"),
-                    "scratch servers take `server` and `prefix`",
+                    "scratch takes `server` and `prefix`, or `rds = { ... }` (see drills/full.toml)",
                 );
+            }
+            if let Some(rds) = raw.rds {
+                if raw.server.is_some() || raw.prefix.is_some() {
+                    p.push(
+                        "drill.scratch",
+                        "give either `server` or `rds`, not both",
+                        fix,
+                    );
+                }
+                return ScratchSpec::Rds(Box::new(parse_rds_scratch(rds, p)));
             }
             let url = raw.server.unwrap_or_default();
             if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
@@ -465,6 +510,123 @@ fn parse_scratch(value: Option<toml::Value>, p: &mut Problems) -> ScratchSpec {
             ScratchSpec::Ephemeral
         }
     }
+}
+
+fn parse_rds_scratch(r: super::raw::RawScratchRds, p: &mut Problems) -> RdsScratch {
+    let key = "drill.scratch.rds";
+    let region = r.region.unwrap_or_default();
+    if region.is_empty() {
+        p.push(
+            &format!("{key}.region"),
+            "the region to restore in is required",
+            "add region = \"eu-west-1\" (where the snapshot copies are)",
+        );
+    }
+    let point_in_time = match r.restore.as_deref() {
+        None | Some("snapshot") => false,
+        Some("latest-restorable") => true,
+        Some(other) => {
+            p.push(
+                &format!("{key}.restore"),
+                format!("`{other}` is not a restore kind"),
+                "use \"snapshot\" or \"latest-restorable\"",
+            );
+            false
+        }
+    };
+    let password = match (r.password_env, r.password_file) {
+        (Some(env), None) => RdsPassword::Env(env),
+        (None, Some(file)) => RdsPassword::File(PathBuf::from(file)),
+        (None, None) => RdsPassword::Env("FIREDRILL_RDS_PASSWORD".into()),
+        (Some(_), Some(_)) => {
+            p.push(
+                key,
+                "give password-env or password-file, not both",
+                "keep one",
+            );
+            RdsPassword::Env("FIREDRILL_RDS_PASSWORD".into())
+        }
+    };
+    let wait_timeout = duration(r.wait_timeout, &format!("{key}.wait-timeout"), p)
+        .unwrap_or(Duration::from_secs(45 * 60));
+    let ttl = duration(r.ttl, &format!("{key}.ttl"), p).unwrap_or(Duration::from_secs(6 * 3600));
+    RdsScratch {
+        region,
+        endpoint: r.endpoint,
+        instance_class: r.instance_class.unwrap_or_else(|| "db.t3.medium".into()),
+        subnet_group: r.subnet_group,
+        security_groups: r.security_groups.unwrap_or_default(),
+        parameter_group: r.parameter_group,
+        point_in_time,
+        wait_timeout,
+        user: r.user,
+        password,
+        ca_file: r.ca_file.map(PathBuf::from),
+        database: r.database,
+        ttl,
+    }
+}
+
+fn parse_rds_source(s: &super::raw::RawSource, p: &mut Problems) -> Option<RdsSource> {
+    let key = "source";
+    let instance = s.instance.clone().unwrap_or_default();
+    let region = s.region.clone().unwrap_or_default();
+    if instance.is_empty() {
+        p.push(
+            &format!("{key}.instance"),
+            "an rds source needs the DB instance identifier",
+            "add instance = \"orders-prod\"",
+        );
+    }
+    if region.is_empty() {
+        p.push(
+            &format!("{key}.region"),
+            "an rds source needs the instance's region",
+            "add region = \"us-east-1\"",
+        );
+    }
+    let mut copy_to = Vec::new();
+    for (i, v) in s
+        .copy_to
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .enumerate()
+    {
+        match v {
+            toml::Value::String(region) => copy_to.push(RdsCopy {
+                region,
+                kms_key_id: None,
+            }),
+            toml::Value::Table(t) => match toml::Value::Table(t).try_into::<super::raw::RawCopyTo>()
+            {
+                Ok(c) if c.region.is_some() => copy_to.push(RdsCopy {
+                    region: c.region.unwrap_or_default(),
+                    kms_key_id: c.kms_key_id,
+                }),
+                _ => p.push(
+                    &format!("{key}.copy-to[{i}]"),
+                    "needs a region",
+                    "write { region = \"eu-west-1\", kms-key-id = \"...\" } or just \"eu-west-1\"",
+                ),
+            },
+            _ => p.push(
+                &format!("{key}.copy-to[{i}]"),
+                "is not a region",
+                "write \"eu-west-1\"",
+            ),
+        }
+    }
+    let wait_timeout = duration(s.wait_timeout.clone(), &format!("{key}.wait-timeout"), p)
+        .unwrap_or(Duration::from_secs(2 * 3600));
+    Some(RdsSource {
+        instance,
+        region,
+        endpoint: s.endpoint.clone(),
+        database: s.database.clone().unwrap_or_else(|| "postgres".into()),
+        copy_to,
+        wait_timeout,
+    })
 }
 
 fn parse_check(c: RawCheck, i: usize, p: &mut Problems) -> Option<CheckSpec> {

@@ -27,6 +27,9 @@ pub struct Manifest {
     pub encryption: Encryption,
     pub objects: Vec<ObjectEntry>,
     pub fingerprint: Fingerprint,
+    /// RDS snapshot backups: the snapshot in each region (no data objects then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rds: Option<crate::source::rds::RdsSnapshotSet>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

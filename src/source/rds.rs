@@ -1,0 +1,300 @@
+//! RDS sources: a backup is a manual snapshot (tagged as firedrill's), waited for, and copied
+//! to every DR region; the manifest records the snapshot in each region.
+
+use std::time::{Duration, Instant};
+
+use aws_config::BehaviorVersion;
+use aws_sdk_rds::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_rds::types::Tag;
+use aws_sdk_rds::Client;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
+use tracing::info;
+
+use crate::spec::RdsSource;
+use crate::{Error, Result};
+
+/// Tag key on everything firedrill creates in RDS; the value is the drill name.
+pub const TAG: &str = "firedrill";
+
+/// The snapshots of one RDS backup, per region.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RdsSnapshotSet {
+    pub instance: String,
+    pub snapshots: Vec<RegionSnapshot>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RegionSnapshot {
+    pub region: String,
+    pub id: String,
+    pub arn: String,
+}
+
+impl RdsSnapshotSet {
+    pub fn in_region(&self, region: &str) -> Option<&RegionSnapshot> {
+        self.snapshots.iter().find(|s| s.region == region)
+    }
+}
+
+/// A client for `region`, through `endpoint` when given (moto, VPC endpoints).
+pub async fn client(region: &str, endpoint: Option<&str>) -> Client {
+    let shared = aws_config::defaults(BehaviorVersion::latest())
+        .region(aws_config::Region::new(region.to_string()))
+        .load()
+        .await;
+    let mut conf = aws_sdk_rds::config::Builder::from(&shared);
+    if let Some(ep) = endpoint {
+        conf = conf.endpoint_url(ep);
+    }
+    Client::from_conf(conf.build())
+}
+
+/// Maps an RDS error to one naming the object, the region and the fix.
+pub fn rds_err<E>(
+    what: &str,
+    region: &str,
+    e: SdkError<E, aws_smithy_runtime_api::http::Response>,
+) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let code = e.code().unwrap_or("").to_string();
+    let message = e.message().unwrap_or("").to_string();
+    let detail = DisplayErrorContext(&e).to_string();
+    let lower = detail.to_ascii_lowercase();
+    let (msg, hint) = if lower.contains("credential") && !matches!(e, SdkError::ServiceError(_)) {
+        (
+            format!("{what} in `{region}`: no AWS credentials found"),
+            "set AWS credentials (environment, profile, IRSA or instance role)".to_string(),
+        )
+    } else if matches!(e, SdkError::DispatchFailure(_) | SdkError::TimeoutError(_)) {
+        (
+            format!("{what} in `{region}`: the RDS endpoint is unreachable"),
+            "check the network (and source.endpoint / scratch endpoint)".to_string(),
+        )
+    } else if code.ends_with("NotFound") || code.ends_with("NotFoundFault") {
+        (
+            format!(
+                "{what} in `{region}`: {}",
+                if message.is_empty() {
+                    code.clone()
+                } else {
+                    message.clone()
+                }
+            ),
+            "check the identifier and the region".to_string(),
+        )
+    } else if code.contains("QuotaExceeded") {
+        (
+            format!("{what} in `{region}`: quota exceeded ({code})"),
+            "raise the RDS quota or remove old snapshots/instances".to_string(),
+        )
+    } else if code == "AccessDenied" || code == "AccessDeniedException" {
+        (
+            format!("{what} in `{region}`: access denied"),
+            "grant the permissions listed in README (RDS drills)".to_string(),
+        )
+    } else {
+        (
+            format!("{what} in `{region}`: {code} {message}"),
+            "see the cause below".to_string(),
+        )
+    };
+    Error::storage(msg)
+        .hint(hint)
+        .source(std::io::Error::other(detail))
+}
+
+fn tags(drill: &str) -> Vec<Tag> {
+    vec![Tag::builder().key(TAG).value(drill).build()]
+}
+
+/// Polls `check` every `every` until it returns `Some`, the deadline passes, or the run is
+/// cancelled.
+pub async fn wait_for<T, F, Fut>(
+    what: &str,
+    timeout: Duration,
+    cancel: &CancellationToken,
+    mut check: F,
+) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<Option<T>>>,
+{
+    let start = Instant::now();
+    let mut every = Duration::from_millis(200);
+    loop {
+        if let Some(v) = check().await? {
+            return Ok(v);
+        }
+        if start.elapsed() > timeout {
+            return Err(Error::storage(format!(
+                "timed out after {} waiting for {what}",
+                humantime::format_duration(Duration::from_secs(timeout.as_secs()))
+            ))
+            .hint("raise the wait-timeout, or check the AWS console for a stuck operation"));
+        }
+        tokio::select! {
+            () = tokio::time::sleep(every) => {}
+            () = cancel.cancelled() => return Err(Error::aborted()),
+        }
+        every = (every * 2).min(Duration::from_secs(15));
+    }
+}
+
+async fn snapshot_state(
+    c: &Client,
+    region: &str,
+    id: &str,
+) -> Result<Option<(String, Option<DateTime<Utc>>, String)>> {
+    let out = c
+        .describe_db_snapshots()
+        .db_snapshot_identifier(id)
+        .send()
+        .await
+        .map_err(|e| rds_err(&format!("cannot describe snapshot `{id}`"), region, e))?;
+    let Some(s) = out.db_snapshots().first() else {
+        return Ok(None);
+    };
+    let created = s
+        .snapshot_create_time()
+        .and_then(|t| DateTime::<Utc>::from_timestamp(t.secs(), t.subsec_nanos()));
+    Ok(Some((
+        s.status().unwrap_or("").to_string(),
+        created,
+        s.db_snapshot_arn().unwrap_or("").to_string(),
+    )))
+}
+
+/// What an RDS backup produced.
+pub struct RdsBackup {
+    pub set: RdsSnapshotSet,
+    /// `SnapshotCreateTime`: the recovery point.
+    pub snapshot_at: DateTime<Utc>,
+    pub engine_version: String,
+    pub size_bytes: i64,
+    pub host: String,
+}
+
+/// Takes a manual snapshot of the instance, waits for it, copies it to every DR region and
+/// waits for the copies.
+///
+/// # Errors
+/// Instance missing, quota, timeouts, credentials: each naming the region and the fix.
+pub async fn snapshot(
+    src: &RdsSource,
+    drill: &str,
+    backup_id: &str,
+    cancel: &CancellationToken,
+) -> Result<RdsBackup> {
+    let c = client(&src.region, src.endpoint.as_deref()).await;
+    let inst = c
+        .describe_db_instances()
+        .db_instance_identifier(&src.instance)
+        .send()
+        .await
+        .map_err(|e| {
+            rds_err(
+                &format!("cannot find DB instance `{}`", src.instance),
+                &src.region,
+                e,
+            )
+        })?;
+    let inst = inst.db_instances().first().cloned().ok_or_else(|| {
+        Error::storage(format!(
+            "DB instance `{}` not found in `{}`",
+            src.instance, src.region
+        ))
+        .hint("fix source.instance / source.region")
+    })?;
+    let id = format!(
+        "firedrill-{}-{}",
+        drill.to_ascii_lowercase().replace('_', "-"),
+        backup_id.to_ascii_lowercase()
+    );
+    info!(instance = %src.instance, snapshot = %id, region = %src.region, "Creating the RDS snapshot.");
+    c.create_db_snapshot()
+        .db_instance_identifier(&src.instance)
+        .db_snapshot_identifier(&id)
+        .set_tags(Some(tags(drill)))
+        .send()
+        .await
+        .map_err(|e| {
+            rds_err(
+                &format!("cannot snapshot DB instance `{}`", src.instance),
+                &src.region,
+                e,
+            )
+        })?;
+    let (created, arn) = wait_for(
+        &format!("snapshot `{id}` in `{}`", src.region),
+        src.wait_timeout,
+        cancel,
+        || async {
+            Ok(match snapshot_state(&c, &src.region, &id).await? {
+                Some((status, created, arn)) if status == "available" => Some((created, arn)),
+                Some((status, _, _)) if status == "failed" => {
+                    return Err(Error::storage(format!(
+                        "snapshot `{id}` failed in `{}`",
+                        src.region
+                    )))
+                }
+                _ => None,
+            })
+        },
+    )
+    .await?;
+    let mut snapshots = vec![RegionSnapshot {
+        region: src.region.clone(),
+        id: id.clone(),
+        arn: arn.clone(),
+    }];
+    for copy in &src.copy_to {
+        let rc = client(&copy.region, src.endpoint.as_deref()).await;
+        info!(snapshot = %id, region = %copy.region, "Copying the RDS snapshot.");
+        rc.copy_db_snapshot()
+            .source_db_snapshot_identifier(&arn)
+            .target_db_snapshot_identifier(&id)
+            .set_kms_key_id(copy.kms_key_id.clone())
+            .set_tags(Some(tags(drill)))
+            .send()
+            .await
+            .map_err(|e| {
+                rds_err(
+                    &format!("cannot copy snapshot `{id}` into `{}`", copy.region),
+                    &copy.region,
+                    e,
+                )
+            })?;
+        let copied_arn = wait_for(
+            &format!("the copy of `{id}` in `{}`", copy.region),
+            src.wait_timeout,
+            cancel,
+            || async {
+                Ok(match snapshot_state(&rc, &copy.region, &id).await? {
+                    Some((status, _, arn)) if status == "available" => Some(arn),
+                    _ => None,
+                })
+            },
+        )
+        .await?;
+        snapshots.push(RegionSnapshot {
+            region: copy.region.clone(),
+            id: id.clone(),
+            arn: copied_arn,
+        });
+    }
+    let endpoint = inst.endpoint();
+    Ok(RdsBackup {
+        set: RdsSnapshotSet {
+            instance: src.instance.clone(),
+            snapshots,
+        },
+        snapshot_at: created.unwrap_or_else(Utc::now),
+        engine_version: inst.engine_version().unwrap_or("").to_string(),
+        size_bytes: i64::from(inst.allocated_storage().unwrap_or(0)) * 1024 * 1024 * 1024,
+        host: endpoint.and_then(|e| e.address()).unwrap_or("").to_string(),
+    })
+}

@@ -1,0 +1,370 @@
+//! RDS drills against moto (the RDS control plane; `localstack/up.sh` starts it). moto's
+//! instances have no database, so connections go to the local PostgreSQL through the
+//! documented `FIREDRILL_RDS_CONNECT_OVERRIDE`; everything else goes through the real SDK.
+
+use std::sync::Once;
+
+use aws_sdk_rds::types::Tag;
+use firedrill::drill::{self, DrillOptions};
+use firedrill::report::Verdict;
+use firedrill::{backup, catalog, storage};
+use tokio_util::sync::CancellationToken;
+
+use crate::support::{Env, SourceDb};
+
+const MOTO: &str = "http://127.0.0.1:5055";
+
+fn rds_env() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        std::env::set_var("AWS_ACCESS_KEY_ID", "test");
+        std::env::set_var("AWS_SECRET_ACCESS_KEY", "test");
+        std::env::set_var("AWS_EC2_METADATA_DISABLED", "true");
+        std::env::set_var(firedrill::scratch::rds::CONNECT_OVERRIDE, "127.0.0.1:5432");
+        std::env::set_var("FDTEST_RDS_PASSWORD", "unused-with-trust-auth");
+    });
+}
+
+async fn rds(region: &str) -> aws_sdk_rds::Client {
+    rds_env();
+    firedrill::source::rds::client(region, Some(MOTO)).await
+}
+
+/// A source instance in us-east-1 (moto), named uniquely.
+async fn source_instance(tag: &str) -> String {
+    let id = format!("fdtest-{tag}-{}", firedrill::storage::layout::random_hex(3));
+    rds("us-east-1")
+        .await
+        .create_db_instance()
+        .db_instance_identifier(&id)
+        .engine("postgres")
+        .engine_version("15.4")
+        .db_instance_class("db.t3.micro")
+        .allocated_storage(20)
+        .master_username("postgres")
+        .master_user_password("unused-password")
+        .backup_retention_period(7)
+        .send()
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "moto must answer on {MOTO}: start it with `localstack/up.sh` (or run .ci/run): {}",
+                aws_sdk_rds::error::DisplayErrorContext(&e)
+            )
+        });
+    id
+}
+
+/// Identifiers of the firedrill scratch instances of `drill` in `region`.
+async fn scratch_instances(region: &str, drill: &str) -> Vec<String> {
+    let out = rds(region)
+        .await
+        .describe_db_instances()
+        .send()
+        .await
+        .unwrap();
+    out.db_instances()
+        .iter()
+        .filter(|i| {
+            i.tag_list()
+                .iter()
+                .any(|t| t.key() == Some("firedrill") && t.value() == Some(drill))
+        })
+        .filter_map(|i| i.db_instance_identifier().map(str::to_string))
+        .collect()
+}
+
+fn spec_text(
+    env: &Env,
+    drill: &str,
+    instance: &str,
+    db: &str,
+    scratch_extra: &str,
+    checks: &str,
+) -> String {
+    format!(
+        r#"name = "{drill}"
+[source]
+kind = "rds"
+instance = "{instance}"
+region = "us-east-1"
+endpoint = "{MOTO}"
+database = "{db}"
+copy-to = ["eu-west-1"]
+[[destination]]
+name = "primary"
+url = "file://{primary}"
+[[destination]]
+name = "dr"
+url = "file://{dr}"
+[drill]
+from = "dr"
+reports = "{reports}"
+work-dir = "{work}"
+scratch = {{ rds = {{ region = "eu-west-1", endpoint = "{MOTO}", instance-class = "db.t3.micro", user = "postgres", password-env = "FDTEST_RDS_PASSWORD", wait-timeout = "2m"{scratch_extra} }} }}
+[targets]
+rpo = "1h"
+{checks}
+"#,
+        primary = env.dest("primary").display(),
+        dr = env.dest("dr").display(),
+        reports = env.reports().display(),
+        work = env.work().display(),
+    )
+}
+
+const COUNT_CHECK: &str =
+    "[[check]]\nname = \"rows\"\nsql = \"select count(*) from t\"\nexpect = \"== 500\"\n";
+const SOURCE_SQL: &str =
+    "create table t(id int primary key); insert into t select generate_series(1, 500);";
+
+#[tokio::test]
+async fn snapshot_drill_in_the_dr_region_passes_and_deletes_the_instance() {
+    let db = SourceDb::create(SOURCE_SQL).await;
+    let env = Env::new();
+    let instance = source_instance("snap").await;
+    let drill_name = format!("rds-snap-{}", firedrill::storage::layout::random_hex(2));
+    let path = env.write_spec(
+        "rds",
+        &spec_text(&env, &drill_name, &instance, &db.name, "", COUNT_CHECK),
+    );
+    let spec = env.load(&path);
+    let cancel = CancellationToken::new();
+
+    let b = backup::run(&spec, &cancel)
+        .await
+        .unwrap_or_else(|e| panic!("{}", e.render()));
+    assert!(b.complete());
+    let dr = storage::open(spec.destination("dr").unwrap())
+        .await
+        .unwrap();
+    let sets = catalog::list(&dr, &drill_name).await.unwrap();
+    let m = &sets[0].manifest;
+    assert_eq!(m.method.kind, "rds-snapshot");
+    let snaps = &m.rds.as_ref().unwrap().snapshots;
+    assert_eq!(
+        snaps.iter().map(|s| s.region.as_str()).collect::<Vec<_>>(),
+        ["us-east-1", "eu-west-1"]
+    );
+    // The copy really exists in the DR region, tagged as firedrill's.
+    let copy = rds("eu-west-1")
+        .await
+        .describe_db_snapshots()
+        .db_snapshot_identifier(&snaps[1].id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(copy.db_snapshots().len(), 1);
+
+    let r = drill::run(&spec, &DrillOptions::default(), &cancel)
+        .await
+        .unwrap()
+        .report;
+    assert_eq!(
+        r.verdict,
+        Verdict::Passed,
+        "{:?}\n{:#?}",
+        r.reason,
+        r.checks
+    );
+    let names: Vec<&str> = r.phases.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "locate",
+            "restore request",
+            "instance available",
+            "first connection",
+            "verify"
+        ]
+    );
+    assert_eq!(r.scratch.as_ref().unwrap().kind, "rds");
+    assert!(r.cleanup.as_ref().unwrap().removed);
+    assert!(
+        scratch_instances("eu-west-1", &drill_name).await.is_empty(),
+        "the scratch instance was deleted"
+    );
+    assert_eq!(r.rpo.unwrap().recovery_point, m.snapshot_at);
+}
+
+#[tokio::test]
+async fn point_in_time_drill_reports_rpo_from_latest_restorable_time() {
+    let db = SourceDb::create(SOURCE_SQL).await;
+    let env = Env::new();
+    let instance = source_instance("pitr").await;
+    let drill_name = format!("rds-pitr-{}", firedrill::storage::layout::random_hex(2));
+    let text = spec_text(
+        &env,
+        &drill_name,
+        &instance,
+        &db.name,
+        ", restore = \"latest-restorable\"",
+        COUNT_CHECK,
+    )
+    .replace(
+        "region = \"eu-west-1\", endpoint",
+        "region = \"us-east-1\", endpoint",
+    );
+    let spec = env.load(&env.write_spec("rds", &text));
+    let cancel = CancellationToken::new();
+    backup::run(&spec, &cancel).await.unwrap();
+    let latest = rds("us-east-1")
+        .await
+        .describe_db_instances()
+        .db_instance_identifier(&instance)
+        .send()
+        .await
+        .unwrap()
+        .db_instances()[0]
+        .latest_restorable_time()
+        .map(|t| t.secs())
+        .expect("moto reports LatestRestorableTime");
+
+    let r = drill::run(&spec, &DrillOptions::default(), &cancel)
+        .await
+        .unwrap()
+        .report;
+    assert_eq!(r.verdict, Verdict::Passed, "{:?}", r.reason);
+    let rpo = r.rpo.unwrap();
+    assert!(
+        (rpo.recovery_point.timestamp() - latest).abs() <= 1,
+        "{} vs {latest}",
+        rpo.recovery_point
+    );
+    assert!(scratch_instances("us-east-1", &drill_name).await.is_empty());
+}
+
+#[tokio::test]
+async fn failing_check_still_deletes_and_unknown_snapshot_creates_nothing() {
+    let db = SourceDb::create(SOURCE_SQL).await;
+    let env = Env::new();
+    let instance = source_instance("fail").await;
+    let drill_name = format!("rds-fail-{}", firedrill::storage::layout::random_hex(2));
+    let bad = "[[check]]\nname = \"rows\"\nsql = \"select count(*) from t\"\nexpect = \"== 501\"\n";
+    let spec = env.load(&env.write_spec(
+        "rds",
+        &spec_text(&env, &drill_name, &instance, &db.name, "", bad),
+    ));
+    let cancel = CancellationToken::new();
+    let b = backup::run(&spec, &cancel).await.unwrap();
+
+    let r = drill::run(&spec, &DrillOptions::default(), &cancel)
+        .await
+        .unwrap()
+        .report;
+    assert_eq!(r.verdict, Verdict::Failed);
+    assert_eq!(r.checks[0].actual, "500");
+    assert!(r.cleanup.unwrap().removed);
+    assert!(scratch_instances("eu-west-1", &drill_name).await.is_empty());
+
+    // The DR copy disappears: the drill cannot run (exit 2) and creates no instance.
+    let dr = storage::open(spec.destination("dr").unwrap())
+        .await
+        .unwrap();
+    let m = &catalog::list(&dr, &drill_name).await.unwrap()[0].manifest;
+    let copy = m
+        .rds
+        .as_ref()
+        .unwrap()
+        .in_region("eu-west-1")
+        .unwrap()
+        .id
+        .clone();
+    rds("eu-west-1")
+        .await
+        .delete_db_snapshot()
+        .db_snapshot_identifier(&copy)
+        .send()
+        .await
+        .unwrap();
+    let r = drill::run(&spec, &DrillOptions::default(), &cancel)
+        .await
+        .unwrap()
+        .report;
+    assert_eq!(r.verdict, Verdict::Error);
+    assert_eq!(r.verdict.exit_code(), 2);
+    let reason = r.reason.unwrap();
+    assert!(
+        reason.contains(&copy) && reason.contains("eu-west-1"),
+        "{reason}"
+    );
+    assert!(r.scratch.is_none());
+    assert!(scratch_instances("eu-west-1", &drill_name).await.is_empty());
+    assert_eq!(b.backup_id, m.backup_id);
+}
+
+#[tokio::test]
+async fn cleanup_sweeps_old_tagged_instances_and_leaves_untagged_ones() {
+    let env = Env::new();
+    let drill_name = format!("rds-sweep-{}", firedrill::storage::layout::random_hex(2));
+    let c = rds("eu-west-1").await;
+    let make = |id: String, tag: Option<String>| {
+        let c = c.clone();
+        async move {
+            c.create_db_instance()
+                .db_instance_identifier(&id)
+                .engine("postgres")
+                .db_instance_class("db.t3.micro")
+                .allocated_storage(20)
+                .master_username("postgres")
+                .master_user_password("unused-password")
+                .set_tags(tag.map(|v| vec![Tag::builder().key("firedrill").value(v).build()]))
+                .send()
+                .await
+                .unwrap();
+            id
+        }
+    };
+    let suffix = firedrill::storage::layout::random_hex(2);
+    let tagged = make(
+        format!("firedrill-{drill_name}-old"),
+        Some(drill_name.clone()),
+    )
+    .await;
+    let untagged = make(format!("firedrill-untagged-{suffix}"), None).await;
+    let other = make(
+        format!("firedrill-other-{suffix}"),
+        Some("another-drill".into()),
+    )
+    .await;
+
+    let text = spec_text(
+        &env,
+        &drill_name,
+        "unused",
+        "postgres",
+        ", ttl = \"0s\"",
+        COUNT_CHECK,
+    );
+    let spec = env.load(&env.write_spec("rds", &text));
+    let swept = firedrill::scratch::sweep(&spec, &firedrill::pg::PgTools::default())
+        .await
+        .unwrap();
+    assert_eq!(swept.len(), 1, "{swept:?}");
+    assert!(
+        swept[0].removed && swept[0].detail.contains(&tagged),
+        "{swept:?}"
+    );
+    let left: Vec<String> = c
+        .describe_db_instances()
+        .send()
+        .await
+        .unwrap()
+        .db_instances()
+        .iter()
+        .filter_map(|i| i.db_instance_identifier().map(str::to_string))
+        .collect();
+    assert!(!left.contains(&tagged));
+    assert!(
+        left.contains(&untagged) && left.contains(&other),
+        "{left:?}"
+    );
+    for id in [untagged, other] {
+        c.delete_db_instance()
+            .db_instance_identifier(id)
+            .skip_final_snapshot(true)
+            .send()
+            .await
+            .unwrap();
+    }
+}
