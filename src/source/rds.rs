@@ -60,9 +60,17 @@ pub fn rds_err<E>(
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    let code = e.code().unwrap_or("").to_string();
+    let status = e.raw_response().map(|r| r.status().as_u16());
+    let code = e
+        .code()
+        .map(str::to_string)
+        .or_else(|| status.map(|s| format!("HTTP {s}")))
+        .unwrap_or_default();
     let message = e.message().unwrap_or("").to_string();
-    let detail = DisplayErrorContext(&e).to_string();
+    let detail = match &e {
+        SdkError::ServiceError(_) => format!("{code}: {message}"),
+        other => DisplayErrorContext(other).to_string(),
+    };
     let lower = detail.to_ascii_lowercase();
     let (msg, hint) = if lower.contains("credential") && !matches!(e, SdkError::ServiceError(_)) {
         (
@@ -254,10 +262,17 @@ pub async fn snapshot(
     for copy in &src.copy_to {
         let rc = client(&copy.region, src.endpoint.as_deref()).await;
         info!(snapshot = %id, region = %copy.region, "Copying the RDS snapshot.");
+        // Encrypted snapshots (a KMS key for the destination) need a request pre-signed for the
+        // source region; real AWS refuses the copy without it.
+        let presigned = match &copy.kms_key_id {
+            Some(kms) => Some(presigned_copy_url(&src.region, &copy.region, &arn, &id, kms).await?),
+            None => None,
+        };
         rc.copy_db_snapshot()
             .source_db_snapshot_identifier(&arn)
             .target_db_snapshot_identifier(&id)
             .set_kms_key_id(copy.kms_key_id.clone())
+            .set_pre_signed_url(presigned)
             .set_tags(Some(tags(drill)))
             .send()
             .await
@@ -297,4 +312,129 @@ pub async fn snapshot(
         size_bytes: i64::from(inst.allocated_storage().unwrap_or(0)) * 1024 * 1024 * 1024,
         host: endpoint.and_then(|e| e.address()).unwrap_or("").to_string(),
     })
+}
+
+/// The pre-signed `CopyDBSnapshot` URL real AWS requires for a cross-region copy of an
+/// encrypted snapshot: the request signed (SigV4, query string) for the *source* region,
+/// naming the destination region and KMS key. The Rust SDK does not build it itself.
+///
+/// # Errors
+/// When no credentials are available or signing fails.
+pub async fn presigned_copy_url(
+    source_region: &str,
+    destination_region: &str,
+    source_arn: &str,
+    target_id: &str,
+    kms_key_id: &str,
+) -> Result<String> {
+    use aws_credential_types::provider::ProvideCredentials;
+    let shared = aws_config::defaults(BehaviorVersion::latest())
+        .region(aws_config::Region::new(source_region.to_string()))
+        .load()
+        .await;
+    let provider = shared
+        .credentials_provider()
+        .ok_or_else(|| Error::key("no AWS credentials to pre-sign the snapshot copy with"))?;
+    let creds = provider.provide_credentials().await.map_err(|e| {
+        Error::key(format!(
+            "no AWS credentials to pre-sign the snapshot copy with: {e}"
+        ))
+        .hint("set AWS credentials (environment, profile, IRSA or instance role)")
+    })?;
+    presign_with(
+        creds,
+        source_region,
+        destination_region,
+        source_arn,
+        target_id,
+        kms_key_id,
+        std::time::SystemTime::now(),
+    )
+}
+
+fn presign_with(
+    creds: aws_credential_types::Credentials,
+    source_region: &str,
+    destination_region: &str,
+    source_arn: &str,
+    target_id: &str,
+    kms_key_id: &str,
+    now: std::time::SystemTime,
+) -> Result<String> {
+    use aws_sigv4::http_request::{
+        sign, SignableBody, SignableRequest, SignatureLocation, SigningSettings,
+    };
+    let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    let base = format!(
+        "https://rds.{source_region}.amazonaws.com/?Action=CopyDBSnapshot&DestinationRegion={}&KmsKeyId={}&SourceDBSnapshotIdentifier={}&TargetDBSnapshotIdentifier={}&Version=2014-10-31",
+        enc(destination_region),
+        enc(kms_key_id),
+        enc(source_arn),
+        enc(target_id)
+    );
+    let mut settings = SigningSettings::default();
+    settings.signature_location = SignatureLocation::QueryParams;
+    settings.expires_in = Some(Duration::from_secs(3600));
+    let identity = creds.into();
+    let params = aws_sigv4::sign::v4::SigningParams::builder()
+        .identity(&identity)
+        .region(source_region)
+        .name("rds")
+        .time(now)
+        .settings(settings)
+        .build()
+        .map_err(|e| Error::internal(format!("cannot pre-sign the snapshot copy: {e}")))?
+        .into();
+    let request = SignableRequest::new(
+        "GET",
+        base.clone(),
+        std::iter::empty(),
+        SignableBody::Bytes(&[]),
+    )
+    .map_err(|e| Error::internal(format!("cannot pre-sign the snapshot copy: {e}")))?;
+    let (instructions, _) = sign(request, &params)
+        .map_err(|e| Error::internal(format!("cannot pre-sign the snapshot copy: {e}")))?
+        .into_parts();
+    let mut url = base;
+    for (k, v) in instructions.params() {
+        url.push_str(&format!("&{k}={}", enc(v)));
+    }
+    Ok(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presigned_copy_url_is_signed_for_the_source_region() {
+        let creds =
+            aws_credential_types::Credentials::new("AKIDEXAMPLE", "secret", None, None, "test");
+        let url = presign_with(
+            creds,
+            "us-east-1",
+            "eu-west-1",
+            "arn:aws:rds:us-east-1:123456789012:snapshot:firedrill-orders-x",
+            "firedrill-orders-x",
+            "alias/dr",
+            std::time::UNIX_EPOCH + Duration::from_secs(1_800_000_000),
+        )
+        .unwrap();
+        assert!(url.starts_with("https://rds.us-east-1.amazonaws.com/?Action=CopyDBSnapshot&DestinationRegion=eu-west-1&KmsKeyId=alias%2Fdr"), "{url}");
+        assert!(
+            url.contains("SourceDBSnapshotIdentifier=arn%3Aaws%3Ards%3Aus-east-1"),
+            "{url}"
+        );
+        assert!(url.contains("X-Amz-Algorithm=AWS4-HMAC-SHA256"), "{url}");
+        assert!(
+            url.contains(
+                "X-Amz-Credential=AKIDEXAMPLE%2F20270115%2Fus-east-1%2Frds%2Faws4_request"
+            ),
+            "{url}"
+        );
+        assert!(url.contains("X-Amz-Expires=3600"), "{url}");
+        let sig = url.split("X-Amz-Signature=").nth(1).unwrap();
+        assert_eq!(sig.len(), 64, "{url}");
+        assert!(!url.contains("secret"), "the secret key never appears");
+    }
 }
