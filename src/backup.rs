@@ -91,7 +91,8 @@ pub async fn run(spec: &DrillSpec, cancel: &CancellationToken) -> Result<BackupO
         .first()
         .expect("validated: at least one destination")
         .clone();
-    let source = PgTarget::from_url(&spec.source.url, "source.url")?;
+    let source =
+        PgTarget::from_url(&spec.source.url, "source.url")?.with_ca(spec.source.ca_file.clone());
 
     let phase = clock.start("snapshot");
     let snap = snapshot::open(&source).await?;

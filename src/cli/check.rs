@@ -70,7 +70,8 @@ async fn preflight(spec: &DrillSpec, items: &mut Vec<Item>) {
     // The source's major version decides which tools are new enough.
     let mut major = 0;
     let source = async {
-        let target = PgTarget::from_url(&spec.source.url, "source.url")?;
+        let target = PgTarget::from_url(&spec.source.url, "source.url")?
+            .with_ca(spec.source.ca_file.clone());
         let client = target.connect("the source database").await?;
         let num: i32 = client
             .query_one("select current_setting('server_version_num')::int", &[])

@@ -81,6 +81,15 @@ impl PgTarget {
         self
     }
 
+    /// Turns verified TLS on when a CA bundle is given; keeps the URL's choice otherwise.
+    #[must_use]
+    pub fn with_ca(self, ca_file: Option<std::path::PathBuf>) -> Self {
+        match ca_file {
+            Some(ca) => self.with_tls(Some(ca)),
+            None => self,
+        }
+    }
+
     /// A rustls connector trusting `ca_file`, or else the system's CA bundle.
     fn tls(&self) -> Result<tokio_postgres_rustls::MakeRustlsConnect> {
         use rustls_pki_types::pem::PemObject;
@@ -172,7 +181,10 @@ impl PgTarget {
             })
         };
         let client = connected.map_err(|e| {
-            let hint = if e.to_string().contains("password") {
+            let text = pg_message(&e);
+            let hint = if text.contains("certificate") || text.contains("TLS") {
+                "the server's TLS certificate is not trusted: set ca-file to its CA bundle (for RDS, the regional bundle from AWS)"
+            } else if text.contains("password") {
                 "check the password (give it through ${VAR} in the URL or PGPASSWORD)"
             } else {
                 "check that the server runs and the URL (host, port, database, user) is right"

@@ -150,7 +150,7 @@ struct SweepOnDrop(PathBuf);
 struct Case {
     _sweep: SweepOnDrop,
     env: Env,
-    _db: SourceDb,
+    db: SourceDb,
 }
 
 impl Case {
@@ -161,7 +161,7 @@ impl Case {
         Case {
             _sweep: SweepOnDrop(spec),
             env,
-            _db: db,
+            db,
         }
     }
 
@@ -861,4 +861,31 @@ async fn truncated_object_fails_drill() {
     env.assert_no_leftovers();
 
     run_expect(&["drill", spec, "--from", "primary"], 0);
+}
+
+#[tokio::test]
+async fn tls_is_verified_and_an_untrusted_certificate_is_a_clear_error() {
+    let case = Case::new(TINY_SQL, "").await;
+    let spec = case.spec();
+    let url = format!("source.url={}?sslmode=require", case.db.url());
+    // The test server's certificate is self-signed: not trusted by the system bundle.
+    let out = run_expect(&["backup", spec, "--set", &url], 2);
+    let all = text(&out);
+    assert!(
+        all.contains("TLS handshake") && all.contains("certificate"),
+        "{all}"
+    );
+    assert!(all.contains("ca-file"), "the fix names ca-file: {all}");
+    // A CA bundle that does not exist is named.
+    let out = run_expect(
+        &[
+            "backup",
+            spec,
+            "--set",
+            "source.ca-file=/nonexistent/ca.pem",
+        ],
+        2,
+    );
+    assert!(text(&out).contains("/nonexistent/ca.pem"), "{}", text(&out));
+    assert!(case.env.files_in("primary").is_empty(), "nothing stored");
 }
