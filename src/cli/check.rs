@@ -65,7 +65,60 @@ fn push(items: &mut Vec<Item>, what: &str, r: std::result::Result<String, Error>
     }
 }
 
+/// RDS specs: the instance exists (and the DR copies' regions answer); no pg tools or keys.
+async fn preflight_rds(spec: &DrillSpec, src: &firedrill::spec::RdsSource, items: &mut Vec<Item>) {
+    use firedrill::source::rds::{client, rds_err};
+    let c = client(&src.region, src.endpoint.as_deref()).await;
+    let r = c
+        .describe_db_instances()
+        .db_instance_identifier(&src.instance)
+        .send()
+        .await
+        .map_err(|e| {
+            rds_err(
+                &format!("cannot find DB instance `{}`", src.instance),
+                &src.region,
+                e,
+            )
+        })
+        .map(|out| {
+            let i = out.db_instances().first();
+            format!(
+                "RDS instance `{}` in `{}` ({} {})",
+                src.instance,
+                src.region,
+                i.and_then(|i| i.engine()).unwrap_or("?"),
+                i.and_then(|i| i.engine_version()).unwrap_or("?")
+            )
+        });
+    push(items, "source", r);
+    for copy in &src.copy_to {
+        let rc = client(&copy.region, src.endpoint.as_deref()).await;
+        let r = rc
+            .describe_db_snapshots()
+            .db_instance_identifier(&src.instance)
+            .max_records(20)
+            .send()
+            .await
+            .map(|_| format!("RDS answers in `{}`", copy.region))
+            .map_err(|e| rds_err("cannot list snapshots", &copy.region, e));
+        push(items, &format!("copy to {}", copy.region), r);
+    }
+    for d in &spec.destinations {
+        let r = async {
+            let dest = storage::open(d).await?;
+            storage::probe_writable(&dest).await?;
+            Ok(format!("{} writable", dest.store.describe()))
+        }
+        .await;
+        push(items, &format!("destination {}", d.name), r);
+    }
+}
+
 async fn preflight(spec: &DrillSpec, items: &mut Vec<Item>) {
+    if let Some(src) = &spec.source.rds {
+        return preflight_rds(spec, src, items).await;
+    }
     let tools = PgTools::new(spec.tools.bin_dir.clone());
     // The source's major version decides which tools are new enough.
     let mut major = 0;
