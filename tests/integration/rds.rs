@@ -368,3 +368,37 @@ async fn cleanup_sweeps_old_tagged_instances_and_leaves_untagged_ones() {
             .unwrap();
     }
 }
+
+#[tokio::test]
+async fn check_finds_the_instance_and_names_a_missing_one() {
+    let env = Env::new();
+    let instance = source_instance("check").await;
+    let text = spec_text(&env, "rds-check", &instance, "postgres", "", COUNT_CHECK);
+    let path = env.write_spec("rds", &text);
+    let spec = path.to_str().unwrap();
+    let vars: &[(&str, &str)] = &[
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+    ];
+    let out = crate::support::firedrill_with_env(&["check", spec], vars);
+    assert_eq!(out.status.code(), Some(0), "{}", crate::support::text(&out));
+    assert!(
+        crate::support::text(&out).contains(&format!("RDS instance `{instance}` in `us-east-1`"))
+    );
+    let out = crate::support::firedrill_with_env(
+        &[
+            "check",
+            spec,
+            "--set",
+            "source.instance=fdtest-no-such-instance",
+        ],
+        vars,
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", crate::support::text(&out));
+    assert!(
+        crate::support::text(&out).contains("fdtest-no-such-instance"),
+        "{}",
+        crate::support::text(&out)
+    );
+}
