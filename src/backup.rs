@@ -15,7 +15,7 @@ use crate::pipeline::{bridge, encode, keys};
 use crate::source::fingerprint::TableRef;
 use crate::source::{archive, dump, fingerprint, rds, snapshot, Fingerprint, TableRows};
 use crate::spec::{DrillSpec, RowCountSource};
-use crate::storage::{self, layout, manifest, replicate, Destination, Manifest};
+use crate::storage::{self, layout, lease, manifest, replicate, Destination, Manifest};
 use crate::{Error, ErrorKind, Result};
 
 /// What a backup run did.
@@ -30,6 +30,9 @@ pub struct BackupOutcome {
     pub seconds: f64,
     pub replicas: Vec<ReplicaOutcome>,
     pub phases: Vec<Phase>,
+    /// Holder of an expired lease this run took over (a run that died).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lease_takeover: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -79,9 +82,22 @@ async fn complete_counts(
 /// Any failure before the primary manifest is written; nothing is then listed as complete.
 /// Replica failures are reported in [`BackupOutcome::replicas`], not as errors.
 pub async fn run(spec: &DrillSpec, cancel: &CancellationToken) -> Result<BackupOutcome> {
-    if let Some(rds) = &spec.source.rds {
-        return run_rds(spec, rds, cancel).await;
-    }
+    let dests = storage::open_all(&spec.destinations).await?;
+    let primary = dests.first().expect("validated: at least one destination");
+    let lease = lease::acquire(primary, &spec.name, "backup", None).await?;
+    let result = match &spec.source.rds {
+        Some(rds) => run_rds(spec, rds, cancel).await,
+        None => run_pg_dump(spec, cancel).await,
+    };
+    let took_over = lease.took_over.clone();
+    lease.release().await;
+    result.map(|mut o| {
+        o.lease_takeover = took_over;
+        o
+    })
+}
+
+async fn run_pg_dump(spec: &DrillSpec, cancel: &CancellationToken) -> Result<BackupOutcome> {
     let started = Instant::now();
     let started_at = Utc::now();
     let mut clock = PhaseClock::default();
@@ -343,6 +359,7 @@ pub async fn run(spec: &DrillSpec, cancel: &CancellationToken) -> Result<BackupO
         seconds: started.elapsed().as_secs_f64(),
         replicas,
         phases: clock.phases,
+        lease_takeover: None,
     })
 }
 
@@ -423,5 +440,6 @@ async fn run_rds(
         seconds: started.elapsed().as_secs_f64(),
         replicas,
         phases: clock.phases,
+        lease_takeover: None,
     })
 }

@@ -21,7 +21,7 @@ use crate::report::{
 use crate::restore;
 use crate::scratch::{self, ScratchTarget};
 use crate::spec::{DrillSpec, ScratchSpec};
-use crate::storage::{self, Destination};
+use crate::storage::{self, lease, Destination};
 use crate::verify;
 use crate::{Error, ErrorKind, Result};
 
@@ -175,6 +175,7 @@ struct State {
     verify_end: Option<DateTime<Utc>>,
     /// Set when the recovery point is not the backup's snapshot (point-in-time restores).
     recovery_point: Option<DateTime<Utc>>,
+    lease: Option<lease::Lease>,
 }
 
 /// Runs a drill. A report is written for every drill that starts, whatever its verdict.
@@ -197,6 +198,7 @@ pub async fn run(
         checks: Vec::new(),
         verify_end: None,
         recovery_point: None,
+        lease: None,
     };
     let result = tokio::select! {
         r = execute(spec, opts, cancel, &mut st) => r,
@@ -233,7 +235,11 @@ pub async fn run(
     };
     let report = build_report(spec, opts, started_at, &st, result, cleanup);
     info!(drill = %spec.name, verdict = ?report.verdict, "Drill finished.");
-    let stored = report::store(&report, &spec.drill.reports, st.dest.as_ref()).await?;
+    let stored = report::store(&report, &spec.drill.reports, st.dest.as_ref()).await;
+    if let Some(l) = st.lease.take() {
+        l.release().await;
+    }
+    let stored = stored?;
     Ok(DrillOutcome {
         report,
         stored: Some(stored),
@@ -254,6 +260,7 @@ async fn execute(
     st.history = sets.iter().map(|s| s.manifest.snapshot_at).collect();
     let set = catalog::pick(&sets, &opts.pick, Utc::now(), &dest.name)?.clone();
     st.set = Some(set.clone());
+    st.lease = Some(lease::acquire(&dest, &spec.name, "drill", Some(&set.id)).await?);
     match (&spec.drill.scratch, set.manifest.rds.is_some()) {
         (ScratchSpec::Rds(cfg), true) => {
             st.clock.end(phase, None);
@@ -516,6 +523,7 @@ fn build_report(
         verdict
     };
     DrillReport {
+        lease_takeover: st.lease.as_ref().and_then(|l| l.took_over.clone()),
         format_version: report::FORMAT_VERSION,
         tool_version: crate::VERSION.into(),
         drill: spec.name.clone(),

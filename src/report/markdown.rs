@@ -48,9 +48,16 @@ pub fn render_markdown(r: &DrillReport) -> String {
     );
     let _ = writeln!(
         o,
-        "- firedrill {} (report format {})\n",
+        "- firedrill {} (report format {})",
         r.tool_version, r.format_version
     );
+    if let Some(holder) = &r.lease_takeover {
+        let _ = writeln!(
+            o,
+            "- Took over the expired drill lease of `{holder}` (a run that died)"
+        );
+    }
+    o.push('\n');
 
     if let Some(b) = &r.backup {
         let _ = writeln!(o, "## Backup\n");

@@ -52,6 +52,9 @@ pub struct DrillReport {
     pub rpo: Option<Rpo>,
     pub checks: Vec<CheckResult>,
     pub cleanup: Option<CleanupOutcome>,
+    /// Holder of an expired drill lease this run took over (a run that died).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease_takeover: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

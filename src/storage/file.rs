@@ -114,6 +114,27 @@ impl ObjectStore for FileStore {
         self.commit(&tmp, &path, key).await
     }
 
+    async fn put_if_absent(&self, key: &str, data: Bytes) -> Result<bool> {
+        let path = self.path(key)?;
+        let parent = path.parent().expect("keys have a parent").to_path_buf();
+        tokio::fs::create_dir_all(&parent)
+            .await
+            .map_err(|e| self.err("create the folder for", key, e))?;
+        // Written in full under a temporary name, then linked into place: `link` fails if the
+        // name exists, so exactly one writer wins and nobody reads a half-written lease.
+        let tmp = self.temp_for(&path, key).await?;
+        tokio::fs::write(&tmp, &data)
+            .await
+            .map_err(|e| self.err("write", key, e))?;
+        let linked = tokio::fs::hard_link(&tmp, &path).await;
+        let _ = tokio::fs::remove_file(&tmp).await;
+        match linked {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+            Err(e) => Err(self.err("create", key, e)),
+        }
+    }
+
     async fn get(&self, key: &str) -> Result<ByteStream> {
         let path = self.path(key)?;
         match tokio::fs::File::open(&path).await {

@@ -36,6 +36,15 @@ impl ObjectStore for MemoryStore {
         Ok(())
     }
 
+    async fn put_if_absent(&self, key: &str, data: Bytes) -> Result<bool> {
+        let mut objects = self.objects.lock().unwrap();
+        if objects.contains_key(key) {
+            return Ok(false);
+        }
+        objects.insert(key.into(), data);
+        Ok(true)
+    }
+
     async fn get(&self, key: &str) -> Result<ByteStream> {
         let data = self
             .get_bytes(key)

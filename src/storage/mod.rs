@@ -4,6 +4,7 @@
 
 mod file;
 pub mod layout;
+pub mod lease;
 pub mod manifest;
 mod memory;
 pub mod replicate;
@@ -45,6 +46,10 @@ pub trait ObjectStore: Send + Sync {
 
     /// Stores a small object atomically.
     async fn put_bytes(&self, key: &str, data: Bytes) -> Result<()>;
+
+    /// Stores a small object only if `key` does not exist yet; `Ok(false)` when it does.
+    /// Atomic across hosts (leases are built on it).
+    async fn put_if_absent(&self, key: &str, data: Bytes) -> Result<bool>;
 
     /// Opens `key` for reading. A missing object is an error naming it.
     async fn get(&self, key: &str) -> Result<ByteStream>;

@@ -404,6 +404,34 @@ impl ObjectStore for S3Store {
         self.put_small(key, data).await
     }
 
+    async fn put_if_absent(&self, key: &str, data: Bytes) -> Result<bool> {
+        // Without retention: leases are deleted when released.
+        let full = self.full_key(key);
+        match self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(&full)
+            .if_none_match("*")
+            .body(SdkBody::from(data))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e)
+                if matches!(
+                    e.code(),
+                    Some("PreconditionFailed") | Some("ConditionalRequestConflict")
+                ) || e
+                    .raw_response()
+                    .is_some_and(|r| matches!(r.status().as_u16(), 409 | 412)) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(self.err("write", &full, e)),
+        }
+    }
+
     async fn probe(&self, key: &str) -> Result<()> {
         // Without retention, so the probe can go again; a plain delete only adds a marker in a
         // versioned bucket, which retention allows.

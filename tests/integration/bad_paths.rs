@@ -889,3 +889,56 @@ async fn tls_is_verified_and_an_untrusted_certificate_is_a_clear_error() {
     assert!(text(&out).contains("/nonexistent/ca.pem"), "{}", text(&out));
     assert!(case.env.files_in("primary").is_empty(), "nothing stored");
 }
+
+#[tokio::test]
+async fn a_second_backup_of_one_spec_waits_its_turn_and_a_dead_runs_lease_is_taken_over() {
+    let case = Case::new(BIG_SQL, "").await;
+    let (env, spec) = (&case.env, case.spec());
+    let lease_file = env.dest("primary").join(NAME).join(".locks/backup.json");
+
+    let mut first = Spawned::start(&["backup", spec], env.path());
+    wait_until("the first backup's lease", Duration::from_secs(60), || {
+        assert!(
+            first.exited().is_none(),
+            "the first backup ended early:\n{}",
+            first.output()
+        );
+        lease_file.exists()
+    });
+    let out = run_expect(&["backup", spec], 2);
+    assert!(
+        text(&out).contains(&format!("another backup of `{NAME}` is running")),
+        "{}",
+        text(&out)
+    );
+    let status = first.wait(Duration::from_secs(120));
+    assert!(status.success(), "{}", first.output());
+    assert!(!lease_file.exists(), "the lease is released");
+
+    // A lease left by a run that died, already expired: taken over, and said so.
+    std::fs::create_dir_all(lease_file.parent().unwrap()).unwrap();
+    let stale = serde_json::json!({
+        "operation": "backup", "holder": "deadhost:4242",
+        "acquired_at": "2026-01-01T00:00:00Z", "expires_at": "2026-01-01T00:15:00Z"
+    });
+    std::fs::write(&lease_file, stale.to_string()).unwrap();
+    let out = run_expect(&["backup", spec, "--json"], 0);
+    assert_eq!(
+        stdout_json(&out)["lease_takeover"],
+        "deadhost:4242",
+        "{}",
+        text(&out)
+    );
+    assert!(!lease_file.exists());
+
+    // A lease that has not expired blocks, naming its holder.
+    let live = serde_json::json!({
+        "operation": "backup", "holder": "otherhost:7",
+        "acquired_at": chrono::Utc::now(), "expires_at": chrono::Utc::now() + chrono::Duration::minutes(10)
+    });
+    std::fs::create_dir_all(lease_file.parent().unwrap()).unwrap();
+    std::fs::write(&lease_file, live.to_string()).unwrap();
+    let out = run_expect(&["backup", spec], 2);
+    assert!(text(&out).contains("otherhost:7"), "{}", text(&out));
+    std::fs::remove_file(&lease_file).unwrap();
+}

@@ -548,3 +548,38 @@ async fn cli_names_bucket_region_and_fix_for_permanent_problems() {
         text(&out)
     );
 }
+
+#[tokio::test]
+async fn leases_in_s3_admit_one_holder_even_in_an_object_locked_bucket() {
+    let case = S3Case::new(true).await;
+    let spec = case.spec(None, true, "");
+    for name in ["primary", "dr"] {
+        let dest = storage::open(spec.destination(name).unwrap())
+            .await
+            .unwrap();
+        let held = storage::lease::acquire(&dest, "s3t", "drill", Some("x"))
+            .await
+            .unwrap();
+        let err = storage::lease::acquire(&dest, "s3t", "drill", None)
+            .await
+            .err()
+            .expect("held");
+        assert!(
+            err.message.contains("another drill of `s3t` is running"),
+            "{}",
+            err.message
+        );
+        held.release().await;
+        let again = storage::lease::acquire(&dest, "s3t", "drill", None)
+            .await
+            .unwrap();
+        again.release().await;
+        assert!(
+            storage::lease::current(&dest, "s3t", "drill")
+                .await
+                .unwrap()
+                .is_none(),
+            "in {name}"
+        );
+    }
+}

@@ -1,0 +1,205 @@
+//! Leases: never two backups (or two drills) of one spec at once, across hosts. A lease is
+//! an object in a destination written only if absent (`O_EXCL` for folders, `If-None-Match: *`
+//! for S3), renewed while the run lasts, and removed at the end. A lease whose holder died is
+//! taken over once it has expired, and the run says so.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use tokio::task::JoinHandle;
+use tracing::{info, warn};
+
+use super::Destination;
+use crate::{Error, Result};
+
+/// How long a lease lives without renewal.
+pub const TTL: Duration = Duration::from_secs(15 * 60);
+/// How often a held lease is renewed.
+const RENEW: Duration = Duration::from_secs(60);
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LeaseRecord {
+    /// `backup` or `drill`.
+    pub operation: String,
+    pub holder: String,
+    pub acquired_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    /// The backup a drill restores (prune never deletes it while the lease is held).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup_id: Option<String>,
+}
+
+/// A held lease; [`Lease::release`] removes it. Dropping it without release stops renewal and
+/// leaves it to expire.
+pub struct Lease {
+    dest: Destination,
+    key: String,
+    renewer: JoinHandle<()>,
+    /// The holder whose expired lease was taken over, if any.
+    pub took_over: Option<String>,
+}
+
+pub fn key(drill: &str, operation: &str) -> String {
+    format!("{drill}/.locks/{operation}.json")
+}
+
+fn holder() -> String {
+    let host = nix::unistd::gethostname()
+        .map(|h| h.to_string_lossy().into_owned())
+        .unwrap_or_else(|_| "unknown-host".into());
+    format!("{host}:{}", std::process::id())
+}
+
+/// Reads the current lease, if any.
+///
+/// # Errors
+/// When the destination cannot be read.
+pub async fn current(
+    dest: &Destination,
+    drill: &str,
+    operation: &str,
+) -> Result<Option<LeaseRecord>> {
+    Ok(dest
+        .store
+        .get_bytes(&key(drill, operation))
+        .await?
+        .and_then(|b| serde_json::from_slice(&b).ok()))
+}
+
+/// Takes the lease for `operation` on `drill` in `dest`.
+///
+/// # Errors
+/// [`crate::ErrorKind::Preflight`] naming the holder when another run holds it.
+pub async fn acquire(
+    dest: &Destination,
+    drill: &str,
+    operation: &str,
+    backup_id: Option<&str>,
+) -> Result<Lease> {
+    let key = key(drill, operation);
+    let mut took_over = None;
+    for _ in 0..3 {
+        let now = Utc::now();
+        let record = LeaseRecord {
+            operation: operation.into(),
+            holder: holder(),
+            acquired_at: now,
+            expires_at: now + chrono::Duration::from_std(TTL).expect("small"),
+            backup_id: backup_id.map(str::to_string),
+        };
+        let body = Bytes::from(serde_json::to_vec_pretty(&record).expect("serialises"));
+        if dest.store.put_if_absent(&key, body).await? {
+            let renewer = spawn_renewer(dest.clone(), key.clone(), record);
+            return Ok(Lease {
+                dest: dest.clone(),
+                key,
+                renewer,
+                took_over,
+            });
+        }
+        match current(dest, drill, operation).await? {
+            Some(held) if held.expires_at > Utc::now() => {
+                return Err(Error::preflight(format!(
+                    "another {operation} of `{drill}` is running ({}, since {}; lease in destination `{}` until {})",
+                    held.holder,
+                    held.acquired_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    dest.name,
+                    held.expires_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                ))
+                .hint("wait for it to finish; a lease whose holder died expires by itself"));
+            }
+            Some(stale) => {
+                warn!(drill, operation, holder = %stale.holder, "Taking over an expired lease.");
+                took_over = Some(stale.holder);
+                dest.store.delete(&key).await?;
+            }
+            // Vanished between the two calls: try again.
+            None => {}
+        }
+    }
+    Err(Error::preflight(format!(
+        "could not take the {operation} lease of `{drill}` in `{}`",
+        dest.name
+    ))
+    .hint("another run keeps taking it; try again"))
+}
+
+fn spawn_renewer(dest: Destination, key: String, mut record: LeaseRecord) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(RENEW).await;
+            record.expires_at = Utc::now() + chrono::Duration::from_std(TTL).expect("small");
+            let body = Bytes::from(serde_json::to_vec_pretty(&record).expect("serialises"));
+            if let Err(e) = dest.store.put_bytes(&key, body).await {
+                warn!(error = %e.message, "Could not renew the lease.");
+            }
+        }
+    })
+}
+
+impl Lease {
+    /// Stops renewal and removes the lease.
+    pub async fn release(self) {
+        self.renewer.abort();
+        if let Err(e) = self.dest.store.delete(&self.key).await {
+            warn!(error = %e.message, key = %self.key, "Could not remove the lease; it expires by itself.");
+        } else {
+            info!(key = %self.key, "Lease released.");
+        }
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        self.renewer.abort();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::MemoryStore;
+    use std::sync::Arc;
+
+    #[tokio::test]
+    async fn one_holder_at_a_time_and_stale_leases_are_taken_over() {
+        let dest = Destination {
+            name: "primary".into(),
+            store: Arc::new(MemoryStore::default()),
+        };
+        let first = acquire(&dest, "orders", "backup", None).await.unwrap();
+        let err = acquire(&dest, "orders", "backup", None)
+            .await
+            .err()
+            .expect("held");
+        assert!(
+            err.message
+                .contains("another backup of `orders` is running"),
+            "{}",
+            err.message
+        );
+        // A drill is another operation: it may run beside a backup.
+        let drill = acquire(&dest, "orders", "drill", Some("id")).await.unwrap();
+        drill.release().await;
+        first.release().await;
+        let again = acquire(&dest, "orders", "backup", None).await.unwrap();
+        assert!(again.took_over.is_none());
+        drop(again); // holder died: the lease stays until it expires
+
+        // Expire it by hand, as time would.
+        let k = key("orders", "backup");
+        let mut rec: LeaseRecord =
+            serde_json::from_slice(&dest.store.get_bytes(&k).await.unwrap().unwrap()).unwrap();
+        rec.expires_at = Utc::now() - chrono::Duration::seconds(1);
+        dest.store
+            .put_bytes(&k, serde_json::to_vec(&rec).unwrap().into())
+            .await
+            .unwrap();
+        let taken = acquire(&dest, "orders", "backup", None).await.unwrap();
+        assert_eq!(taken.took_over.as_deref(), Some(rec.holder.as_str()));
+        taken.release().await;
+        assert!(current(&dest, "orders", "backup").await.unwrap().is_none());
+    }
+}
