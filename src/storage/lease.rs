@@ -1,7 +1,8 @@
 //! Leases: never two backups (or two drills) of one spec at once, across hosts. A lease is
 //! an object in a destination written only if absent (`O_EXCL` for folders, `If-None-Match: *`
 //! for S3), renewed while the run lasts, and removed at the end. A lease whose holder died is
-//! taken over once it has expired, and the run says so.
+//! taken over once it has expired (at once when the holder ran on this host and its process is
+//! gone), and the run says so.
 
 use std::time::Duration;
 
@@ -100,7 +101,7 @@ pub async fn acquire(
             });
         }
         match current(dest, drill, operation).await? {
-            Some(held) if held.expires_at > Utc::now() => {
+            Some(held) if held.expires_at > Utc::now() && !holder_is_dead(&held.holder) => {
                 return Err(Error::preflight(format!(
                     "another {operation} of `{drill}` is running ({}, since {}; lease in destination `{}` until {})",
                     held.holder,
@@ -124,6 +125,23 @@ pub async fn acquire(
         dest.name
     ))
     .hint("another run keeps taking it; try again"))
+}
+
+/// True when the holder ran on this host and its process is gone: its lease is stale now,
+/// not only once it expires (a killed run on the same machine does not block the next one).
+fn holder_is_dead(holder: &str) -> bool {
+    let Some((host, pid)) = holder.rsplit_once(':') else {
+        return false;
+    };
+    let this_host = nix::unistd::gethostname()
+        .map(|h| h.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    match pid.parse::<u32>() {
+        Ok(pid) if host == this_host && pid != std::process::id() => {
+            !std::path::Path::new(&format!("/proc/{pid}")).exists()
+        }
+        _ => false,
+    }
 }
 
 fn spawn_renewer(dest: Destination, key: String, mut record: LeaseRecord) -> JoinHandle<()> {
