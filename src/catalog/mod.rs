@@ -7,6 +7,9 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tracing::warn;
 
+pub mod prune;
+pub mod retention;
+
 use crate::storage::{layout, Destination, Manifest};
 use crate::{Error, Result};
 

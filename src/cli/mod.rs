@@ -8,6 +8,7 @@ mod demo;
 mod drill;
 mod keygen;
 mod list;
+mod prune;
 
 use std::path::PathBuf;
 
@@ -54,6 +55,8 @@ pub enum Command {
     Drill(drill::DrillArgs),
     /// Remove scratch targets left by `drill --keep` or by a killed run.
     Cleanup(SpecArgs),
+    /// Delete backup sets [backup.retention] no longer keeps, and incomplete ones.
+    Prune(prune::PruneArgs),
 }
 
 /// Arguments of every command that takes a spec.
@@ -93,6 +96,7 @@ pub async fn run(cli: Cli, cancel: CancellationToken) -> Result<u8> {
         Command::List(a) => list::run(a).await,
         Command::Drill(a) => drill::run(a, &cancel).await,
         Command::Cleanup(a) => cleanup::run(a).await,
+        Command::Prune(a) => prune::run(a).await,
     }
 }
 
@@ -102,6 +106,7 @@ pub fn wants_json(cli: &Cli) -> bool {
         Command::Backup(a) | Command::List(a) | Command::Cleanup(a) => a.json,
         Command::Check(a) => a.spec.json,
         Command::Drill(a) => a.spec.json,
+        Command::Prune(a) => a.spec.json,
         Command::Demo(a) => a.json,
         Command::Keygen(a) => a.json,
     }

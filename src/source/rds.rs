@@ -438,3 +438,64 @@ mod tests {
         assert!(!url.contains("secret"), "the secret key never appears");
     }
 }
+
+/// Deletes a snapshot firedrill created (identifier prefix and tag checked first); a snapshot
+/// already gone is fine.
+///
+/// # Errors
+/// A snapshot without firedrill's tag is refused; RDS errors name the region.
+pub async fn delete_snapshot(
+    region: &str,
+    endpoint: Option<&str>,
+    s: &RegionSnapshot,
+) -> Result<()> {
+    let c = client(region, endpoint).await;
+    let tags = match c
+        .list_tags_for_resource()
+        .resource_name(&s.arn)
+        .send()
+        .await
+    {
+        Ok(t) => t,
+        Err(e)
+            if e.code()
+                .is_some_and(|c| c.ends_with("NotFound") || c.ends_with("NotFoundFault")) =>
+        {
+            return Ok(())
+        }
+        Err(e) => {
+            return Err(rds_err(
+                &format!("cannot read the tags of snapshot `{}`", s.id),
+                region,
+                e,
+            ))
+        }
+    };
+    let ours =
+        s.id.starts_with("firedrill-") && tags.tag_list().iter().any(|t| t.key() == Some(TAG));
+    if !ours {
+        return Err(Error::scratch(format!(
+            "refusing to delete snapshot `{}` in `{region}`: it has no `{TAG}` tag",
+            s.id
+        )));
+    }
+    match c
+        .delete_db_snapshot()
+        .db_snapshot_identifier(&s.id)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e)
+            if e.code()
+                .is_some_and(|c| c.ends_with("NotFound") || c.ends_with("NotFoundFault")) =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(rds_err(
+            &format!("cannot delete snapshot `{}`", s.id),
+            region,
+            e,
+        )),
+    }
+}

@@ -115,6 +115,10 @@ pub struct BackupPolicy {
     /// fingerprinted by estimate.
     pub exact_count_limit: Option<i64>,
     pub row_counts: RowCountSource,
+    /// `[backup.retention]`; `prune` refuses to run without it.
+    pub retention: Option<crate::catalog::retention::Retention>,
+    /// Incomplete sets older than this are swept by `prune`.
+    pub orphan_grace: Duration,
 }
 
 /// Where the fingerprint's exact row counts come from.

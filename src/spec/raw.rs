@@ -66,6 +66,17 @@ pub struct RawBackup {
     pub recipients_file: Option<String>,
     pub exact_count_limit: Option<i64>,
     pub row_counts: Option<String>,
+    pub retention: Option<RawRetention>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct RawRetention {
+    pub keep_last: Option<i64>,
+    pub daily: Option<i64>,
+    pub weekly: Option<i64>,
+    pub monthly: Option<i64>,
+    pub orphan_grace: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

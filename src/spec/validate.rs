@@ -136,6 +136,40 @@ pub(super) fn validate(
             "remove it, or set row-counts = \"query\"",
         );
     }
+    let mut orphan_grace = Duration::from_secs(24 * 3600);
+    let retention = backup.retention.map(|r| {
+        let mut count = |field: &str, v: Option<i64>| -> usize {
+            match v {
+                None => 0,
+                Some(n) if (0..=100_000).contains(&n) => n as usize,
+                Some(n) => {
+                    p.push(
+                        &format!("backup.retention.{field}"),
+                        format!("{n} is out of range"),
+                        "use a count from 0 up",
+                    );
+                    0
+                }
+            }
+        };
+        let policy = crate::catalog::retention::Retention {
+            keep_last: count("keep-last", r.keep_last),
+            daily: count("daily", r.daily),
+            weekly: count("weekly", r.weekly),
+            monthly: count("monthly", r.monthly),
+        };
+        if policy == crate::catalog::retention::Retention::default() {
+            p.push(
+                "backup.retention",
+                "keeps nothing",
+                "set keep-last, daily, weekly and/or monthly",
+            );
+        }
+        if let Some(g) = duration(r.orphan_grace, "backup.retention.orphan-grace", p) {
+            orphan_grace = g;
+        }
+        policy
+    });
     if let Some(limit) = backup.exact_count_limit {
         if limit < 0 {
             p.push(
@@ -367,6 +401,8 @@ pub(super) fn validate(
             recipients,
             exact_count_limit: backup.exact_count_limit,
             row_counts,
+            retention,
+            orphan_grace,
         },
         destinations,
         drill: DrillPolicy {

@@ -402,3 +402,59 @@ async fn check_finds_the_instance_and_names_a_missing_one() {
         crate::support::text(&out)
     );
 }
+
+#[tokio::test]
+async fn prune_deletes_the_snapshots_of_pruned_rds_backups_in_every_region() {
+    let db = SourceDb::create(SOURCE_SQL).await;
+    let env = Env::new();
+    let instance = source_instance("prune").await;
+    let drill_name = format!("rds-prune-{}", firedrill::storage::layout::random_hex(2));
+    let spec = env.load(&env.write_spec(
+        "rds",
+        &spec_text(&env, &drill_name, &instance, &db.name, "", COUNT_CHECK),
+    ));
+    let cancel = CancellationToken::new();
+    let old = backup::run(&spec, &cancel).await.unwrap();
+    backup::run(&spec, &cancel).await.unwrap();
+    let primary = storage::open(spec.destination("primary").unwrap())
+        .await
+        .unwrap();
+    let old_set = catalog::list(&primary, &drill_name)
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(old_set.id, old.backup_id);
+    let policy = firedrill::catalog::retention::Retention {
+        keep_last: 1,
+        ..Default::default()
+    };
+    let out = firedrill::catalog::prune::prune(
+        &primary,
+        &drill_name,
+        &policy,
+        std::time::Duration::from_secs(86400),
+        spec.source.rds.as_ref(),
+        false,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        out.deleted,
+        vec![old.backup_id.clone()],
+        "{:?}",
+        out.refused
+    );
+    for s in &old_set.manifest.rds.unwrap().snapshots {
+        let found = rds(&s.region)
+            .await
+            .describe_db_snapshots()
+            .db_snapshot_identifier(&s.id)
+            .send()
+            .await;
+        let gone = match found {
+            Ok(o) => o.db_snapshots().is_empty(),
+            Err(_) => true,
+        };
+        assert!(gone, "snapshot {} in {} deleted", s.id, s.region);
+    }
+}

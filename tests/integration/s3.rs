@@ -583,3 +583,47 @@ async fn leases_in_s3_admit_one_holder_even_in_an_object_locked_bucket() {
         );
     }
 }
+
+#[tokio::test]
+async fn prune_deletes_unlocked_sets_and_reports_locked_ones() {
+    let case = S3Case::new(true).await;
+    let spec = case.spec(None, true, "");
+    let cancel = CancellationToken::new();
+    let old = backup::run(&spec, &cancel).await.unwrap();
+    let new = backup::run(&spec, &cancel).await.unwrap();
+    let policy = firedrill::catalog::retention::Retention {
+        keep_last: 1,
+        ..Default::default()
+    };
+    let grace = Duration::from_secs(86400);
+    let primary = storage::open(spec.destination("primary").unwrap())
+        .await
+        .unwrap();
+    let p = firedrill::catalog::prune::prune(&primary, "s3t", &policy, grace, None, false)
+        .await
+        .unwrap();
+    assert_eq!(p.deleted, vec![old.backup_id.clone()]);
+    let dr = storage::open(spec.destination("dr").unwrap())
+        .await
+        .unwrap();
+    let d = firedrill::catalog::prune::prune(&dr, "s3t", &policy, grace, None, false)
+        .await
+        .unwrap();
+    assert!(d.deleted.is_empty());
+    assert!(
+        d.refused[&old.backup_id].contains("Object Lock retention"),
+        "{:?}",
+        d.refused
+    );
+    let left: Vec<String> = firedrill::catalog::list(&dr, "s3t")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(
+        left,
+        vec![old.backup_id, new.backup_id],
+        "locked sets stay listed and complete"
+    );
+}

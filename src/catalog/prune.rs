@@ -1,0 +1,175 @@
+//! `firedrill prune`: delete backup sets the retention policy no longer keeps. Never the
+//! newest set a drill verified, never one a running drill uses, never past Object Lock
+//! retention; the manifest goes first, so a half-deleted set is never listed as complete.
+//! Sets without a manifest (a killed backup) are swept once older than a grace period.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use tracing::info;
+
+use super::retention::{self, Retention};
+use super::BackupSet;
+use crate::spec::RdsSource;
+use crate::storage::{layout, lease, Destination};
+use crate::Result;
+
+#[derive(Debug, Serialize)]
+pub struct PruneOutcome {
+    pub destination: String,
+    pub dry_run: bool,
+    /// Kept sets with why.
+    pub kept: BTreeMap<String, Vec<String>>,
+    /// Deleted (or, in a dry run, to be deleted) sets.
+    pub deleted: Vec<String>,
+    /// Sets that could not be deleted, with the reason (e.g. Object Lock retention).
+    pub refused: BTreeMap<String, String>,
+    /// Incomplete sets (no manifest) swept.
+    pub orphans: Vec<String>,
+}
+
+/// The id of the newest set with a passing drill report stored beside it.
+async fn newest_verified(
+    dest: &Destination,
+    drill: &str,
+    sets: &[BackupSet],
+) -> Result<Option<String>> {
+    for set in sets.iter().rev() {
+        let prefix = format!("{}drills/", layout::set_prefix(drill, &set.id));
+        for obj in dest.store.list(&prefix).await? {
+            if let Some(bytes) = dest.store.get_bytes(&obj.key).await? {
+                let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+                if v["verdict"] == "passed" {
+                    return Ok(Some(set.id.clone()));
+                }
+            }
+        }
+    }
+    Ok(None)
+}
+
+fn id_time(id: &str) -> Option<DateTime<Utc>> {
+    chrono::NaiveDateTime::parse_from_str(&id[..16], "%Y%m%dT%H%M%SZ")
+        .ok()
+        .map(|t| t.and_utc())
+}
+
+/// Prunes `drill`'s sets in `dest`.
+///
+/// # Errors
+/// When the destination cannot be listed.
+pub async fn prune(
+    dest: &Destination,
+    drill: &str,
+    policy: &Retention,
+    orphan_grace: Duration,
+    rds: Option<&RdsSource>,
+    dry_run: bool,
+) -> Result<PruneOutcome> {
+    let sets = super::list(dest, drill).await?;
+    let points: Vec<(String, DateTime<Utc>)> = sets
+        .iter()
+        .map(|s| (s.id.clone(), s.manifest.snapshot_at))
+        .collect();
+    let mut kept: BTreeMap<String, Vec<String>> = retention::keep(&points, policy)
+        .into_iter()
+        .map(|(id, why)| (id, why.into_iter().map(str::to_string).collect()))
+        .collect();
+    if let Some(id) = newest_verified(dest, drill, &sets).await? {
+        kept.entry(id)
+            .or_default()
+            .push("newest verified by a drill".into());
+    }
+    if let Some(l) = lease::current(dest, drill, "drill").await? {
+        if let (Some(id), true) = (l.backup_id, l.expires_at > Utc::now()) {
+            kept.entry(id)
+                .or_default()
+                .push(format!("in use by a running drill ({})", l.holder));
+        }
+    }
+    let mut out = PruneOutcome {
+        destination: dest.name.clone(),
+        dry_run,
+        kept: BTreeMap::new(),
+        deleted: Vec::new(),
+        refused: BTreeMap::new(),
+        orphans: Vec::new(),
+    };
+    for set in &sets {
+        if kept.contains_key(&set.id) {
+            continue;
+        }
+        if dry_run {
+            out.deleted.push(set.id.clone());
+            continue;
+        }
+        match delete_set(dest, drill, set, rds).await {
+            Ok(()) => {
+                info!(destination = %dest.name, backup = %set.id, "Pruned.");
+                out.deleted.push(set.id.clone());
+            }
+            Err(e) => {
+                out.refused.insert(set.id.clone(), e.message);
+            }
+        }
+    }
+    out.kept = kept
+        .into_iter()
+        .filter(|(id, _)| sets.iter().any(|s| &s.id == id))
+        .collect();
+
+    // Orphans: ids with objects but no manifest, older than the grace period.
+    let complete: BTreeSet<&str> = sets.iter().map(|s| s.id.as_str()).collect();
+    let mut orphan_keys: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for obj in dest.store.list(&format!("{drill}/")).await? {
+        let rest = &obj.key[drill.len() + 1..];
+        let Some((id, name)) = rest.split_once('/') else {
+            continue;
+        };
+        if layout::is_backup_id(id) && !complete.contains(id) && !name.starts_with("drills/") {
+            orphan_keys
+                .entry(id.to_string())
+                .or_default()
+                .push(obj.key.clone());
+        }
+    }
+    let cutoff = Utc::now() - chrono::Duration::from_std(orphan_grace).unwrap_or_default();
+    for (id, keys) in orphan_keys {
+        if id_time(&id).is_none_or(|t| t > cutoff) {
+            continue;
+        }
+        if !dry_run {
+            for k in &keys {
+                if let Err(e) = dest.store.delete(k).await {
+                    out.refused.insert(id.clone(), e.message);
+                }
+            }
+        }
+        out.orphans.push(id);
+    }
+    Ok(out)
+}
+
+async fn delete_set(
+    dest: &Destination,
+    drill: &str,
+    set: &BackupSet,
+    rds: Option<&RdsSource>,
+) -> Result<()> {
+    dest.store
+        .delete(&layout::manifest_key(drill, &set.id))
+        .await?;
+    for obj in &set.manifest.objects {
+        dest.store
+            .delete(&layout::object_key(drill, &set.id, &obj.name))
+            .await?;
+    }
+    if let (Some(snaps), Some(src)) = (&set.manifest.rds, rds) {
+        for s in &snaps.snapshots {
+            crate::source::rds::delete_snapshot(&s.region, src.endpoint.as_deref(), s).await?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,192 @@
+//! Retention over a synthetic 400-day history in a real folder destination: exactly the GFS
+//! sets stay, plus the newest drill-verified one and the one a running drill uses; incomplete
+//! sets are swept after the grace period; a dry run deletes nothing.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use firedrill::catalog::{self, prune, retention::Retention};
+use firedrill::storage::{layout, Destination, FileStore, Manifest, ObjectStore};
+
+fn manifest(id: &str, at: DateTime<Utc>) -> Manifest {
+    serde_json::from_value(serde_json::json!({
+        "format_version": 1, "tool_version": "0", "drill": "hist", "backup_id": id,
+        "started_at": at, "snapshot_at": at, "finished_at": at,
+        "source": {"host": "h", "port": 5432, "database": "db", "user": "u",
+            "server_version": "15", "server_major": 15, "size_bytes": 1},
+        "method": {"kind": "pg_dump", "format": "custom", "tool_version": "15"},
+        "compression": "zstd:3",
+        "encryption": {"scheme": "age", "recipients": []},
+        "objects": [{"name": "data.dump.zst.age", "size": 4, "sha256": "00", "plain_size": 4}],
+        "fingerprint": {"tables": [], "objects": {}}
+    }))
+    .unwrap()
+}
+
+async fn put_set(store: &FileStore, id: &str, at: DateTime<Utc>) {
+    store
+        .put_bytes(
+            &layout::object_key("hist", id, "data.dump.zst.age"),
+            "data".into(),
+        )
+        .await
+        .unwrap();
+    store
+        .put_bytes(
+            &layout::manifest_key("hist", id),
+            manifest(id, at).to_json().into(),
+        )
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn prune_keeps_the_gfs_sets_the_verified_one_and_the_one_in_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = std::sync::Arc::new(FileStore::new(dir.path()));
+    let dest = Destination {
+        name: "primary".into(),
+        store: store.clone(),
+    };
+    let now = Utc::now();
+    let mut ids = Vec::new();
+    for d in (0..400).rev() {
+        let at = now - chrono::Duration::days(d) - chrono::Duration::hours(1);
+        let id = layout::new_backup_id(at);
+        put_set(&store, &id, at).await;
+        ids.push((id, at));
+    }
+    // Day 200 passed a drill, everything newer only failed: it is the newest verified set.
+    use chrono::Datelike;
+    // Days that are not the last backup of their month (monthly retention keeps those).
+    let mid_month = |i: usize| {
+        (i..)
+            .find(|&j| ids[j].1.month() == ids[j + 1].1.month())
+            .unwrap()
+    };
+    let verified = ids[mid_month(200)].0.clone();
+    store
+        .put_bytes(
+            &format!("hist/{verified}/drills/r.json"),
+            r#"{"verdict":"passed"}"#.into(),
+        )
+        .await
+        .unwrap();
+    store
+        .put_bytes(
+            &format!("hist/{}/drills/r.json", ids[300].0),
+            r#"{"verdict":"failed"}"#.into(),
+        )
+        .await
+        .unwrap();
+    // A drill is restoring day 100 right now.
+    let in_use = ids[mid_month(100)].0.clone();
+    let lease = firedrill::storage::lease::acquire(&dest, "hist", "drill", Some(&in_use))
+        .await
+        .unwrap();
+    // A killed backup 3 days ago and one still running: only the old one is swept.
+    let old_orphan = layout::new_backup_id(now - chrono::Duration::days(3));
+    let fresh_orphan = layout::new_backup_id(now - chrono::Duration::minutes(5));
+    for id in [&old_orphan, &fresh_orphan] {
+        store
+            .put_bytes(
+                &layout::object_key("hist", id, "data.dump.zst.age"),
+                "part".into(),
+            )
+            .await
+            .unwrap();
+    }
+
+    let policy = Retention {
+        keep_last: 3,
+        daily: 7,
+        weekly: 4,
+        monthly: 12,
+    };
+    let mut expected: BTreeSet<String> = catalog::retention::keep(&ids, &policy)
+        .into_keys()
+        .collect();
+    assert!(
+        !expected.contains(&verified) && !expected.contains(&in_use),
+        "the test protects sets GFS would drop"
+    );
+    expected.insert(verified.clone());
+    expected.insert(in_use.clone());
+
+    let dry = prune::prune(
+        &dest,
+        "hist",
+        &policy,
+        Duration::from_secs(86400),
+        None,
+        true,
+    )
+    .await
+    .unwrap();
+    assert_eq!(dry.deleted.len(), 400 - expected.len());
+    assert_eq!(dry.orphans, vec![old_orphan.clone()]);
+    assert_eq!(
+        catalog::list(&dest, "hist").await.unwrap().len(),
+        400,
+        "a dry run deletes nothing"
+    );
+
+    let done = prune::prune(
+        &dest,
+        "hist",
+        &policy,
+        Duration::from_secs(86400),
+        None,
+        false,
+    )
+    .await
+    .unwrap();
+    assert!(done.refused.is_empty(), "{:?}", done.refused);
+    let left: BTreeSet<String> = catalog::list(&dest, "hist")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(left, expected);
+    assert!(done.kept[&verified].iter().any(|w| w.contains("verified")));
+    assert!(done.kept[&in_use]
+        .iter()
+        .any(|w| w.contains("running drill")));
+    // The deleted sets' data is gone, not only their manifests; reports stay as evidence.
+    let gone = &ids[1].0;
+    assert_eq!(
+        store
+            .head(&layout::object_key("hist", gone, "data.dump.zst.age"))
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(store
+        .head(&format!("hist/{}/drills/r.json", ids[300].0))
+        .await
+        .unwrap()
+        .is_some());
+    assert_eq!(
+        store
+            .head(&layout::object_key(
+                "hist",
+                &old_orphan,
+                "data.dump.zst.age"
+            ))
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(store
+        .head(&layout::object_key(
+            "hist",
+            &fresh_orphan,
+            "data.dump.zst.age"
+        ))
+        .await
+        .unwrap()
+        .is_some());
+    lease.release().await;
+}
