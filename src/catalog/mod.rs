@@ -52,7 +52,15 @@ pub async fn list(dest: &Destination, drill: &str) -> Result<Vec<BackupSet>> {
             }
         }
     }
-    sets.sort_by(|a, b| a.id.cmp(&b.id));
+    // Oldest first by recovery point, then by start time (ids made in one second are not
+    // ordered by their random suffix).
+    sets.sort_by(|a, b| {
+        (a.manifest.snapshot_at, a.manifest.started_at, &a.id).cmp(&(
+            b.manifest.snapshot_at,
+            b.manifest.started_at,
+            &b.id,
+        ))
+    });
     Ok(sets)
 }
 

@@ -402,43 +402,6 @@ fn presign_with(
     Ok(url)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn presigned_copy_url_is_signed_for_the_source_region() {
-        let creds =
-            aws_credential_types::Credentials::new("AKIDEXAMPLE", "secret", None, None, "test");
-        let url = presign_with(
-            creds,
-            "us-east-1",
-            "eu-west-1",
-            "arn:aws:rds:us-east-1:123456789012:snapshot:firedrill-orders-x",
-            "firedrill-orders-x",
-            "alias/dr",
-            std::time::UNIX_EPOCH + Duration::from_secs(1_800_000_000),
-        )
-        .unwrap();
-        assert!(url.starts_with("https://rds.us-east-1.amazonaws.com/?Action=CopyDBSnapshot&DestinationRegion=eu-west-1&KmsKeyId=alias%2Fdr"), "{url}");
-        assert!(
-            url.contains("SourceDBSnapshotIdentifier=arn%3Aaws%3Ards%3Aus-east-1"),
-            "{url}"
-        );
-        assert!(url.contains("X-Amz-Algorithm=AWS4-HMAC-SHA256"), "{url}");
-        assert!(
-            url.contains(
-                "X-Amz-Credential=AKIDEXAMPLE%2F20270115%2Fus-east-1%2Frds%2Faws4_request"
-            ),
-            "{url}"
-        );
-        assert!(url.contains("X-Amz-Expires=3600"), "{url}");
-        let sig = url.split("X-Amz-Signature=").nth(1).unwrap();
-        assert_eq!(sig.len(), 64, "{url}");
-        assert!(!url.contains("secret"), "the secret key never appears");
-    }
-}
-
 /// Deletes a snapshot firedrill created (identifier prefix and tag checked first); a snapshot
 /// already gone is fine.
 ///
@@ -497,5 +460,42 @@ pub async fn delete_snapshot(
             region,
             e,
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presigned_copy_url_is_signed_for_the_source_region() {
+        let creds =
+            aws_credential_types::Credentials::new("AKIDEXAMPLE", "secret", None, None, "test");
+        let url = presign_with(
+            creds,
+            "us-east-1",
+            "eu-west-1",
+            "arn:aws:rds:us-east-1:123456789012:snapshot:firedrill-orders-x",
+            "firedrill-orders-x",
+            "alias/dr",
+            std::time::UNIX_EPOCH + Duration::from_secs(1_800_000_000),
+        )
+        .unwrap();
+        assert!(url.starts_with("https://rds.us-east-1.amazonaws.com/?Action=CopyDBSnapshot&DestinationRegion=eu-west-1&KmsKeyId=alias%2Fdr"), "{url}");
+        assert!(
+            url.contains("SourceDBSnapshotIdentifier=arn%3Aaws%3Ards%3Aus-east-1"),
+            "{url}"
+        );
+        assert!(url.contains("X-Amz-Algorithm=AWS4-HMAC-SHA256"), "{url}");
+        assert!(
+            url.contains(
+                "X-Amz-Credential=AKIDEXAMPLE%2F20270115%2Fus-east-1%2Frds%2Faws4_request"
+            ),
+            "{url}"
+        );
+        assert!(url.contains("X-Amz-Expires=3600"), "{url}");
+        let sig = url.split("X-Amz-Signature=").nth(1).unwrap();
+        assert_eq!(sig.len(), 64, "{url}");
+        assert!(!url.contains("secret"), "the secret key never appears");
     }
 }
