@@ -15,6 +15,7 @@ pub mod demo;
 pub mod drill;
 mod error;
 pub mod measure;
+pub mod notify;
 pub mod pg;
 pub mod pipeline;
 pub mod report;

@@ -6,7 +6,19 @@ use super::SpecArgs;
 
 pub async fn run(args: SpecArgs, cancel: &CancellationToken) -> Result<u8> {
     let spec = args.load()?;
-    let outcome = backup::run(&spec, cancel).await?;
+    let started = chrono::Utc::now();
+    let result = backup::run(&spec, cancel).await;
+    if let Some(path) = &spec.metrics_textfile {
+        if let Err(e) = firedrill::notify::metrics::record_backup(
+            path,
+            &spec.name,
+            started,
+            result.as_ref().ok(),
+        ) {
+            eprintln!("warning: {}", e.render());
+        }
+    }
+    let outcome = result?;
     let code = if outcome.complete() { 0 } else { 2 };
     if args.json {
         super::print_json(&outcome);

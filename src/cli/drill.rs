@@ -59,6 +59,11 @@ pub async fn run(args: DrillArgs, cancel: &CancellationToken) -> Result<u8> {
     }
     let outcome = drill::run(&spec, &opts, cancel).await?;
     let r = &outcome.report;
+    if let Some(path) = &spec.metrics_textfile {
+        if let Err(e) = firedrill::notify::metrics::record_drill(path, r) {
+            eprintln!("warning: {}", e.render());
+        }
+    }
     if args.spec.json {
         super::print_json(&serde_json::json!({
             "verdict": r.verdict,

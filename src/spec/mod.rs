@@ -32,6 +32,8 @@ pub struct DrillSpec {
     pub targets: Targets,
     pub checks: Vec<CheckSpec>,
     pub tools: ToolsSpec,
+    /// Prometheus textfile updated after every backup and drill.
+    pub metrics_textfile: Option<PathBuf>,
 }
 
 #[derive(Debug)]

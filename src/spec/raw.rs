@@ -16,6 +16,13 @@ pub struct RawSpec {
     #[serde(default)]
     pub check: Vec<RawCheck>,
     pub tools: Option<RawTools>,
+    pub metrics: Option<RawMetrics>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct RawMetrics {
+    pub textfile: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -420,6 +420,11 @@ pub(super) fn validate(
         targets,
         checks,
         tools,
+        metrics_textfile: raw
+            .metrics
+            .and_then(|m| m.textfile)
+            .filter(|t| !t.is_empty())
+            .map(PathBuf::from),
     })
 }
 

@@ -1,0 +1,256 @@
+//! Prometheus text-format metrics for the node exporter's textfile collector. Each run
+//! updates its own series and keeps the others (a failed drill keeps the last success time),
+//! so alerts can say "no successful drill within the schedule + grace".
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+
+use crate::backup::BackupOutcome;
+use crate::report::{DrillReport, Verdict};
+use crate::{Error, Result};
+
+const HELP: &[(&str, &str)] = &[
+    (
+        "firedrill_backup_last_attempt_timestamp_seconds",
+        "When the last backup started.",
+    ),
+    (
+        "firedrill_backup_last_success_timestamp_seconds",
+        "When the last complete backup finished.",
+    ),
+    (
+        "firedrill_backup_recovery_point_timestamp_seconds",
+        "Recovery point of the last complete backup.",
+    ),
+    (
+        "firedrill_backup_size_bytes",
+        "Stored size of the last complete backup.",
+    ),
+    (
+        "firedrill_backup_duration_seconds",
+        "Duration of the last complete backup.",
+    ),
+    (
+        "firedrill_drill_last_attempt_timestamp_seconds",
+        "When the last drill started.",
+    ),
+    (
+        "firedrill_drill_last_success_timestamp_seconds",
+        "When the last passing drill started.",
+    ),
+    (
+        "firedrill_drill_passed",
+        "1 when the last drill passed, 0 otherwise.",
+    ),
+    (
+        "firedrill_drill_rto_seconds",
+        "Measured RTO of the last drill that restored.",
+    ),
+    (
+        "firedrill_drill_rto_target_seconds",
+        "RTO target of the spec.",
+    ),
+    (
+        "firedrill_drill_rpo_seconds",
+        "Measured RPO of the last drill.",
+    ),
+    (
+        "firedrill_drill_rpo_target_seconds",
+        "RPO target of the spec.",
+    ),
+    (
+        "firedrill_drill_check_failures",
+        "Failed checks in the last drill.",
+    ),
+];
+
+fn ts(t: DateTime<Utc>) -> f64 {
+    t.timestamp_millis() as f64 / 1000.0
+}
+
+/// Series of one drill name: metric name -> value.
+type Series = BTreeMap<String, f64>;
+
+fn label(drill: &str) -> String {
+    format!(
+        "{{drill=\"{}\"}}",
+        drill.replace('\\', "\\\\").replace('"', "\\\"")
+    )
+}
+
+/// Reads the file's samples: (metric, labels) -> value. Unknown lines are kept out.
+fn read(path: &Path) -> BTreeMap<(String, String), f64> {
+    let mut out = BTreeMap::new();
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return out;
+    };
+    for line in text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+    {
+        let Some((head, value)) = line.rsplit_once(' ') else {
+            continue;
+        };
+        let Ok(v) = value.parse::<f64>() else {
+            continue;
+        };
+        let (name, labels) = match head.find('{') {
+            Some(i) => (head[..i].to_string(), head[i..].to_string()),
+            None => (head.to_string(), String::new()),
+        };
+        out.insert((name, labels), v);
+    }
+    out
+}
+
+fn write(path: &Path, samples: &BTreeMap<(String, String), f64>) -> Result<()> {
+    let mut text = String::new();
+    for (name, help) in HELP {
+        let rows: Vec<_> = samples.iter().filter(|((n, _), _)| n == name).collect();
+        if rows.is_empty() {
+            continue;
+        }
+        text.push_str(&format!("# HELP {name} {help}\n# TYPE {name} gauge\n"));
+        for ((n, labels), v) in rows {
+            text.push_str(&format!("{n}{labels} {v}\n"));
+        }
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::storage(format!("cannot create `{}`: {e}", dir.display())))?;
+    }
+    let tmp = path.with_extension("prom.partial");
+    std::fs::write(&tmp, text)
+        .and_then(|_| std::fs::rename(&tmp, path))
+        .map_err(|e| {
+            Error::storage(format!(
+                "cannot write metrics file `{}`: {e}",
+                path.display()
+            ))
+            .hint("fix metrics.textfile")
+        })
+}
+
+fn update(path: &Path, drill: &str, series: Series) -> Result<()> {
+    let mut samples = read(path);
+    let labels = label(drill);
+    for (name, v) in series {
+        samples.insert((name, labels.clone()), v);
+    }
+    write(path, &samples)
+}
+
+/// Records a backup attempt (`outcome` is `None` when it failed).
+///
+/// # Errors
+/// When the file cannot be written.
+pub fn record_backup(
+    path: &Path,
+    drill: &str,
+    started: DateTime<Utc>,
+    outcome: Option<&BackupOutcome>,
+) -> Result<()> {
+    let mut s = Series::new();
+    s.insert(
+        "firedrill_backup_last_attempt_timestamp_seconds".into(),
+        ts(started),
+    );
+    if let Some(o) = outcome.filter(|o| o.complete()) {
+        s.insert(
+            "firedrill_backup_last_success_timestamp_seconds".into(),
+            ts(Utc::now()),
+        );
+        s.insert(
+            "firedrill_backup_recovery_point_timestamp_seconds".into(),
+            ts(o.snapshot_at),
+        );
+        s.insert("firedrill_backup_size_bytes".into(), o.stored_bytes as f64);
+        s.insert("firedrill_backup_duration_seconds".into(), o.seconds);
+    }
+    update(path, drill, s)
+}
+
+/// Records a drill from its report.
+///
+/// # Errors
+/// When the file cannot be written.
+pub fn record_drill(path: &Path, r: &DrillReport) -> Result<()> {
+    let mut s = Series::new();
+    s.insert(
+        "firedrill_drill_last_attempt_timestamp_seconds".into(),
+        ts(r.started_at),
+    );
+    let passed = r.verdict == Verdict::Passed;
+    s.insert(
+        "firedrill_drill_passed".into(),
+        if passed { 1.0 } else { 0.0 },
+    );
+    if passed {
+        s.insert(
+            "firedrill_drill_last_success_timestamp_seconds".into(),
+            ts(r.started_at),
+        );
+    }
+    if let Some(rto) = &r.rto {
+        s.insert("firedrill_drill_rto_seconds".into(), rto.seconds);
+        if let Some(t) = rto.target_seconds {
+            s.insert("firedrill_drill_rto_target_seconds".into(), t);
+        }
+    }
+    if let Some(rpo) = &r.rpo {
+        s.insert("firedrill_drill_rpo_seconds".into(), rpo.seconds);
+        if let Some(t) = rpo.target_seconds {
+            s.insert("firedrill_drill_rpo_target_seconds".into(), t);
+        }
+    }
+    s.insert(
+        "firedrill_drill_check_failures".into(),
+        r.checks.iter().filter(|c| !c.pass).count() as f64,
+    );
+    update(path, &r.drill, s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn updates_keep_other_series_and_other_drills() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.prom");
+        let at: DateTime<Utc> = "2026-11-26T00:00:00Z".parse().unwrap();
+        let mut s = Series::new();
+        s.insert(
+            "firedrill_drill_last_success_timestamp_seconds".into(),
+            ts(at),
+        );
+        update(&path, "orders", s).unwrap();
+        let mut s = Series::new();
+        s.insert("firedrill_drill_passed".into(), 0.0);
+        update(&path, "orders", s).unwrap();
+        let mut s = Series::new();
+        s.insert("firedrill_drill_passed".into(), 1.0);
+        update(&path, "we\"ird", s).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            text.contains(
+                "firedrill_drill_last_success_timestamp_seconds{drill=\"orders\"} 1795651200\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("firedrill_drill_passed{drill=\"orders\"} 0\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("firedrill_drill_passed{drill=\"we\\\"ird\"} 1\n"),
+            "{text}"
+        );
+        assert_eq!(
+            text.matches("# TYPE firedrill_drill_passed gauge").count(),
+            1
+        );
+    }
+}

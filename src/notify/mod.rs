@@ -1,0 +1,3 @@
+//! Telling the outside world: Prometheus metrics (textfile collector).
+
+pub mod metrics;

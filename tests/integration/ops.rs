@@ -1,0 +1,94 @@
+//! Operations: the Prometheus textfile after passing and failing runs.
+
+use crate::support::{firedrill, text, Env, SourceDb};
+
+/// Every sample line is `name{labels} value`, every metric has HELP and TYPE lines.
+fn parse_prometheus(text: &str) -> std::collections::BTreeMap<String, f64> {
+    let mut samples = std::collections::BTreeMap::new();
+    let mut typed = std::collections::BTreeSet::new();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let (name, kind) = rest.split_once(' ').expect("TYPE name kind");
+            assert_eq!(kind, "gauge");
+            typed.insert(name.to_string());
+            continue;
+        }
+        if line.starts_with("# HELP ") {
+            continue;
+        }
+        let (series, value) = line
+            .rsplit_once(' ')
+            .unwrap_or_else(|| panic!("bad line `{line}`"));
+        let name = series.split('{').next().unwrap();
+        assert!(
+            name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
+            "{line}"
+        );
+        assert!(
+            series.ends_with("\"}") && series.contains("{drill=\""),
+            "{line}"
+        );
+        assert!(typed.contains(name), "no TYPE before {line}");
+        samples.insert(
+            series.to_string(),
+            value.parse::<f64>().unwrap_or_else(|_| panic!("{line}")),
+        );
+    }
+    samples
+}
+
+#[tokio::test]
+async fn metrics_textfile_tracks_passing_and_failing_runs() {
+    let db = SourceDb::create(
+        "create table t(id int primary key); insert into t select generate_series(1, 50);",
+    )
+    .await;
+    let env = Env::new();
+    let prom = env.path().join("metrics/firedrill.prom");
+    let extra = format!(
+        "[targets]\nrto = \"10m\"\nrpo = \"1h\"\n[[check]]\nname = \"rows\"\nsql = \"select count(*) from t\"\nexpect = \"== 50\"\n[metrics]\ntextfile = \"{}\"\n",
+        prom.display()
+    );
+    let spec = env.write_spec("metrics", &env.spec_text("metrics", &db.url(), &extra));
+    let spec = spec.to_str().unwrap();
+
+    let out = firedrill(&["backup", spec]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = firedrill(&["drill", spec]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let after_pass = parse_prometheus(&std::fs::read_to_string(&prom).unwrap());
+    let s = |m: &str| format!("{m}{{drill=\"metrics\"}}");
+    assert_eq!(after_pass[&s("firedrill_drill_passed")], 1.0);
+    assert_eq!(after_pass[&s("firedrill_drill_check_failures")], 0.0);
+    assert_eq!(after_pass[&s("firedrill_drill_rto_target_seconds")], 600.0);
+    assert_eq!(after_pass[&s("firedrill_drill_rpo_target_seconds")], 3600.0);
+    assert!(after_pass[&s("firedrill_drill_rto_seconds")] > 0.0);
+    assert!(after_pass[&s("firedrill_backup_size_bytes")] > 0.0);
+    let success = after_pass[&s("firedrill_drill_last_success_timestamp_seconds")];
+    assert!(success > 1.7e9);
+
+    let out = firedrill(&["drill", spec, "--set", "check.rows.expect=== 51"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let after_fail = parse_prometheus(&std::fs::read_to_string(&prom).unwrap());
+    assert_eq!(after_fail[&s("firedrill_drill_passed")], 0.0);
+    assert_eq!(after_fail[&s("firedrill_drill_check_failures")], 1.0);
+    assert_eq!(
+        after_fail[&s("firedrill_drill_last_success_timestamp_seconds")],
+        success,
+        "a failure keeps the last success"
+    );
+    assert!(after_fail[&s("firedrill_drill_last_attempt_timestamp_seconds")] > success);
+
+    // A backup that cannot run moves the attempt time only.
+    let out = firedrill(&["backup", spec, "--set", "tools.bin-dir=/nonexistent"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let after_bad_backup = parse_prometheus(&std::fs::read_to_string(&prom).unwrap());
+    assert!(
+        after_bad_backup[&s("firedrill_backup_last_attempt_timestamp_seconds")]
+            > after_bad_backup[&s("firedrill_backup_last_success_timestamp_seconds")]
+    );
+    assert_eq!(
+        after_bad_backup[&s("firedrill_backup_size_bytes")],
+        after_fail[&s("firedrill_backup_size_bytes")]
+    );
+}
