@@ -27,9 +27,10 @@ pub async fn run(args: DemoArgs, cancel: &CancellationToken) -> Result<u8> {
         println!("{}", super::drill::summary(r));
         if let Some(s) = &outcome.drill.stored {
             println!(
-                "Report: {}\n        {}",
+                "Report: {}\n        {}\n        {}",
                 s.json.display(),
-                s.markdown.display()
+                s.markdown.display(),
+                s.html.display()
             );
         }
         println!(

@@ -77,6 +77,7 @@ pub async fn run(args: DrillArgs, cancel: &CancellationToken) -> Result<u8> {
         if let Some(s) = &outcome.stored {
             println!("Report: {}", s.json.display());
             println!("        {}", s.markdown.display());
+            println!("        {}", s.html.display());
         }
         if let Some(url) = &outcome.kept_url {
             println!("Scratch target kept. Connect with:\n  psql '{url}'\nRemove it with: firedrill cleanup {}", args.spec.spec.display());

@@ -1,10 +1,12 @@
 //! The drill report: one serde model ([`DrillReport`], versioned), rendered as JSON (the
-//! source of truth) and Markdown, and stored under `drill.reports` and beside the backup set.
+//! source of truth), Markdown and self-contained HTML, and stored under `drill.reports` and beside the backup set.
 
+mod html;
 mod markdown;
 mod model;
 mod store;
 
+pub use html::render_html;
 pub use markdown::render_markdown;
 pub use model::*;
 pub use store::{store, StoredReport};

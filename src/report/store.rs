@@ -1,4 +1,4 @@
-//! Writes reports to `<reports>/<drill>/<timestamp>.{json,md}` and a JSON copy beside the
+//! Writes reports to `<reports>/<drill>/<timestamp>.{json,md,html}` and a JSON copy beside the
 //! backup set (`<drill>/<backup-id>/drills/<timestamp>.json`) in the destination read from.
 
 use std::path::{Path, PathBuf};
@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use bytes::Bytes;
 use serde::Serialize;
 
-use super::{render_json, render_markdown, DrillReport};
+use super::{render_html, render_json, render_markdown, DrillReport};
 use crate::storage::{layout, Destination};
 use crate::{Error, Result};
 
@@ -14,6 +14,7 @@ use crate::{Error, Result};
 pub struct StoredReport {
     pub json: PathBuf,
     pub markdown: PathBuf,
+    pub html: PathBuf,
     /// Key of the copy in the destination, when there was a backup to put it beside.
     pub beside_backup: Option<String>,
 }
@@ -39,8 +40,10 @@ pub async fn store(
     let json = render_json(report);
     let json_path = unique(&dir, &stamp, "json");
     let md_path = json_path.with_extension("md");
+    let html_path = json_path.with_extension("html");
     write_atomic(&json_path, json.as_bytes())?;
     write_atomic(&md_path, render_markdown(report).as_bytes())?;
+    write_atomic(&html_path, render_html(report).as_bytes())?;
     let mut beside = None;
     if let (Some(dest), Some(b)) = (dest, &report.backup) {
         let key = format!(
@@ -57,6 +60,7 @@ pub async fn store(
     Ok(StoredReport {
         json: json_path,
         markdown: md_path,
+        html: html_path,
         beside_backup: beside,
     })
 }
