@@ -20,6 +20,7 @@ pub mod pg;
 pub mod pipeline;
 pub mod report;
 pub mod restore;
+pub mod schedule;
 pub mod scratch;
 pub mod source;
 pub mod spec;

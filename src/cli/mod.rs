@@ -9,6 +9,7 @@ mod drill;
 mod keygen;
 mod list;
 mod prune;
+mod schedule;
 
 use std::path::PathBuf;
 
@@ -57,6 +58,10 @@ pub enum Command {
     Cleanup(SpecArgs),
     /// Delete backup sets [backup.retention] no longer keeps, and incomplete ones.
     Prune(prune::PruneArgs),
+    /// One pass over a folder of specs: run the backups and drills whose schedule is due.
+    RunDue(schedule::DirArgs),
+    /// Run due backups and drills of a folder of specs, every minute, until stopped.
+    Schedule(schedule::DirArgs),
 }
 
 /// Arguments of every command that takes a spec.
@@ -97,6 +102,8 @@ pub async fn run(cli: Cli, cancel: CancellationToken) -> Result<u8> {
         Command::Drill(a) => drill::run(a, &cancel).await,
         Command::Cleanup(a) => cleanup::run(a).await,
         Command::Prune(a) => prune::run(a).await,
+        Command::RunDue(a) => schedule::run_due(a, &cancel).await,
+        Command::Schedule(a) => schedule::schedule(a, &cancel).await,
     }
 }
 
@@ -107,6 +114,7 @@ pub fn wants_json(cli: &Cli) -> bool {
         Command::Check(a) => a.spec.json,
         Command::Drill(a) => a.spec.json,
         Command::Prune(a) => a.spec.json,
+        Command::RunDue(a) | Command::Schedule(a) => a.json,
         Command::Demo(a) => a.json,
         Command::Keygen(a) => a.json,
     }

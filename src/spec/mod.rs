@@ -121,6 +121,8 @@ pub struct BackupPolicy {
     pub retention: Option<crate::catalog::retention::Retention>,
     /// Incomplete sets older than this are swept by `prune`.
     pub orphan_grace: Duration,
+    /// When `run-due` / `schedule` take backups.
+    pub schedule: Option<crate::schedule::Schedule>,
 }
 
 /// Where the fingerprint's exact row counts come from.
@@ -173,6 +175,8 @@ pub enum ScratchSpec {
 #[derive(Debug)]
 pub struct DrillPolicy {
     pub from: String,
+    /// When `run-due` / `schedule` run drills.
+    pub schedule: Option<crate::schedule::Schedule>,
     pub identity_file: Option<PathBuf>,
     pub scratch: ScratchSpec,
     pub reports: PathBuf,

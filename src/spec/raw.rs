@@ -7,6 +7,7 @@ use serde::Deserialize;
 #[serde(rename_all = "kebab-case")]
 pub struct RawSpec {
     pub name: Option<String>,
+    pub timezone: Option<String>,
     pub source: Option<RawSource>,
     pub backup: Option<RawBackup>,
     #[serde(default)]
@@ -74,6 +75,7 @@ pub struct RawBackup {
     pub exact_count_limit: Option<i64>,
     pub row_counts: Option<String>,
     pub retention: Option<RawRetention>,
+    pub schedule: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -111,6 +113,7 @@ pub struct RawObjectLock {
 #[serde(rename_all = "kebab-case")]
 pub struct RawDrill {
     pub from: Option<String>,
+    pub schedule: Option<String>,
     pub identity_file: Option<String>,
     pub scratch: Option<toml::Value>,
     pub reports: Option<String>,

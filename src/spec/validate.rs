@@ -73,7 +73,27 @@ pub(super) fn validate(
         );
     }
 
+    let timezone = raw.timezone.clone().unwrap_or_else(|| "UTC".into());
+    if timezone.parse::<chrono_tz::Tz>().is_err() {
+        p.push(
+            "timezone",
+            format!("`{timezone}` is not an IANA time zone"),
+            "use e.g. \"Europe/Berlin\" or \"UTC\"",
+        );
+    }
+    let schedule = |key: &str, expr: Option<String>, p: &mut Problems| {
+        expr.and_then(|e| match crate::schedule::Schedule::parse(&e, &timezone) {
+            Ok(s) => Some(s),
+            Err(msg) => {
+                if !msg.contains("time zone") {
+                    p.push(key, msg, "write five fields: minute hour day-of-month month day-of-week, e.g. \"0 2 * * *\"");
+                }
+                None
+            }
+        })
+    };
     let backup = raw.backup.unwrap_or_default();
+    let backup_schedule = schedule("backup.schedule", backup.schedule.clone(), p);
     let compression = match parse_compression(backup.compression.as_deref().unwrap_or("zstd:3")) {
         Ok(c) => c,
         Err(e) => {
@@ -321,6 +341,7 @@ pub(super) fn validate(
     }
 
     let drill = raw.drill.unwrap_or_default();
+    let drill_schedule = schedule("drill.schedule", drill.schedule.clone(), p);
     let from = drill
         .from
         .or_else(|| destinations.last().map(|d| d.name.clone()))
@@ -403,10 +424,12 @@ pub(super) fn validate(
             row_counts,
             retention,
             orphan_grace,
+            schedule: backup_schedule,
         },
         destinations,
         drill: DrillPolicy {
             from,
+            schedule: drill_schedule,
             identity_file: drill
                 .identity_file
                 .filter(|s| !s.is_empty())

@@ -158,3 +158,77 @@ async fn html_report_renders_in_a_browser() {
         "a real screenshot"
     );
 }
+
+#[tokio::test]
+async fn run_due_runs_what_is_due_once_and_reports_broken_specs() {
+    let db = SourceDb::create(
+        "create table t(id int primary key); insert into t select generate_series(1, 20);",
+    )
+    .await;
+    let env = Env::new();
+    let specs = env.path().join("specs");
+    std::fs::create_dir_all(&specs).unwrap();
+    // Due once a year: the first pass runs both, the next pass nothing.
+    let spec_body = env
+        .spec_text(
+            "sched",
+            &db.url(),
+            "[[check]]\nname = \"rows\"\nsql = \"select count(*) from t\"\nexpect = \"== 20\"\n",
+        )
+        .replace(
+            "compression = \"zstd:3\"",
+            "compression = \"zstd:3\"\nschedule = \"0 0 1 1 *\"",
+        )
+        .replace("from = \"dr\"", "from = \"dr\"\nschedule = \"0 0 1 1 *\"");
+    std::fs::write(
+        specs.join("sched.toml"),
+        format!("timezone = \"Europe/Berlin\"\n{spec_body}"),
+    )
+    .unwrap();
+    std::fs::write(specs.join("broken.toml"), "[backup]\ncompression = 5\n").unwrap();
+    let dir = specs.to_str().unwrap();
+
+    let out = firedrill(&["run-due", dir, "--json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "the broken spec makes the pass exit 2: {}",
+        text(&out)
+    );
+    let runs: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ops: Vec<(String, String, u64)> = runs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["drill"].as_str().unwrap().to_string(),
+                r["operation"].as_str().unwrap().to_string(),
+                r["code"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        ops,
+        vec![
+            ("".into(), "spec".into(), 2),
+            ("sched".into(), "backup".into(), 0),
+            ("sched".into(), "drill".into(), 0)
+        ],
+        "{runs}"
+    );
+
+    std::fs::remove_file(specs.join("broken.toml")).unwrap();
+    let out = firedrill(&["run-due", dir, "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let runs: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(runs, serde_json::json!([]), "nothing is due twice");
+    let report = std::fs::read_dir(env.reports().join("sched"))
+        .unwrap()
+        .flatten()
+        .find(|e| e.path().extension().is_some_and(|x| x == "json"))
+        .unwrap();
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(report.path()).unwrap()).unwrap();
+    assert_eq!(v["trigger"]["kind"], "schedule");
+}
