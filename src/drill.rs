@@ -187,6 +187,11 @@ pub async fn run(
     opts: &DrillOptions,
     cancel: &CancellationToken,
 ) -> Result<DrillOutcome> {
+    // A signing key that cannot be read stops the drill before it starts, not after.
+    let signing_key = match &spec.drill.signing_key_file {
+        Some(path) => Some(report::evidence::load_key(path)?),
+        None => None,
+    };
     let started_at = Utc::now();
     info!(drill = %spec.name, "Drill started.");
     let mut st = State {
@@ -235,7 +240,13 @@ pub async fn run(
     };
     let report = build_report(spec, opts, started_at, &st, result, cleanup);
     info!(drill = %spec.name, verdict = ?report.verdict, "Drill finished.");
-    let stored = report::store(&report, &spec.drill.reports, st.dest.as_ref()).await;
+    let stored = report::store(
+        &report,
+        &spec.drill.reports,
+        st.dest.as_ref(),
+        signing_key.as_ref(),
+    )
+    .await;
     if let Some(l) = st.lease.take() {
         l.release().await;
     }
@@ -524,6 +535,7 @@ fn build_report(
     };
     DrillReport {
         lease_takeover: st.lease.as_ref().and_then(|l| l.took_over.clone()),
+        previous_sha256: None,
         format_version: report::FORMAT_VERSION,
         tool_version: crate::VERSION.into(),
         drill: spec.name.clone(),

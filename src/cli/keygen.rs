@@ -13,9 +13,27 @@ pub struct KeygenArgs {
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Make an ed25519 report-signing key instead of an age identity.
+    #[arg(long)]
+    pub signing: bool,
 }
 
 pub fn run(args: KeygenArgs) -> Result<u8> {
+    if args.signing {
+        let public = firedrill::report::evidence::write_new_key(&args.output)?;
+        if args.json {
+            super::print_json(
+                &serde_json::json!({ "signing_key_file": args.output, "public_key": public }),
+            );
+        } else {
+            eprintln!(
+                "Wrote signing key to {} (keep it secret; set drill.signing-key-file to it).",
+                args.output.display()
+            );
+            println!("{public}");
+        }
+        return Ok(0);
+    }
     let recipient = keys::write_new_identity(&args.output)?;
     if args.json {
         super::print_json(

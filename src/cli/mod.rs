@@ -9,6 +9,7 @@ mod drill;
 mod keygen;
 mod list;
 mod prune;
+mod report;
 mod schedule;
 
 use std::path::PathBuf;
@@ -58,6 +59,8 @@ pub enum Command {
     Cleanup(SpecArgs),
     /// Delete backup sets [backup.retention] no longer keeps, and incomplete ones.
     Prune(prune::PruneArgs),
+    /// Auditor evidence: `report verify DIR` checks report signatures and chains.
+    Report(report::ReportArgs),
     /// One pass over a folder of specs: run the backups and drills whose schedule is due.
     RunDue(schedule::DirArgs),
     /// Run due backups and drills of a folder of specs, every minute, until stopped.
@@ -103,6 +106,7 @@ pub async fn run(cli: Cli, cancel: CancellationToken) -> Result<u8> {
         Command::Cleanup(a) => cleanup::run(a).await,
         Command::Prune(a) => prune::run(a).await,
         Command::RunDue(a) => schedule::run_due(a, &cancel).await,
+        Command::Report(a) => report::run(a),
         Command::Schedule(a) => schedule::schedule(a, &cancel).await,
     }
 }
@@ -115,6 +119,9 @@ pub fn wants_json(cli: &Cli) -> bool {
         Command::Drill(a) => a.spec.json,
         Command::Prune(a) => a.spec.json,
         Command::RunDue(a) | Command::Schedule(a) => a.json,
+        Command::Report(a) => match &a.command {
+            report::ReportCommand::Verify { json, .. } => *json,
+        },
         Command::Demo(a) => a.json,
         Command::Keygen(a) => a.json,
     }

@@ -1,6 +1,7 @@
 //! The drill report: one serde model ([`DrillReport`], versioned), rendered as JSON (the
 //! source of truth), Markdown and self-contained HTML, and stored under `drill.reports` and beside the backup set.
 
+pub mod evidence;
 mod html;
 mod markdown;
 mod model;

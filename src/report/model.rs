@@ -55,6 +55,9 @@ pub struct DrillReport {
     /// Holder of an expired drill lease this run took over (a run that died).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lease_takeover: Option<String>,
+    /// SHA-256 of the previous report of this drill in the report store (the chain).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_sha256: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use bytes::Bytes;
 use serde::Serialize;
 
-use super::{render_html, render_json, render_markdown, DrillReport};
+use super::{evidence, render_html, render_json, render_markdown, DrillReport};
 use crate::storage::{layout, Destination};
 use crate::{Error, Result};
 
@@ -27,8 +27,10 @@ pub async fn store(
     report: &DrillReport,
     reports_dir: &Path,
     dest: Option<&Destination>,
+    signing_key: Option<&ed25519_dalek::SigningKey>,
 ) -> Result<StoredReport> {
-    let stamp = report.started_at.format("%Y%m%dT%H%M%SZ").to_string();
+    // Millisecond stamps keep names in time order (the chain relies on it).
+    let stamp = report.started_at.format("%Y%m%dT%H%M%S%3fZ").to_string();
     let dir = reports_dir.join(&report.drill);
     std::fs::create_dir_all(&dir).map_err(|e| {
         Error::storage(format!(
@@ -37,10 +39,19 @@ pub async fn store(
         ))
         .hint("fix drill.reports")
     })?;
+    // Chain: each report names the SHA-256 of the one before it.
+    let mut report = report.clone();
+    report.previous_sha256 = evidence::newest_report(&dir)
+        .and_then(|p| std::fs::read(p).ok())
+        .map(|b| evidence::sha256_hex(&b));
+    let report = &report;
     let json = render_json(report);
     let json_path = unique(&dir, &stamp, "json");
     let md_path = json_path.with_extension("md");
     let html_path = json_path.with_extension("html");
+    if let Some(key) = signing_key {
+        evidence::sign(&json_path, json.as_bytes(), key)?;
+    }
     write_atomic(&json_path, json.as_bytes())?;
     write_atomic(&md_path, render_markdown(report).as_bytes())?;
     write_atomic(&html_path, render_html(report).as_bytes())?;

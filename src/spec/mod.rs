@@ -175,6 +175,8 @@ pub enum ScratchSpec {
 #[derive(Debug)]
 pub struct DrillPolicy {
     pub from: String,
+    /// ed25519 key (`firedrill keygen --signing`) that signs every report.
+    pub signing_key_file: Option<PathBuf>,
     /// When `run-due` / `schedule` run drills.
     pub schedule: Option<crate::schedule::Schedule>,
     pub identity_file: Option<PathBuf>,

@@ -113,6 +113,7 @@ pub struct RawObjectLock {
 #[serde(rename_all = "kebab-case")]
 pub struct RawDrill {
     pub from: Option<String>,
+    pub signing_key_file: Option<String>,
     pub schedule: Option<String>,
     pub identity_file: Option<String>,
     pub scratch: Option<toml::Value>,

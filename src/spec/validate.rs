@@ -429,6 +429,11 @@ pub(super) fn validate(
         destinations,
         drill: DrillPolicy {
             from,
+            signing_key_file: drill
+                .signing_key_file
+                .clone()
+                .filter(|s| !s.is_empty())
+                .map(PathBuf::from),
             schedule: drill_schedule,
             identity_file: drill
                 .identity_file

@@ -232,3 +232,97 @@ async fn run_due_runs_what_is_due_once_and_reports_broken_specs() {
         serde_json::from_slice(&std::fs::read(report.path()).unwrap()).unwrap();
     assert_eq!(v["trigger"]["kind"], "schedule");
 }
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+    }
+}
+
+#[tokio::test]
+async fn signed_chained_reports_reveal_edits_removals_and_other_keys() {
+    let db = SourceDb::create(
+        "create table t(id int primary key); insert into t select generate_series(1, 10);",
+    )
+    .await;
+    let env = Env::new();
+    let key = env.path().join("signing.key");
+    let out = firedrill(&["keygen", "--signing", "--output", key.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let spec_body = env.spec_text("audit", &db.url(), "").replace(
+        "from = \"dr\"",
+        &format!("from = \"dr\"\nsigning-key-file = \"{}\"", key.display()),
+    );
+    let spec = env.write_spec("audit", &spec_body);
+    let spec = spec.to_str().unwrap();
+    assert_eq!(firedrill(&["backup", spec]).status.code(), Some(0));
+    for _ in 0..3 {
+        let out = firedrill(&["drill", spec]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    }
+    let folder = env.reports().join("audit");
+    let verify =
+        |dir: &std::path::Path| firedrill(&["report", "verify", dir.to_str().unwrap(), "--json"]);
+    let out = verify(&env.reports());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["checked"], 3);
+    let reports = firedrill::report::evidence::reports(&folder);
+    assert_eq!(reports.len(), 3);
+
+    // One byte edited in the middle report.
+    let edited = env.path().join("edited");
+    copy_dir(&folder, &edited);
+    let middle = edited.join(reports[1].file_name().unwrap());
+    let mut bytes = std::fs::read(&middle).unwrap();
+    let at = bytes.iter().position(|&b| b == b'7').unwrap_or(10);
+    bytes[at] = if bytes[at] == b'7' { b'8' } else { b'7' };
+    std::fs::write(&middle, bytes).unwrap();
+    let out = verify(&edited);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let found = text(&out);
+    assert!(
+        found.contains(
+            &reports[1]
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .to_string()
+        ) && found.contains("signature does not match"),
+        "{found}"
+    );
+
+    // The middle report removed.
+    let removed = env.path().join("removed");
+    copy_dir(&folder, &removed);
+    std::fs::remove_file(removed.join(reports[1].file_name().unwrap())).unwrap();
+    let out = verify(&removed);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("removed or edited"), "{}", text(&out));
+
+    // A report re-signed with another key.
+    let other = env.path().join("other.key");
+    firedrill::report::evidence::write_new_key(&other).unwrap();
+    let forged = env.path().join("forged");
+    copy_dir(&folder, &forged);
+    let last = forged.join(reports[2].file_name().unwrap());
+    let bytes = std::fs::read(&last).unwrap();
+    let sig_file = format!("{}.sig", last.display());
+    std::fs::remove_file(&sig_file).unwrap();
+    std::fs::remove_file(forged.join("signing-key.pub")).unwrap();
+    let other_key = firedrill::report::evidence::load_key(&other).unwrap();
+    firedrill::report::evidence::sign(&last, &bytes, &other_key).unwrap();
+    std::fs::copy(
+        folder.join("signing-key.pub"),
+        forged.join("signing-key.pub"),
+    )
+    .unwrap();
+    let out = verify(&forged);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("signed with another key"),
+        "{}",
+        text(&out)
+    );
+}
