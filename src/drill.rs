@@ -192,6 +192,15 @@ pub async fn run(
         Some(path) => Some(report::evidence::load_key(path)?),
         None => None,
     };
+    // One drill of a spec at a time: a refused drill writes no report (it did not run).
+    // An unreachable destination is not refused here: the drill then fails at `locate` and
+    // its report says why.
+    let lease_dest = resolve_from(spec, opts).await?;
+    let held = match lease::acquire(&lease_dest, &spec.name, "drill", None).await {
+        Ok(l) => Some(l),
+        Err(e) if e.kind == ErrorKind::Busy => return Err(e),
+        Err(_) => None,
+    };
     let started_at = Utc::now();
     info!(drill = %spec.name, "Drill started.");
     let mut st = State {
@@ -203,7 +212,7 @@ pub async fn run(
         checks: Vec::new(),
         verify_end: None,
         recovery_point: None,
-        lease: None,
+        lease: held,
     };
     let result = tokio::select! {
         r = execute(spec, opts, cancel, &mut st) => r,
@@ -271,7 +280,9 @@ async fn execute(
     st.history = sets.iter().map(|s| s.manifest.snapshot_at).collect();
     let set = catalog::pick(&sets, &opts.pick, Utc::now(), &dest.name)?.clone();
     st.set = Some(set.clone());
-    st.lease = Some(lease::acquire(&dest, &spec.name, "drill", Some(&set.id)).await?);
+    if let Some(l) = &st.lease {
+        l.set_backup_id(&set.id).await?;
+    }
     match (&spec.drill.scratch, set.manifest.rds.is_some()) {
         (ScratchSpec::Rds(cfg), true) => {
             st.clock.end(phase, None);

@@ -29,6 +29,8 @@ pub enum ErrorKind {
     Scratch,
     /// The run was interrupted (SIGINT/SIGTERM).
     Aborted,
+    /// Another run of the same spec holds the lease.
+    Busy,
     /// Anything else.
     Internal,
 }

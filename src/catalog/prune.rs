@@ -56,7 +56,9 @@ fn id_time(id: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.and_utc())
 }
 
-/// Prunes `drill`'s sets in `dest`.
+/// Prunes `drill`'s sets in `dest`. Pass `rds` only for the destination drills read from
+/// (whose reports and lease protect what drills use): RDS snapshots are shared by every
+/// destination's manifest and are deleted from that one only.
 ///
 /// # Errors
 /// When the destination cannot be listed.

@@ -8,7 +8,8 @@ pub async fn run(args: SpecArgs, cancel: &CancellationToken) -> Result<u8> {
     let spec = args.load()?;
     let started = chrono::Utc::now();
     let result = backup::run(&spec, cancel).await;
-    if let Some(path) = &spec.metrics_textfile {
+    let refused = matches!(&result, Err(e) if e.kind == firedrill::ErrorKind::Busy);
+    if let (Some(path), false) = (&spec.metrics_textfile, refused) {
         if let Err(e) = firedrill::notify::metrics::record_backup(
             path,
             &spec.name,

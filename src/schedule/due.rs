@@ -121,7 +121,8 @@ async fn run_backup(spec: &DrillSpec, cancel: &CancellationToken) -> DueRun {
     }
     let _ = std::fs::write(&state, started.to_rfc3339());
     let result = backup::run(spec, cancel).await;
-    if let Some(path) = &spec.metrics_textfile {
+    let refused = matches!(&result, Err(e) if e.kind == crate::ErrorKind::Busy);
+    if let (Some(path), false) = (&spec.metrics_textfile, refused) {
         if let Err(e) =
             notify::metrics::record_backup(path, &spec.name, started, result.as_ref().ok())
         {

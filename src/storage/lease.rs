@@ -1,9 +1,11 @@
 //! Leases: never two backups (or two drills) of one spec at once, across hosts. A lease is
-//! an object in a destination written only if absent (`O_EXCL` for folders, `If-None-Match: *`
-//! for S3), renewed while the run lasts, and removed at the end. A lease whose holder died is
+//! an object in a destination written only if absent (a hard link of a complete temporary file
+//! for folders, `If-None-Match: *` for S3), renewed while the run lasts (never under Object
+//! Lock retention), and removed at the end. A lease whose holder died is
 //! taken over once it has expired (at once when the holder ran on this host and its process is
 //! gone), and the run says so.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -37,6 +39,7 @@ pub struct LeaseRecord {
 pub struct Lease {
     dest: Destination,
     key: String,
+    record: Arc<Mutex<LeaseRecord>>,
     renewer: JoinHandle<()>,
     /// The holder whose expired lease was taken over, if any.
     pub took_over: Option<String>,
@@ -92,17 +95,19 @@ pub async fn acquire(
         };
         let body = Bytes::from(serde_json::to_vec_pretty(&record).expect("serialises"));
         if dest.store.put_if_absent(&key, body).await? {
-            let renewer = spawn_renewer(dest.clone(), key.clone(), record);
+            let record = Arc::new(Mutex::new(record));
+            let renewer = spawn_renewer(dest.clone(), key.clone(), record.clone());
             return Ok(Lease {
                 dest: dest.clone(),
                 key,
+                record,
                 renewer,
                 took_over,
             });
         }
         match current(dest, drill, operation).await? {
             Some(held) if held.expires_at > Utc::now() && !holder_is_dead(&held.holder) => {
-                return Err(Error::preflight(format!(
+                return Err(Error::new(crate::ErrorKind::Busy, format!(
                     "another {operation} of `{drill}` is running ({}, since {}; lease in destination `{}` until {})",
                     held.holder,
                     held.acquired_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
@@ -144,13 +149,24 @@ fn holder_is_dead(holder: &str) -> bool {
     }
 }
 
-fn spawn_renewer(dest: Destination, key: String, mut record: LeaseRecord) -> JoinHandle<()> {
+async fn write(dest: &Destination, key: &str, record: &Mutex<LeaseRecord>) -> crate::Result<()> {
+    let body = {
+        let mut r = record.lock().expect("lease lock");
+        r.expires_at = Utc::now() + chrono::Duration::from_std(TTL).expect("small");
+        Bytes::from(serde_json::to_vec_pretty(&*r).expect("serialises"))
+    };
+    dest.store.put_lease(key, body).await
+}
+
+fn spawn_renewer(
+    dest: Destination,
+    key: String,
+    record: Arc<Mutex<LeaseRecord>>,
+) -> JoinHandle<()> {
     tokio::spawn(async move {
         loop {
             tokio::time::sleep(RENEW).await;
-            record.expires_at = Utc::now() + chrono::Duration::from_std(TTL).expect("small");
-            let body = Bytes::from(serde_json::to_vec_pretty(&record).expect("serialises"));
-            if let Err(e) = dest.store.put_bytes(&key, body).await {
+            if let Err(e) = write(&dest, &key, &record).await {
                 warn!(error = %e.message, "Could not renew the lease.");
             }
         }
@@ -158,6 +174,15 @@ fn spawn_renewer(dest: Destination, key: String, mut record: LeaseRecord) -> Joi
 }
 
 impl Lease {
+    /// Records the backup this drill restores, so `prune` keeps it while the drill runs.
+    ///
+    /// # Errors
+    /// When the lease cannot be rewritten.
+    pub async fn set_backup_id(&self, id: &str) -> crate::Result<()> {
+        self.record.lock().expect("lease lock").backup_id = Some(id.to_string());
+        write(&self.dest, &self.key, &self.record).await
+    }
+
     /// Stops renewal and removes the lease.
     pub async fn release(self) {
         self.renewer.abort();

@@ -47,6 +47,12 @@ pub trait ObjectStore: Send + Sync {
     /// Stores a small object atomically.
     async fn put_bytes(&self, key: &str, data: Bytes) -> Result<()>;
 
+    /// Overwrites a lease object. Unlike [`ObjectStore::put_bytes`] it never applies Object
+    /// Lock retention, so the lease can be removed when released.
+    async fn put_lease(&self, key: &str, data: Bytes) -> Result<()> {
+        self.put_bytes(key, data).await
+    }
+
     /// Stores a small object only if `key` does not exist yet; `Ok(false)` when it does.
     /// Atomic across hosts (leases are built on it).
     async fn put_if_absent(&self, key: &str, data: Bytes) -> Result<bool>;

@@ -404,6 +404,19 @@ impl ObjectStore for S3Store {
         self.put_small(key, data).await
     }
 
+    async fn put_lease(&self, key: &str, data: Bytes) -> Result<()> {
+        let full = self.full_key(key);
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(&full)
+            .body(SdkBody::from(data))
+            .send()
+            .await
+            .map_err(|e| self.err("write", &full, e))?;
+        Ok(())
+    }
+
     async fn put_if_absent(&self, key: &str, data: Bytes) -> Result<bool> {
         // Without retention: leases are deleted when released.
         let full = self.full_key(key);

@@ -942,3 +942,32 @@ async fn a_second_backup_of_one_spec_waits_its_turn_and_a_dead_runs_lease_is_tak
     assert!(text(&out).contains("otherhost:7"), "{}", text(&out));
     std::fs::remove_file(&lease_file).unwrap();
 }
+
+#[tokio::test]
+async fn a_drill_refused_by_a_running_drill_writes_no_report() {
+    let case = Case::new(TINY_SQL, "").await;
+    let (env, spec) = (&case.env, case.spec());
+    backup_ok(Path::new(spec));
+    let lease_file = env.dest("dr").join(NAME).join(".locks/drill.json");
+    std::fs::create_dir_all(lease_file.parent().unwrap()).unwrap();
+    let live = serde_json::json!({
+        "operation": "drill", "holder": "otherhost:9",
+        "acquired_at": chrono::Utc::now(), "expires_at": chrono::Utc::now() + chrono::Duration::minutes(10)
+    });
+    std::fs::write(&lease_file, live.to_string()).unwrap();
+    let out = run_expect(&["drill", spec], 2);
+    assert!(
+        text(&out).contains(&format!(
+            "another drill of `{NAME}` is running (otherhost:9"
+        )),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        !env.reports().join(NAME).exists(),
+        "a refused drill did not run: no report"
+    );
+    env.assert_no_leftovers();
+    std::fs::remove_file(&lease_file).unwrap();
+    run_expect(&["drill", spec], 0);
+}
