@@ -7,9 +7,10 @@ use firedrill::Result;
 
 #[derive(Debug, Args)]
 pub struct KeygenArgs {
-    /// Where to write the identity (never overwritten).
-    #[arg(long, short, default_value = "firedrill.key")]
-    pub output: PathBuf,
+    /// Where to write the key (never overwritten). Default `firedrill.key`, or
+    /// `firedrill-signing.key` with --signing.
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
@@ -18,31 +19,36 @@ pub struct KeygenArgs {
     pub signing: bool,
 }
 
-pub fn run(args: KeygenArgs) -> Result<u8> {
+pub fn run(mut args: KeygenArgs) -> Result<u8> {
+    let output = args.output.take().unwrap_or_else(|| {
+        PathBuf::from(if args.signing {
+            "firedrill-signing.key"
+        } else {
+            "firedrill.key"
+        })
+    });
     if args.signing {
-        let public = firedrill::report::evidence::write_new_key(&args.output)?;
+        let public = firedrill::report::evidence::write_new_key(&output)?;
         if args.json {
             super::print_json(
-                &serde_json::json!({ "signing_key_file": args.output, "public_key": public }),
+                &serde_json::json!({ "signing_key_file": output, "public_key": public }),
             );
         } else {
             eprintln!(
                 "Wrote signing key to {} (keep it secret; set drill.signing-key-file to it).",
-                args.output.display()
+                output.display()
             );
             println!("{public}");
         }
         return Ok(0);
     }
-    let recipient = keys::write_new_identity(&args.output)?;
+    let recipient = keys::write_new_identity(&output)?;
     if args.json {
-        super::print_json(
-            &serde_json::json!({ "identity_file": args.output, "recipient": recipient }),
-        );
+        super::print_json(&serde_json::json!({ "identity_file": output, "recipient": recipient }));
     } else {
         eprintln!(
             "Wrote identity to {} (keep it secret; drills need it to decrypt).",
-            args.output.display()
+            output.display()
         );
         eprintln!("Put this recipient in backup.recipients:");
         println!("{recipient}");

@@ -62,7 +62,7 @@ pub struct DrillReport {
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Trigger {
-    /// `manual`, `demo`, later `schedule`.
+    /// `manual`, `demo` or `schedule`.
     pub kind: String,
     pub user: String,
 }

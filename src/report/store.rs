@@ -29,8 +29,20 @@ pub async fn store(
     dest: Option<&Destination>,
     signing_key: Option<&ed25519_dalek::SigningKey>,
 ) -> Result<StoredReport> {
-    // Millisecond stamps keep names in time order (the chain relies on it).
-    let stamp = report.started_at.format("%Y%m%dT%H%M%S%3fZ").to_string();
+    // Millisecond stamps keep names in time order (the chain relies on it); a name taken
+    // already (same millisecond) moves to the next free millisecond, which keeps the order.
+    let mut at = report.started_at;
+    let stamp = loop {
+        let s = at.format("%Y%m%dT%H%M%S%3fZ").to_string();
+        if !reports_dir
+            .join(&report.drill)
+            .join(format!("{s}.json"))
+            .exists()
+        {
+            break s;
+        }
+        at += chrono::Duration::milliseconds(1);
+    };
     let dir = reports_dir.join(&report.drill);
     std::fs::create_dir_all(&dir).map_err(|e| {
         Error::storage(format!(
@@ -46,7 +58,7 @@ pub async fn store(
         .map(|b| evidence::sha256_hex(&b));
     let report = &report;
     let json = render_json(report);
-    let json_path = unique(&dir, &stamp, "json");
+    let json_path = dir.join(format!("{stamp}.json"));
     let md_path = json_path.with_extension("md");
     let html_path = json_path.with_extension("html");
     if let Some(key) = signing_key {
@@ -74,17 +86,6 @@ pub async fn store(
         html: html_path,
         beside_backup: beside,
     })
-}
-
-fn unique(dir: &Path, stamp: &str, ext: &str) -> PathBuf {
-    let first = dir.join(format!("{stamp}.{ext}"));
-    if !first.exists() {
-        return first;
-    }
-    (1..)
-        .map(|n| dir.join(format!("{stamp}-{n}.{ext}")))
-        .find(|p| !p.exists())
-        .expect("some name is free")
 }
 
 fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {

@@ -36,9 +36,14 @@ async fn last_backup(spec: &DrillSpec) -> Option<DateTime<Utc>> {
     let recorded = std::fs::read_to_string(state_file(spec))
         .ok()
         .and_then(|t| t.trim().parse::<DateTime<Utc>>().ok());
-    let dests = storage::open_all(&spec.destinations).await.ok()?;
-    let newest = match dests.first() {
-        Some(d) => catalog::list(d, &spec.name)
+    // An unreachable destination must not make the backup due at every pass: the attempt
+    // record still counts.
+    let newest = match storage::open_all(&spec.destinations)
+        .await
+        .ok()
+        .and_then(|d| d.into_iter().next())
+    {
+        Some(d) => catalog::list(&d, &spec.name)
             .await
             .ok()
             .and_then(|sets| sets.iter().map(|s| s.manifest.started_at).max()),
