@@ -30,6 +30,29 @@ pub struct PruneOutcome {
     pub orphans: Vec<String>,
 }
 
+/// Sets a destination protects for every destination: its newest drill-verified set and the
+/// set a running drill restores. `prune` of each destination keeps the union, so a replica
+/// never deletes what a drill verified or uses elsewhere (RDS snapshots are shared).
+///
+/// # Errors
+/// When the destination cannot be read.
+pub async fn protected(dest: &Destination, drill: &str) -> Result<BTreeMap<String, String>> {
+    let sets = super::list(dest, drill).await?;
+    let mut out = BTreeMap::new();
+    if let Some(id) = newest_verified(dest, drill, &sets).await? {
+        out.insert(
+            id,
+            format!("newest verified by a drill (reports in `{}`)", dest.name),
+        );
+    }
+    if let Some(l) = lease::current(dest, drill, "drill").await? {
+        if let (Some(id), true) = (l.backup_id, l.expires_at > Utc::now()) {
+            out.insert(id, format!("in use by a running drill ({})", l.holder));
+        }
+    }
+    Ok(out)
+}
+
 /// The id of the newest set with a passing drill report stored beside it.
 async fn newest_verified(
     dest: &Destination,
@@ -69,6 +92,7 @@ pub async fn prune(
     orphan_grace: Duration,
     rds: Option<&RdsSource>,
     dry_run: bool,
+    extra_keep: &BTreeMap<String, String>,
 ) -> Result<PruneOutcome> {
     let sets = super::list(dest, drill).await?;
     let points: Vec<(String, DateTime<Utc>)> = sets
@@ -84,11 +108,26 @@ pub async fn prune(
             .or_default()
             .push("newest verified by a drill".into());
     }
-    if let Some(l) = lease::current(dest, drill, "drill").await? {
-        if let (Some(id), true) = (l.backup_id, l.expires_at > Utc::now()) {
-            kept.entry(id)
+    for (id, why) in extra_keep {
+        kept.entry(id.clone()).or_default().push(why.clone());
+    }
+    let drill_lease = lease::current(dest, drill, "drill")
+        .await?
+        .filter(|l| l.expires_at > Utc::now());
+    if let Some(l) = &drill_lease {
+        match &l.backup_id {
+            Some(id) => kept
+                .entry(id.clone())
                 .or_default()
-                .push(format!("in use by a running drill ({})", l.holder));
+                .push(format!("in use by a running drill ({})", l.holder)),
+            // A drill that has not chosen its backup yet may choose any: keep them all.
+            None => {
+                for s in &sets {
+                    kept.entry(s.id.clone())
+                        .or_default()
+                        .push(format!("a drill is choosing a backup ({})", l.holder));
+                }
+            }
         }
     }
     let mut out = PruneOutcome {
@@ -122,20 +161,40 @@ pub async fn prune(
         .filter(|(id, _)| sets.iter().any(|s| &s.id == id))
         .collect();
 
-    // Orphans: ids with objects but no manifest, older than the grace period.
+    // Orphans: ids with objects but no manifest key at all, older than the grace period. A
+    // manifest this firedrill cannot read (newer format, damage) is never swept. Nothing is
+    // swept while a backup runs: its data exists before its manifest.
+    let backup_running = lease::current(dest, drill, "backup")
+        .await?
+        .is_some_and(|l| l.expires_at > Utc::now());
     let complete: BTreeSet<&str> = sets.iter().map(|s| s.id.as_str()).collect();
     let mut orphan_keys: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut has_manifest: BTreeSet<String> = BTreeSet::new();
     for obj in dest.store.list(&format!("{drill}/")).await? {
         let rest = &obj.key[drill.len() + 1..];
         let Some((id, name)) = rest.split_once('/') else {
             continue;
         };
+        if name == layout::MANIFEST {
+            has_manifest.insert(id.to_string());
+        }
         if layout::is_backup_id(id) && !complete.contains(id) && !name.starts_with("drills/") {
             orphan_keys
                 .entry(id.to_string())
                 .or_default()
                 .push(obj.key.clone());
         }
+    }
+    for id in &has_manifest {
+        if orphan_keys.remove(id).is_some() {
+            out.refused.insert(
+                id.clone(),
+                "its manifest is unreadable by this firedrill; left alone".into(),
+            );
+        }
+    }
+    if backup_running {
+        orphan_keys.clear();
     }
     let cutoff = Utc::now() - chrono::Duration::from_std(orphan_grace).unwrap_or_default();
     for (id, keys) in orphan_keys {

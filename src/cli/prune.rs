@@ -23,23 +23,44 @@ pub async fn run(args: PruneArgs) -> Result<u8> {
         ))
         .hint("add [backup.retention] with keep-last, daily, weekly and/or monthly")
     })?;
+    let dests = storage::open_all(&spec.destinations).await?;
+    // What any destination protects (verified sets, sets in use) is kept in all of them.
+    let mut keep_everywhere = std::collections::BTreeMap::new();
+    for d in &dests {
+        keep_everywhere.extend(prune::protected(d, &spec.name).await?);
+    }
     let mut outcomes = Vec::new();
-    for d in storage::open_all(&spec.destinations).await? {
+    for d in dests {
         outcomes.push(
             prune::prune(
                 &d,
                 &spec.name,
                 &policy,
                 spec.backup.orphan_grace,
-                spec.source.rds.as_ref(),
+                // RDS snapshots are shared by every destination's manifest: deleted only in
+                // the pass over the destination drills read from.
+                spec.source
+                    .rds
+                    .as_ref()
+                    .filter(|_| d.name == spec.drill.from),
                 args.dry_run,
+                &keep_everywhere,
             )
             .await?,
         );
     }
+    // Retention under Object Lock is expected; any other refusal is a problem.
+    let code = if outcomes
+        .iter()
+        .any(|o| o.refused.values().any(|why| !why.contains("Object Lock")))
+    {
+        2
+    } else {
+        0
+    };
     if args.spec.json {
         super::print_json(&outcomes);
-        return Ok(0);
+        return Ok(code);
     }
     let verb = if args.dry_run {
         "would delete"
@@ -61,5 +82,5 @@ pub async fn run(args: PruneArgs) -> Result<u8> {
             println!("  {verb} incomplete set {id} (no manifest)");
         }
     }
-    Ok(0)
+    Ok(code)
 }

@@ -121,6 +121,7 @@ async fn prune_keeps_the_gfs_sets_the_verified_one_and_the_one_in_use() {
         Duration::from_secs(86400),
         None,
         true,
+        &Default::default(),
     )
     .await
     .unwrap();
@@ -139,6 +140,7 @@ async fn prune_keeps_the_gfs_sets_the_verified_one_and_the_one_in_use() {
         Duration::from_secs(86400),
         None,
         false,
+        &Default::default(),
     )
     .await
     .unwrap();
@@ -189,4 +191,103 @@ async fn prune_keeps_the_gfs_sets_the_verified_one_and_the_one_in_use() {
         .unwrap()
         .is_some());
     lease.release().await;
+}
+
+#[tokio::test]
+async fn prune_never_sweeps_unreadable_manifests_running_backups_or_a_choosing_drill() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = std::sync::Arc::new(FileStore::new(dir.path()));
+    let dest = Destination {
+        name: "primary".into(),
+        store: store.clone(),
+    };
+    let now = Utc::now();
+    let old = now - chrono::Duration::days(5);
+    let a = layout::new_backup_id(old);
+    let b = layout::new_backup_id(old + chrono::Duration::hours(1));
+    put_set(&store, &a, old).await;
+    put_set(&store, &b, old + chrono::Duration::hours(1)).await;
+    // A set whose manifest this firedrill cannot read (a newer format): never an orphan.
+    let newer = layout::new_backup_id(old - chrono::Duration::days(1));
+    store
+        .put_bytes(
+            &layout::object_key("hist", &newer, "data.dump.zst.age"),
+            "data".into(),
+        )
+        .await
+        .unwrap();
+    store
+        .put_bytes(
+            &layout::manifest_key("hist", &newer),
+            r#"{"format_version": 99}"#.into(),
+        )
+        .await
+        .unwrap();
+    // An old incomplete set.
+    let orphan = layout::new_backup_id(old - chrono::Duration::days(2));
+    store
+        .put_bytes(
+            &layout::object_key("hist", &orphan, "data.dump.zst.age"),
+            "part".into(),
+        )
+        .await
+        .unwrap();
+    let policy = Retention {
+        keep_last: 1,
+        ..Retention::default()
+    };
+    let grace = Duration::from_secs(3600);
+    let none = Default::default();
+
+    // While a backup runs, nothing is swept.
+    let backup = firedrill::storage::lease::acquire(&dest, "hist", "backup", None)
+        .await
+        .unwrap();
+    let out = prune::prune(&dest, "hist", &policy, grace, None, true, &none)
+        .await
+        .unwrap();
+    assert!(out.orphans.is_empty(), "{:?}", out.orphans);
+    assert!(out.refused.contains_key(&newer), "{:?}", out.refused);
+    backup.release().await;
+
+    // While a drill has not chosen its backup yet, every set is kept.
+    let drill = firedrill::storage::lease::acquire(&dest, "hist", "drill", None)
+        .await
+        .unwrap();
+    let out = prune::prune(&dest, "hist", &policy, grace, None, false, &none)
+        .await
+        .unwrap();
+    assert!(out.deleted.is_empty(), "{:?}", out.deleted);
+    assert_eq!(
+        out.orphans,
+        vec![orphan.clone()],
+        "incomplete sets still go"
+    );
+    drill.release().await;
+
+    let out = prune::prune(&dest, "hist", &policy, grace, None, false, &none)
+        .await
+        .unwrap();
+    assert_eq!(out.deleted, vec![a.clone()]);
+    assert!(out.orphans.is_empty());
+    assert_eq!(
+        store
+            .head(&layout::object_key("hist", &orphan, "data.dump.zst.age"))
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(
+        store
+            .head(&layout::manifest_key("hist", &newer))
+            .await
+            .unwrap()
+            .is_some(),
+        "unreadable set kept"
+    );
+    assert!(store
+        .head(&layout::object_key("hist", &newer, "data.dump.zst.age"))
+        .await
+        .unwrap()
+        .is_some());
 }

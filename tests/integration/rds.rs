@@ -435,6 +435,7 @@ async fn prune_deletes_the_snapshots_of_pruned_rds_backups_in_every_region() {
         std::time::Duration::from_secs(86400),
         spec.source.rds.as_ref(),
         false,
+        &Default::default(),
     )
     .await
     .unwrap();

@@ -599,16 +599,32 @@ async fn prune_deletes_unlocked_sets_and_reports_locked_ones() {
     let primary = storage::open(spec.destination("primary").unwrap())
         .await
         .unwrap();
-    let p = firedrill::catalog::prune::prune(&primary, "s3t", &policy, grace, None, false)
-        .await
-        .unwrap();
+    let p = firedrill::catalog::prune::prune(
+        &primary,
+        "s3t",
+        &policy,
+        grace,
+        None,
+        false,
+        &Default::default(),
+    )
+    .await
+    .unwrap();
     assert_eq!(p.deleted, vec![old.backup_id.clone()]);
     let dr = storage::open(spec.destination("dr").unwrap())
         .await
         .unwrap();
-    let d = firedrill::catalog::prune::prune(&dr, "s3t", &policy, grace, None, false)
-        .await
-        .unwrap();
+    let d = firedrill::catalog::prune::prune(
+        &dr,
+        "s3t",
+        &policy,
+        grace,
+        None,
+        false,
+        &Default::default(),
+    )
+    .await
+    .unwrap();
     assert!(d.deleted.is_empty());
     assert!(
         d.refused[&old.backup_id].contains("Object Lock retention"),
