@@ -195,11 +195,20 @@ pub async fn run(
     // One drill of a spec at a time: a refused drill writes no report (it did not run).
     // An unreachable destination is not refused here: the drill then fails at `locate` and
     // its report says why.
-    let lease_dest = resolve_from(spec, opts).await?;
-    let held = match lease::acquire(&lease_dest, &spec.name, "drill", None).await {
+    // The lease lives in the primary (one place for every `--from`), or, when the primary is
+    // unreachable (a DR drill after losing it), in the destination read from.
+    let primary = storage::open(spec.destinations.first().expect("validated")).await?;
+    let held = match lease::acquire(&primary, &spec.name, "drill", None).await {
         Ok(l) => Some(l),
         Err(e) if e.kind == ErrorKind::Busy => return Err(e),
-        Err(_) => None,
+        Err(_) => {
+            let from = resolve_from(spec, opts).await?;
+            match lease::acquire(&from, &spec.name, "drill", None).await {
+                Ok(l) => Some(l),
+                Err(e) if e.kind == ErrorKind::Busy => return Err(e),
+                Err(_) => None,
+            }
+        }
     };
     let started_at = Utc::now();
     info!(drill = %spec.name, "Drill started.");

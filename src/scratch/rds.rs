@@ -345,7 +345,8 @@ pub async fn sweep(cfg: &RdsScratch, drill: &str) -> Result<Vec<CleanupOutcome>>
             let created = inst
                 .instance_create_time()
                 .and_then(|t| DateTime::<Utc>::from_timestamp(t.secs(), 0));
-            if created.is_some_and(|t| t > cutoff) {
+            // No creation time yet: the instance is still being created (a running drill).
+            if created.is_none_or(|t| t > cutoff) {
                 out.push(CleanupOutcome {
                     removed: false,
                     kept: true,

@@ -206,6 +206,14 @@ pub async fn sweep(url: &SecretString, prefix: &str, drill: &str) -> Result<Vec<
     let mut out = Vec::new();
     for r in rows {
         let name: String = r.get(0);
+        // The prefix of `orders` also matches `orders_eu`: only this drill's marker counts.
+        let marker = marker_of(&client, &name)
+            .await?
+            .flatten()
+            .unwrap_or_default();
+        if !marker.contains(&format!(" drill={drill} ")) {
+            continue;
+        }
         match drop_marked(&client, prefix, &name).await {
             Ok(removed) => out.push(CleanupOutcome {
                 removed,

@@ -137,7 +137,7 @@ pub async fn objects(client: &Client) -> Result<BTreeMap<String, i64>> {
 /// [`crate::ErrorKind::Source`] with the server's message.
 pub async fn count(client: &Client, t: &TableRef) -> Result<i64> {
     let sql = format!(
-        "select count(*) from {}.{}",
+        "select count(*) from only {}.{}",
         quote_ident(&t.schema),
         quote_ident(&t.table)
     );

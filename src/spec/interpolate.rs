@@ -24,7 +24,8 @@ pub fn interpolate(
             continue;
         };
         let Some(end) = body_and_tail.find('}') else {
-            problems.push(format!("unclosed `${{` in `{input}`"));
+            // The value is not repeated: it may hold a literal secret.
+            problems.push("unclosed `${` (write `${NAME}`, or `$$` for a literal `$`)".into());
             rest = "";
             break;
         };

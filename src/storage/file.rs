@@ -123,9 +123,15 @@ impl ObjectStore for FileStore {
         // Written in full under a temporary name, then linked into place: `link` fails if the
         // name exists, so exactly one writer wins and nobody reads a half-written lease.
         let tmp = self.temp_for(&path, key).await?;
-        tokio::fs::write(&tmp, &data)
-            .await
-            .map_err(|e| self.err("write", key, e))?;
+        let written = async {
+            let mut f = tokio::fs::File::create(&tmp).await?;
+            f.write_all(&data).await?;
+            f.sync_all().await
+        };
+        if let Err(e) = written.await {
+            let _ = tokio::fs::remove_file(&tmp).await;
+            return Err(self.err("write", key, e));
+        }
         let linked = tokio::fs::hard_link(&tmp, &path).await;
         let _ = tokio::fs::remove_file(&tmp).await;
         match linked {

@@ -119,7 +119,7 @@ pub async fn acquire(
             Some(stale) => {
                 warn!(drill, operation, holder = %stale.holder, "Taking over an expired lease.");
                 took_over = Some(stale.holder);
-                dest.store.delete(&key).await?;
+                dest.store.delete_lease(&key).await?;
             }
             // Vanished between the two calls: try again.
             None => {}
@@ -149,7 +149,31 @@ fn holder_is_dead(holder: &str) -> bool {
     }
 }
 
+/// True when the lease object still names this holder (nobody took it over).
+async fn still_ours(
+    dest: &Destination,
+    key: &str,
+    record: &Mutex<LeaseRecord>,
+) -> crate::Result<bool> {
+    let (holder, acquired) = {
+        let r = record.lock().expect("lease lock");
+        (r.holder.clone(), r.acquired_at)
+    };
+    let now: Option<LeaseRecord> = dest
+        .store
+        .get_bytes(key)
+        .await?
+        .and_then(|b| serde_json::from_slice(&b).ok());
+    Ok(now.is_some_and(|n| n.holder == holder && n.acquired_at == acquired))
+}
+
 async fn write(dest: &Destination, key: &str, record: &Mutex<LeaseRecord>) -> crate::Result<()> {
+    if !still_ours(dest, key, record).await? {
+        return Err(Error::new(
+            crate::ErrorKind::Busy,
+            format!("the lease `{key}` was taken over by another run"),
+        ));
+    }
     let body = {
         let mut r = record.lock().expect("lease lock");
         r.expires_at = Utc::now() + chrono::Duration::from_std(TTL).expect("small");
@@ -186,7 +210,15 @@ impl Lease {
     /// Stops renewal and removes the lease.
     pub async fn release(self) {
         self.renewer.abort();
-        if let Err(e) = self.dest.store.delete(&self.key).await {
+        // Never remove a lease another run has taken over meanwhile.
+        if !still_ours(&self.dest, &self.key, &self.record)
+            .await
+            .unwrap_or(false)
+        {
+            warn!(key = %self.key, "The lease is no longer ours; left in place.");
+            return;
+        }
+        if let Err(e) = self.dest.store.delete_lease(&self.key).await {
             warn!(error = %e.message, key = %self.key, "Could not remove the lease; it expires by itself.");
         } else {
             info!(key = %self.key, "Lease released.");
@@ -244,5 +276,45 @@ mod tests {
         assert_eq!(taken.took_over.as_deref(), Some(rec.holder.as_str()));
         taken.release().await;
         assert!(current(&dest, "orders", "backup").await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_taken_over_lease_is_not_released_by_its_old_holder_and_garbage_is_stale() {
+        let dest = Destination {
+            name: "primary".into(),
+            store: Arc::new(MemoryStore::default()),
+        };
+        let old = acquire(&dest, "orders", "drill", None).await.unwrap();
+        // Another run took it over (as after an expiry): the old holder must leave it alone.
+        let k = key("orders", "drill");
+        let mut rec: LeaseRecord =
+            serde_json::from_slice(&dest.store.get_bytes(&k).await.unwrap().unwrap()).unwrap();
+        rec.holder = "otherhost:1".into();
+        dest.store
+            .put_bytes(&k, serde_json::to_vec(&rec).unwrap().into())
+            .await
+            .unwrap();
+        assert!(
+            old.set_backup_id("x").await.is_err(),
+            "renewal notices the takeover"
+        );
+        old.release().await;
+        assert_eq!(
+            current(&dest, "orders", "drill")
+                .await
+                .unwrap()
+                .unwrap()
+                .holder,
+            "otherhost:1"
+        );
+
+        // A lease that is not even JSON (a crash mid-write) is stale.
+        dest.store
+            .put_bytes(&k, bytes::Bytes::from_static(b"\0\0"))
+            .await
+            .unwrap();
+        let taken = acquire(&dest, "orders", "drill", None).await.unwrap();
+        assert_eq!(taken.took_over.as_deref(), Some("an unreadable lease"));
+        taken.release().await;
     }
 }

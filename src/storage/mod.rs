@@ -53,6 +53,12 @@ pub trait ObjectStore: Send + Sync {
         self.put_bytes(key, data).await
     }
 
+    /// Removes a lease object. S3 uses a plain delete (a delete marker in versioned buckets),
+    /// which a bucket's default Object Lock retention allows.
+    async fn delete_lease(&self, key: &str) -> Result<()> {
+        self.delete(key).await
+    }
+
     /// Stores a small object only if `key` does not exist yet; `Ok(false)` when it does.
     /// Atomic across hosts (leases are built on it).
     async fn put_if_absent(&self, key: &str, data: Bytes) -> Result<bool>;

@@ -417,6 +417,18 @@ impl ObjectStore for S3Store {
         Ok(())
     }
 
+    async fn delete_lease(&self, key: &str) -> Result<()> {
+        let full = self.full_key(key);
+        self.client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(&full)
+            .send()
+            .await
+            .map_err(|e| self.err("delete", &full, e))?;
+        Ok(())
+    }
+
     async fn put_if_absent(&self, key: &str, data: Bytes) -> Result<bool> {
         // Without retention: leases are deleted when released.
         let full = self.full_key(key);

@@ -948,7 +948,7 @@ async fn a_drill_refused_by_a_running_drill_writes_no_report() {
     let case = Case::new(TINY_SQL, "").await;
     let (env, spec) = (&case.env, case.spec());
     backup_ok(Path::new(spec));
-    let lease_file = env.dest("dr").join(NAME).join(".locks/drill.json");
+    let lease_file = env.dest("primary").join(NAME).join(".locks/drill.json");
     std::fs::create_dir_all(lease_file.parent().unwrap()).unwrap();
     let live = serde_json::json!({
         "operation": "drill", "holder": "otherhost:9",
