@@ -69,7 +69,16 @@ pub async fn current(
         .store
         .get_bytes(&key(drill, operation))
         .await?
-        .and_then(|b| serde_json::from_slice(&b).ok()))
+        .map(|b| {
+            // An unreadable lease (a crash mid-write) is treated as one that has expired.
+            serde_json::from_slice(&b).unwrap_or_else(|_| LeaseRecord {
+                operation: operation.into(),
+                holder: "an unreadable lease".into(),
+                acquired_at: DateTime::<Utc>::MIN_UTC,
+                expires_at: DateTime::<Utc>::MIN_UTC,
+                backup_id: None,
+            })
+        }))
 }
 
 /// Takes the lease for `operation` on `drill` in `dest`.
