@@ -197,6 +197,33 @@ pub async fn snapshot(
     backup_id: &str,
     cancel: &CancellationToken,
 ) -> Result<RdsBackup> {
+    let mut created = Vec::new();
+    let result = take_snapshot(src, drill, backup_id, cancel, &mut created).await;
+    if result.is_err() {
+        // A failed backup leaves no snapshot behind (they would count against the quota and
+        // no manifest would ever lead prune to them).
+        for (region, id) in created {
+            let c = client(&region, src.endpoint.as_deref()).await;
+            if let Err(e) = c
+                .delete_db_snapshot()
+                .db_snapshot_identifier(&id)
+                .send()
+                .await
+            {
+                tracing::warn!(snapshot = %id, region = %region, error = %DisplayErrorContext(&e), "Could not remove the snapshot of a failed backup.");
+            }
+        }
+    }
+    result
+}
+
+async fn take_snapshot(
+    src: &RdsSource,
+    drill: &str,
+    backup_id: &str,
+    cancel: &CancellationToken,
+    created_ids: &mut Vec<(String, String)>,
+) -> Result<RdsBackup> {
     let c = client(&src.region, src.endpoint.as_deref()).await;
     let inst = c
         .describe_db_instances()
@@ -236,6 +263,7 @@ pub async fn snapshot(
                 e,
             )
         })?;
+    created_ids.push((src.region.clone(), id.clone()));
     let (created, arn) = wait_for(
         &format!("snapshot `{id}` in `{}`", src.region),
         src.wait_timeout,
@@ -278,11 +306,12 @@ pub async fn snapshot(
             .await
             .map_err(|e| {
                 rds_err(
-                    &format!("cannot copy snapshot `{id}` into `{}`", copy.region),
+                    &format!("cannot copy snapshot `{id}` from `{}`", src.region),
                     &copy.region,
                     e,
                 )
             })?;
+        created_ids.push((copy.region.clone(), id.clone()));
         let copied_arn = wait_for(
             &format!("the copy of `{id}` in `{}`", copy.region),
             src.wait_timeout,

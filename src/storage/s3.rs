@@ -248,10 +248,23 @@ impl S3Store {
     }
 
     /// Fills `buf` up to `part_size` from `body`; returns the bytes read (0 at EOF).
-    async fn fill(&self, body: &mut ByteStream, buf: &mut Vec<u8>, key: &str) -> Result<usize> {
+    /// Size of part `number` (1-based): the configured size, doubled every 1,000 parts so that
+    /// S3's 10,000-part limit is never reached (capped at S3's 5 GiB part maximum). Memory
+    /// grows only for dumps past 1,000 x part-size.
+    fn part_len(&self, number: i32) -> usize {
+        part_len(self.part_size, number)
+    }
+
+    async fn fill(
+        &self,
+        body: &mut ByteStream,
+        buf: &mut Vec<u8>,
+        key: &str,
+        len: usize,
+    ) -> Result<usize> {
         buf.clear();
-        while buf.len() < self.part_size {
-            let want = self.part_size - buf.len();
+        while buf.len() < len {
+            let want = len - buf.len();
             let n = body
                 .as_mut()
                 .take(want as u64)
@@ -313,8 +326,9 @@ impl S3Store {
             while running.len() >= self.concurrency.max(2) - 1 {
                 parts.push(join_one(&mut running).await?);
             }
-            let mut buf = Vec::with_capacity(self.part_size);
-            if self.fill(&mut body, &mut buf, full).await? > 0 {
+            let len = self.part_len(number + 1);
+            let mut buf = Vec::with_capacity(len);
+            if self.fill(&mut body, &mut buf, full, len).await? > 0 {
                 next = Some(buf);
             }
         }
@@ -347,6 +361,13 @@ async fn join_one(set: &mut JoinSet<Result<CompletedPart>>) -> Result<CompletedP
     }
 }
 
+fn part_len(part_size: usize, number: i32) -> usize {
+    let doublings = ((number.max(1) - 1) / 1000).min(12) as u32;
+    part_size
+        .saturating_mul(1usize << doublings)
+        .min(5 * 1024 * 1024 * 1024)
+}
+
 #[async_trait]
 impl ObjectStore for S3Store {
     fn describe(&self) -> String {
@@ -361,7 +382,9 @@ impl ObjectStore for S3Store {
     async fn put(&self, key: &str, mut body: ByteStream) -> Result<u64> {
         let full = self.full_key(key);
         let mut first = Vec::with_capacity(self.part_size);
-        let n = self.fill(&mut body, &mut first, &full).await?;
+        let n = self
+            .fill(&mut body, &mut first, &full, self.part_size)
+            .await?;
         if n < self.part_size {
             // The whole object fits in one part: a single PutObject (still checksummed).
             self.put_small(key, Bytes::from(first)).await?;
@@ -749,5 +772,23 @@ impl ObjectStore for S3Store {
 
     fn as_any(&self) -> &dyn std::any::Any {
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn parts_grow_so_10000_of_them_hold_any_dump() {
+        let sizes: Vec<u64> = (1..=10_000)
+            .map(|n| super::part_len(16 << 20, n) as u64)
+            .collect();
+        assert_eq!(sizes[0], 16 << 20);
+        assert_eq!(sizes[999], 16 << 20);
+        assert_eq!(sizes[1000], 32 << 20);
+        let total: u64 = sizes.iter().sum();
+        assert!(
+            total > 10u64 << 40,
+            "more than 10 TiB in 10,000 parts: {total}"
+        );
     }
 }

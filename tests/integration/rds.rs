@@ -459,3 +459,47 @@ async fn prune_deletes_the_snapshots_of_pruned_rds_backups_in_every_region() {
         assert!(gone, "snapshot {} in {} deleted", s.id, s.region);
     }
 }
+
+#[tokio::test]
+async fn a_failed_rds_backup_leaves_no_snapshot_behind() {
+    let env = Env::new();
+    let instance = source_instance("leak").await;
+    let drill_name = format!("rds-leak-{}", firedrill::storage::layout::random_hex(2));
+    // The emulator refuses this copy (it has no such KMS key): the backup fails mid-way.
+    let text = spec_text(&env, &drill_name, &instance, "postgres", "", COUNT_CHECK).replace(
+        "copy-to = [\"eu-west-1\"]",
+        "copy-to = [{ region = \"eu-west-1\", kms-key-id = \"alias/no-such-key\" }]",
+    );
+    let spec = env.load(&env.write_spec("rds", &text));
+    let err = backup::run(&spec, &CancellationToken::new())
+        .await
+        .unwrap_err();
+    assert!(
+        err.message.contains("cannot copy snapshot"),
+        "{}",
+        err.render()
+    );
+    let left = rds("us-east-1")
+        .await
+        .describe_db_snapshots()
+        .db_instance_identifier(&instance)
+        .send()
+        .await
+        .unwrap();
+    let ours: Vec<_> = left
+        .db_snapshots()
+        .iter()
+        .filter(|s| {
+            s.db_snapshot_identifier()
+                .is_some_and(|i| i.starts_with("firedrill-"))
+        })
+        .collect();
+    assert!(ours.is_empty(), "{ours:?}");
+    let dr = storage::open(spec.destination("dr").unwrap())
+        .await
+        .unwrap();
+    assert!(
+        catalog::list(&dr, &drill_name).await.unwrap().is_empty(),
+        "no manifest"
+    );
+}
