@@ -30,7 +30,12 @@ impl Spool {
             Error::scratch(format!("cannot create work dir `{}`: {e}", dir.display()))
                 .hint("set drill.work-dir to a writable folder")
         })?;
-        let path = dir.join(format!("spool-{}.dump", layout::random_hex(6)));
+        // The pid in the name lets `cleanup` remove spools of runs that were killed.
+        let path = dir.join(format!(
+            "spool-{}-{}.dump",
+            std::process::id(),
+            layout::random_hex(6)
+        ));
         let file = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)

@@ -303,6 +303,60 @@ fn write_owned(path: &Path, text: &str, owner: Option<(u32, u32)>) -> Result<()>
 }
 
 /// Stops and deletes a cluster folder, but only one that carries firedrill's marker.
+/// A postmaster still running after `pg_ctl stop` (stop failed or timed out) is killed before
+/// its folder is deleted, never left running on a deleted data directory.
+fn kill_leftover_postmaster(dir: &Path) {
+    let Ok(text) = std::fs::read_to_string(dir.join("data/postmaster.pid")) else {
+        return;
+    };
+    if let Some(pid) = text
+        .lines()
+        .next()
+        .and_then(|l| l.trim().parse::<i32>().ok())
+    {
+        let pid = nix::unistd::Pid::from_raw(pid);
+        if nix::sys::signal::kill(pid, None).is_ok() {
+            tracing::warn!(pid = %pid, folder = %dir.display(), "The scratch postmaster outlived pg_ctl stop; killing it.");
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+            for _ in 0..50 {
+                if nix::sys::signal::kill(pid, None).is_err() {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+        }
+    }
+}
+
+/// Removes decrypted spool files of runs that are no longer alive (`spool-<pid>-*.dump`).
+fn sweep_spools(work_dir: &Path, out: &mut Vec<CleanupOutcome>) {
+    let Ok(entries) = std::fs::read_dir(work_dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name
+            .strip_prefix("spool-")
+            .and_then(|r| r.split('-').next())
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid == std::process::id() || Path::new(&format!("/proc/{pid}")).exists() {
+            continue;
+        }
+        let removed = std::fs::remove_file(e.path()).is_ok();
+        out.push(CleanupOutcome {
+            removed,
+            kept: false,
+            detail: format!(
+                "decrypted spool file `{}` of a run that died",
+                e.path().display()
+            ),
+        });
+    }
+}
+
 async fn remove_marked(
     dir: &Path,
     pg_ctl: Option<&PgTool>,
@@ -323,6 +377,7 @@ async fn remove_marked(
             let _ = run(cmd, "pg_ctl stop", "").await;
         }
     }
+    kill_leftover_postmaster(dir);
     tokio::fs::remove_dir_all(dir).await.map_err(|e| {
         Error::scratch(format!(
             "cannot delete scratch cluster `{}`: {e}",
@@ -394,6 +449,7 @@ pub async fn sweep(work_dir: &Path, drill: &str, tools: &PgTools) -> Result<Vec<
         .find("pg_ctl", 0, "to stop kept scratch clusters")
         .ok();
     let mut out = Vec::new();
+    sweep_spools(work_dir, &mut out);
     let Ok(entries) = std::fs::read_dir(work_dir) else {
         return Ok(out);
     };

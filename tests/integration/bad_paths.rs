@@ -971,3 +971,22 @@ async fn a_drill_refused_by_a_running_drill_writes_no_report() {
     std::fs::remove_file(&lease_file).unwrap();
     run_expect(&["drill", spec], 0);
 }
+
+#[tokio::test]
+async fn cleanup_removes_decrypted_spools_of_dead_runs_only() {
+    let case = Case::new(TINY_SQL, "").await;
+    let (env, spec) = (&case.env, case.spec());
+    std::fs::create_dir_all(env.work()).unwrap();
+    // pid 4194304 is above Linux's pid_max: never alive. Our own pid is alive.
+    let dead = env.work().join("spool-4194304-abcdef.dump");
+    let alive = env
+        .work()
+        .join(format!("spool-{}-abcdef.dump", std::process::id()));
+    std::fs::write(&dead, "plain dump").unwrap();
+    std::fs::write(&alive, "plain dump").unwrap();
+    let out = run_expect(&["cleanup", spec], 0);
+    assert!(text(&out).contains("spool"), "{}", text(&out));
+    assert!(!dead.exists(), "the dead run's spool is gone");
+    assert!(alive.exists(), "a live run's spool stays");
+    std::fs::remove_file(alive).unwrap();
+}
