@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use super::{DrillReport, Verdict};
+use super::{human_seconds as secs, target_word as target, DrillReport, Verdict};
 
 fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -19,24 +19,6 @@ fn esc(s: &str) -> String {
         }
     }
     out
-}
-
-fn secs(s: f64) -> String {
-    if s >= 3600.0 {
-        format!("{:.1} h", s / 3600.0)
-    } else if s >= 60.0 {
-        format!("{:.1} min", s / 60.0)
-    } else {
-        format!("{s:.2} s")
-    }
-}
-
-fn target(pass: Option<bool>) -> &'static str {
-    match pass {
-        Some(true) => "met",
-        Some(false) => "MISSED",
-        None => "no target",
-    }
 }
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;color:#111;background:#fff;margin:2rem;max-width:64rem}\

@@ -2,25 +2,7 @@
 
 use std::fmt::Write;
 
-use super::{DrillReport, Verdict};
-
-fn secs(s: f64) -> String {
-    if s >= 3600.0 {
-        format!("{:.1} h", s / 3600.0)
-    } else if s >= 60.0 {
-        format!("{:.1} min", s / 60.0)
-    } else {
-        format!("{s:.2} s")
-    }
-}
-
-fn pass(p: Option<bool>) -> &'static str {
-    match p {
-        Some(true) => "met",
-        Some(false) => "MISSED",
-        None => "no target",
-    }
-}
+use super::{human_seconds as secs, target_word as pass, DrillReport, Verdict};
 
 fn cell(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")

@@ -18,3 +18,23 @@ pub fn render_json(report: &DrillReport) -> String {
     s.push('\n');
     s
 }
+
+/// A duration for people: seconds, minutes or hours.
+pub(crate) fn human_seconds(s: f64) -> String {
+    if s >= 3600.0 {
+        format!("{:.1} h", s / 3600.0)
+    } else if s >= 60.0 {
+        format!("{:.1} min", s / 60.0)
+    } else {
+        format!("{s:.2} s")
+    }
+}
+
+/// `met`, `MISSED` or `no target`.
+pub(crate) fn target_word(pass: Option<bool>) -> &'static str {
+    match pass {
+        Some(true) => "met",
+        Some(false) => "MISSED",
+        None => "no target",
+    }
+}

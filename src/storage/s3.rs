@@ -226,6 +226,28 @@ impl S3Store {
         }
     }
 
+    /// Starts a multipart upload with this destination's checksum, encryption and retention.
+    async fn create_multipart(&self, full: &str, what: &str) -> Result<String> {
+        let (sse, kms) = self.sse_parts();
+        let mut req = self
+            .client
+            .create_multipart_upload()
+            .bucket(&self.bucket)
+            .key(full)
+            .checksum_algorithm(ChecksumAlgorithm::Crc32C)
+            .set_server_side_encryption(sse)
+            .set_ssekms_key_id(kms);
+        if let Some((mode, until)) = self.lock_mode() {
+            req = req
+                .object_lock_mode(mode)
+                .object_lock_retain_until_date(until);
+        }
+        let created = req.send().await.map_err(|e| self.err(what, full, e))?;
+        created.upload_id().map(str::to_string).ok_or_else(|| {
+            Error::storage(format!("bucket `{}` returned no upload id", self.bucket))
+        })
+    }
+
     async fn put_small(&self, key: &str, data: Bytes) -> Result<()> {
         let full = self.full_key(key);
         let (sse, kms) = self.sse_parts();
@@ -390,30 +412,7 @@ impl ObjectStore for S3Store {
             self.put_small(key, Bytes::from(first)).await?;
             return Ok(n as u64);
         }
-        let (sse, kms) = self.sse_parts();
-        let mut req = self
-            .client
-            .create_multipart_upload()
-            .bucket(&self.bucket)
-            .key(&full)
-            .checksum_algorithm(ChecksumAlgorithm::Crc32C)
-            .set_server_side_encryption(sse)
-            .set_ssekms_key_id(kms);
-        if let Some((mode, until)) = self.lock_mode() {
-            req = req
-                .object_lock_mode(mode)
-                .object_lock_retain_until_date(until);
-        }
-        let created = req
-            .send()
-            .await
-            .map_err(|e| self.err("start an upload of", &full, e))?;
-        let upload_id = created
-            .upload_id()
-            .ok_or_else(|| {
-                Error::storage(format!("bucket `{}` returned no upload id", self.bucket))
-            })?
-            .to_string();
+        let upload_id = self.create_multipart(&full, "start an upload of").await?;
         match self.multipart(&full, &upload_id, first, body).await {
             Ok(total) => Ok(total),
             Err(e) => {
@@ -691,24 +690,7 @@ impl ObjectStore for S3Store {
                 .map_err(|e| self.err("copy into", &full, e))?;
             return Ok(true);
         }
-        let mut req = self
-            .client
-            .create_multipart_upload()
-            .bucket(&self.bucket)
-            .key(&full)
-            .checksum_algorithm(ChecksumAlgorithm::Crc32C)
-            .set_server_side_encryption(sse)
-            .set_ssekms_key_id(kms);
-        if let Some((mode, until)) = self.lock_mode() {
-            req = req
-                .object_lock_mode(mode)
-                .object_lock_retain_until_date(until);
-        }
-        let created = req
-            .send()
-            .await
-            .map_err(|e| self.err("start a copy into", &full, e))?;
-        let upload_id = created.upload_id().unwrap_or_default().to_string();
+        let upload_id = self.create_multipart(&full, "start a copy into").await?;
         let part = 512 * 1024 * 1024u64;
         let mut parts = Vec::new();
         let mut start = 0u64;
