@@ -193,8 +193,23 @@ pub async fn prune(
             );
         }
     }
+    let mut partials = dest
+        .store
+        .stale_partials(&format!("{drill}/"), orphan_grace)
+        .await?;
     if backup_running {
         orphan_keys.clear();
+        partials.clear();
+    }
+    // Temporary files of writes killed mid-way (never visible as objects).
+    for path in partials {
+        if !dry_run {
+            if let Err(e) = dest.store.remove_partial(&path).await {
+                out.refused.insert(path.clone(), e.message);
+                continue;
+            }
+        }
+        out.orphans.push(path);
     }
     let cutoff = Utc::now() - chrono::Duration::from_std(orphan_grace).unwrap_or_default();
     for (id, keys) in orphan_keys {

@@ -141,6 +141,54 @@ impl ObjectStore for FileStore {
         }
     }
 
+    async fn stale_partials(&self, prefix: &str, age: std::time::Duration) -> Result<Vec<String>> {
+        let root = self.root.join(prefix.trim_end_matches('/'));
+        tokio::task::spawn_blocking(move || {
+            let mut out = Vec::new();
+            let mut stack = vec![root];
+            while let Some(dir) = stack.pop() {
+                let Ok(entries) = std::fs::read_dir(&dir) else {
+                    continue;
+                };
+                for e in entries.flatten() {
+                    let path = e.path();
+                    let Ok(meta) = e.metadata() else { continue };
+                    if meta.is_dir() {
+                        stack.push(path);
+                    } else if e.file_name().to_string_lossy().starts_with(TMP_MARK)
+                        && meta
+                            .modified()
+                            .ok()
+                            .and_then(|m| m.elapsed().ok())
+                            .is_some_and(|a| a > age)
+                    {
+                        out.push(path.display().to_string());
+                    }
+                }
+            }
+            out.sort();
+            Ok(out)
+        })
+        .await
+        .map_err(|e| Error::internal(e.to_string()))?
+    }
+
+    async fn remove_partial(&self, path: &str) -> Result<()> {
+        let p = std::path::Path::new(path);
+        // Only firedrill's own temporary files below this destination.
+        let ours = p.starts_with(&self.root)
+            && p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with(TMP_MARK));
+        if !ours {
+            return Err(Error::storage(format!(
+                "refusing to remove `{path}`: not a firedrill temporary file"
+            )));
+        }
+        tokio::fs::remove_file(p)
+            .await
+            .map_err(|e| Error::storage(format!("cannot remove `{path}`: {e}")))
+    }
+
     async fn get(&self, key: &str) -> Result<ByteStream> {
         let path = self.path(key)?;
         match tokio::fs::File::open(&path).await {

@@ -53,6 +53,21 @@ pub trait ObjectStore: Send + Sync {
         self.put_bytes(key, data).await
     }
 
+    /// Temporary objects of writes that never finished (a killed process), older than `age`;
+    /// stores whose partial writes are invisible (S3 multipart) have none.
+    async fn stale_partials(
+        &self,
+        _prefix: &str,
+        _age: std::time::Duration,
+    ) -> Result<Vec<String>> {
+        Ok(Vec::new())
+    }
+
+    /// Removes a leftover found by [`ObjectStore::stale_partials`].
+    async fn remove_partial(&self, _path: &str) -> Result<()> {
+        Ok(())
+    }
+
     /// Removes a lease object. S3 uses a plain delete (a delete marker in versioned buckets),
     /// which a bucket's default Object Lock retention allows.
     async fn delete_lease(&self, key: &str) -> Result<()> {

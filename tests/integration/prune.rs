@@ -291,3 +291,53 @@ async fn prune_never_sweeps_unreadable_manifests_running_backups_or_a_choosing_d
         .unwrap()
         .is_some());
 }
+
+#[tokio::test]
+async fn prune_sweeps_temporary_files_of_killed_writes_after_the_grace_period() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = std::sync::Arc::new(FileStore::new(dir.path()));
+    let dest = Destination {
+        name: "primary".into(),
+        store: store.clone(),
+    };
+    let at = Utc::now() - chrono::Duration::days(1);
+    let id = layout::new_backup_id(at);
+    put_set(&store, &id, at).await;
+    let set_dir = dir.path().join("hist").join(&id);
+    let old = set_dir.join(".firedrill-partial-0badf00d-data.dump.zst.age");
+    let fresh = set_dir.join(".firedrill-partial-0badf00e-data.dump.zst.age");
+    std::fs::write(&old, "half a dump").unwrap();
+    std::fs::write(&fresh, "a dump being written").unwrap();
+    let touched = std::process::Command::new("touch")
+        .args(["-d", "3 days ago"])
+        .arg(&old)
+        .status()
+        .unwrap();
+    assert!(touched.success());
+    let policy = Retention {
+        keep_last: 5,
+        ..Retention::default()
+    };
+    let out = prune::prune(
+        &dest,
+        "hist",
+        &policy,
+        Duration::from_secs(86400),
+        None,
+        false,
+        &Default::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(out.orphans, vec![old.display().to_string()]);
+    assert!(!old.exists());
+    assert!(
+        fresh.exists(),
+        "a write younger than the grace period may still be running"
+    );
+    assert_eq!(
+        catalog::list(&dest, "hist").await.unwrap().len(),
+        1,
+        "the complete set is untouched"
+    );
+}
