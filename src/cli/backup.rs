@@ -8,17 +8,7 @@ pub async fn run(args: SpecArgs, cancel: &CancellationToken) -> Result<u8> {
     let spec = args.load()?;
     let started = chrono::Utc::now();
     let result = backup::run(&spec, cancel).await;
-    let refused = matches!(&result, Err(e) if e.kind == firedrill::ErrorKind::Busy);
-    if let (Some(path), false) = (&spec.metrics_textfile, refused) {
-        if let Err(e) = firedrill::notify::metrics::record_backup(
-            path,
-            &spec.name,
-            started,
-            result.as_ref().ok(),
-        ) {
-            eprintln!("warning: {}", e.render());
-        }
-    }
+    firedrill::notify::after_backup(&spec, "manual", started, &result).await;
     let outcome = result?;
     let code = if outcome.complete() { 0 } else { 2 };
     if args.json {

@@ -57,13 +57,11 @@ pub async fn run(args: DrillArgs, cancel: &CancellationToken) -> Result<u8> {
         }
         return Ok(0);
     }
-    let outcome = drill::run(&spec, &opts, cancel).await?;
+    let started = chrono::Utc::now();
+    let result = drill::run(&spec, &opts, cancel).await;
+    firedrill::notify::after_drill(&spec, &opts.trigger, started, &result).await;
+    let outcome = result?;
     let r = &outcome.report;
-    if let Some(path) = &spec.metrics_textfile {
-        if let Err(e) = firedrill::notify::metrics::record_drill(path, r) {
-            eprintln!("warning: {}", e.render());
-        }
-    }
     if args.spec.json {
         super::print_json(&serde_json::json!({
             "verdict": r.verdict,

@@ -64,14 +64,22 @@ const HELP: &[(&str, &str)] = &[
         "firedrill_drill_check_failures",
         "Failed checks in the last drill.",
     ),
+    (
+        "firedrill_scheduler_started_timestamp_seconds",
+        "When the schedule daemon started.",
+    ),
+    (
+        "firedrill_scheduler_last_pass_timestamp_seconds",
+        "When the schedule daemon last looked for due work.",
+    ),
 ];
 
-fn ts(t: DateTime<Utc>) -> f64 {
+pub fn ts(t: DateTime<Utc>) -> f64 {
     t.timestamp_millis() as f64 / 1000.0
 }
 
 /// Series of one drill name: metric name -> value.
-type Series = BTreeMap<String, f64>;
+pub type Series = BTreeMap<String, f64>;
 
 fn label(drill: &str) -> String {
     format!(
@@ -81,7 +89,7 @@ fn label(drill: &str) -> String {
 }
 
 /// Reads the file's samples: (metric, labels) -> value. Unknown lines are kept out.
-fn read(path: &Path) -> BTreeMap<(String, String), f64> {
+pub fn read(path: &Path) -> BTreeMap<(String, String), f64> {
     let mut out = BTreeMap::new();
     let Ok(text) = std::fs::read_to_string(path) else {
         return out;
@@ -106,17 +114,7 @@ fn read(path: &Path) -> BTreeMap<(String, String), f64> {
 }
 
 fn write(path: &Path, samples: &BTreeMap<(String, String), f64>) -> Result<()> {
-    let mut text = String::new();
-    for (name, help) in HELP {
-        let rows: Vec<_> = samples.iter().filter(|((n, _), _)| n == name).collect();
-        if rows.is_empty() {
-            continue;
-        }
-        text.push_str(&format!("# HELP {name} {help}\n# TYPE {name} gauge\n"));
-        for ((n, labels), v) in rows {
-            text.push_str(&format!("{n}{labels} {v}\n"));
-        }
-    }
+    let text = render(samples);
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)
             .map_err(|e| Error::storage(format!("cannot create `{}`: {e}", dir.display())))?;
@@ -133,25 +131,43 @@ fn write(path: &Path, samples: &BTreeMap<(String, String), f64>) -> Result<()> {
         })
 }
 
-fn update(path: &Path, drill: &str, series: Series) -> Result<()> {
-    let mut samples = read(path);
-    let labels = label(drill);
-    for (name, v) in series {
-        samples.insert((name, labels.clone()), v);
+/// Renders samples (metric, labels) -> value as Prometheus text, in the order of `HELP`.
+pub fn render(samples: &BTreeMap<(String, String), f64>) -> String {
+    let mut text = String::new();
+    for (name, help) in HELP {
+        let rows: Vec<_> = samples.iter().filter(|((n, _), _)| n == name).collect();
+        if rows.is_empty() {
+            continue;
+        }
+        text.push_str(&format!("# HELP {name} {help}\n# TYPE {name} gauge\n"));
+        for ((n, labels), v) in rows {
+            text.push_str(&format!("{n}{labels} {v}\n"));
+        }
     }
-    write(path, &samples)
+    text
 }
 
-/// Records a backup attempt (`outcome` is `None` when it failed).
+/// The samples of one drill's series.
+pub fn samples(drill: &str, series: &Series) -> BTreeMap<(String, String), f64> {
+    let labels = label(drill);
+    series
+        .iter()
+        .map(|(name, v)| ((name.clone(), labels.clone()), *v))
+        .collect()
+}
+
+/// Merges `series` of `drill` into the textfile at `path`, keeping every other series.
 ///
 /// # Errors
 /// When the file cannot be written.
-pub fn record_backup(
-    path: &Path,
-    drill: &str,
-    started: DateTime<Utc>,
-    outcome: Option<&BackupOutcome>,
-) -> Result<()> {
+pub fn update_file(path: &Path, drill: &str, series: &Series) -> Result<()> {
+    let mut all = read(path);
+    all.extend(samples(drill, series));
+    write(path, &all)
+}
+
+/// The series a backup attempt sets (`outcome` is `None` when it failed: only the attempt).
+pub fn backup_series(started: DateTime<Utc>, outcome: Option<&BackupOutcome>) -> Series {
     let mut s = Series::new();
     s.insert(
         "firedrill_backup_last_attempt_timestamp_seconds".into(),
@@ -169,14 +185,11 @@ pub fn record_backup(
         s.insert("firedrill_backup_size_bytes".into(), o.stored_bytes as f64);
         s.insert("firedrill_backup_duration_seconds".into(), o.seconds);
     }
-    update(path, drill, s)
+    s
 }
 
-/// Records a drill from its report.
-///
-/// # Errors
-/// When the file cannot be written.
-pub fn record_drill(path: &Path, r: &DrillReport) -> Result<()> {
+/// The series a drill sets, from its report.
+pub fn drill_series(r: &DrillReport) -> Series {
     let mut s = Series::new();
     s.insert(
         "firedrill_drill_last_attempt_timestamp_seconds".into(),
@@ -209,7 +222,18 @@ pub fn record_drill(path: &Path, r: &DrillReport) -> Result<()> {
         "firedrill_drill_check_failures".into(),
         r.checks.iter().filter(|c| !c.pass).count() as f64,
     );
-    update(path, &r.drill, s)
+    s
+}
+
+/// The series of a drill that could not start (no report): an attempt that did not pass.
+pub fn drill_error_series(started: DateTime<Utc>) -> Series {
+    let mut s = Series::new();
+    s.insert(
+        "firedrill_drill_last_attempt_timestamp_seconds".into(),
+        ts(started),
+    );
+    s.insert("firedrill_drill_passed".into(), 0.0);
+    s
 }
 
 #[cfg(test)]
@@ -226,13 +250,13 @@ mod tests {
             "firedrill_drill_last_success_timestamp_seconds".into(),
             ts(at),
         );
-        update(&path, "orders", s).unwrap();
+        update_file(&path, "orders", &s).unwrap();
         let mut s = Series::new();
         s.insert("firedrill_drill_passed".into(), 0.0);
-        update(&path, "orders", s).unwrap();
+        update_file(&path, "orders", &s).unwrap();
         let mut s = Series::new();
         s.insert("firedrill_drill_passed".into(), 1.0);
-        update(&path, "we\"ird", s).unwrap();
+        update_file(&path, "we\"ird", &s).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(
             text.contains(

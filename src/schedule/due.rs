@@ -126,14 +126,7 @@ async fn run_backup(spec: &DrillSpec, cancel: &CancellationToken) -> DueRun {
     }
     let _ = std::fs::write(&state, started.to_rfc3339());
     let result = backup::run(spec, cancel).await;
-    let refused = matches!(&result, Err(e) if e.kind == crate::ErrorKind::Busy);
-    if let (Some(path), false) = (&spec.metrics_textfile, refused) {
-        if let Err(e) =
-            notify::metrics::record_backup(path, &spec.name, started, result.as_ref().ok())
-        {
-            warn!(error = %e.message, "Metrics not written.");
-        }
-    }
+    notify::after_backup(spec, "schedule", started, &result).await;
     let (code, detail) = match &result {
         Ok(o) if o.complete() => (0, format!("backup {} stored", o.backup_id)),
         Ok(o) => (
@@ -157,13 +150,11 @@ async fn run_drill(spec: &DrillSpec, cancel: &CancellationToken) -> DueRun {
         trigger: "schedule".into(),
         ..DrillOptions::default()
     };
-    let (code, detail) = match drill::run(spec, &opts, cancel).await {
+    let started = Utc::now();
+    let result = drill::run(spec, &opts, cancel).await;
+    notify::after_drill(spec, &opts.trigger, started, &result).await;
+    let (code, detail) = match result {
         Ok(outcome) => {
-            if let Some(path) = &spec.metrics_textfile {
-                if let Err(e) = notify::metrics::record_drill(path, &outcome.report) {
-                    warn!(error = %e.message, "Metrics not written.");
-                }
-            }
             let r = &outcome.report;
             (
                 r.verdict.exit_code(),

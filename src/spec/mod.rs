@@ -6,6 +6,7 @@
 //! its key path and the fix.
 
 mod interpolate;
+mod notify;
 mod overrides;
 mod raw;
 mod validate;
@@ -19,6 +20,7 @@ use crate::verify::Expect;
 use crate::{Error, ErrorKind};
 
 pub use interpolate::interpolate;
+pub use notify::{NotifyOn, Webhook, WebhookFormat};
 
 /// A validated drill spec.
 #[derive(Debug)]
@@ -34,6 +36,10 @@ pub struct DrillSpec {
     pub tools: ToolsSpec,
     /// Prometheus textfile updated after every backup and drill.
     pub metrics_textfile: Option<PathBuf>,
+    /// Prometheus Pushgateway base URL; each run pushes its drill's group.
+    pub metrics_pushgateway: Option<url::Url>,
+    /// Webhooks told about finished backups and drills.
+    pub webhooks: Vec<Webhook>,
 }
 
 #[derive(Debug)]

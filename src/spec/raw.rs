@@ -18,12 +18,30 @@ pub struct RawSpec {
     pub check: Vec<RawCheck>,
     pub tools: Option<RawTools>,
     pub metrics: Option<RawMetrics>,
+    pub notify: Option<RawNotify>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct RawNotify {
+    #[serde(default)]
+    pub webhook: Vec<RawWebhook>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct RawWebhook {
+    pub url: Option<String>,
+    pub url_env: Option<String>,
+    pub on: Option<String>,
+    pub format: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct RawMetrics {
     pub textfile: Option<String>,
+    pub pushgateway: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

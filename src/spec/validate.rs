@@ -406,6 +406,14 @@ pub(super) fn validate(
             .map(PathBuf::from),
     };
 
+    let metrics = raw.metrics.unwrap_or_default();
+    let metrics_textfile = metrics
+        .textfile
+        .filter(|t| !t.is_empty())
+        .map(PathBuf::from);
+    let metrics_pushgateway = super::notify::pushgateway(metrics.pushgateway, p);
+    let webhooks = super::notify::webhooks(raw.notify.unwrap_or_default().webhook, env, p);
+
     if !p.is_empty() {
         return None;
     }
@@ -448,11 +456,9 @@ pub(super) fn validate(
         targets,
         checks,
         tools,
-        metrics_textfile: raw
-            .metrics
-            .and_then(|m| m.textfile)
-            .filter(|t| !t.is_empty())
-            .map(PathBuf::from),
+        metrics_textfile,
+        metrics_pushgateway,
+        webhooks,
     })
 }
 

@@ -2,9 +2,11 @@
 //! postgres). They fail, never skip, when it is not there.
 
 mod bad_paths;
+mod notify;
 mod ops;
 mod prune;
 mod rds;
+mod receiver;
 mod roundtrip;
 mod s3;
 mod support;
