@@ -14,6 +14,7 @@ pub mod catalog;
 pub mod demo;
 pub mod drill;
 mod error;
+pub mod fleet;
 pub mod measure;
 pub mod notify;
 pub mod pg;

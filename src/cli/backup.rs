@@ -2,9 +2,20 @@ use tokio_util::sync::CancellationToken;
 
 use firedrill::{backup, Result};
 
-use super::SpecArgs;
+use super::BackupArgs;
 
-pub async fn run(args: SpecArgs, cancel: &CancellationToken) -> Result<u8> {
+pub async fn run(args: BackupArgs, cancel: &CancellationToken) -> Result<u8> {
+    if args.all.all {
+        return super::fleet::run_all(
+            &args.spec.spec,
+            firedrill::fleet::Operation::Backup,
+            &args.all,
+            args.spec.json,
+            cancel,
+        )
+        .await;
+    }
+    let args = args.spec;
     let spec = args.load()?;
     let started = chrono::Utc::now();
     let result = backup::run(&spec, cancel).await;

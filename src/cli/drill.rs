@@ -29,9 +29,32 @@ pub struct DrillArgs {
     /// Leave the scratch target running and print how to connect.
     #[arg(long)]
     pub keep: bool,
+    #[command(flatten)]
+    pub all: super::fleet::AllArgs,
 }
 
 pub async fn run(args: DrillArgs, cancel: &CancellationToken) -> Result<u8> {
+    if args.all.all {
+        if args.dry_run
+            || args.backup.is_some()
+            || args.random_within.is_some()
+            || args.from.is_some()
+            || args.keep
+        {
+            return Err(Error::spec(
+                "--all runs every spec's latest backup with its own settings",
+            )
+            .hint("drop --dry-run, --backup, --random-within, --from and --keep, or drill one spec"));
+        }
+        return super::fleet::run_all(
+            &args.spec.spec,
+            firedrill::fleet::Operation::Drill,
+            &args.all,
+            args.spec.json,
+            cancel,
+        )
+        .await;
+    }
     let spec = args.spec.load()?;
     let pick = match (&args.backup, args.random_within) {
         (Some(id), _) if !layout::is_backup_id(id) => {

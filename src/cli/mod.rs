@@ -6,6 +6,7 @@ mod check;
 mod cleanup;
 mod demo;
 mod drill;
+mod fleet;
 mod keygen;
 mod list;
 mod prune;
@@ -50,7 +51,7 @@ pub enum Command {
     /// Validate a drill spec (every problem at once), then check tools, source, destinations, keys.
     Check(check::CheckArgs),
     /// Back up the source to the primary destination and replicate it to the others.
-    Backup(SpecArgs),
+    Backup(BackupArgs),
     /// List backup sets per destination with presence and parity.
     List(SpecArgs),
     /// Restore a backup into a scratch database, verify, measure RTO/RPO, write the report.
@@ -64,7 +65,16 @@ pub enum Command {
     /// One pass over a folder of specs: run the backups and drills whose schedule is due.
     RunDue(schedule::DirArgs),
     /// Run due backups and drills of a folder of specs, every minute, until stopped.
-    Schedule(schedule::DirArgs),
+    Schedule(schedule::ScheduleArgs),
+}
+
+/// `backup SPEC` or `backup --all DIR`.
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    #[command(flatten)]
+    pub spec: SpecArgs,
+    #[command(flatten)]
+    pub all: fleet::AllArgs,
 }
 
 /// Arguments of every command that takes a spec.
@@ -114,11 +124,13 @@ pub async fn run(cli: Cli, cancel: CancellationToken) -> Result<u8> {
 /// Whether the command asked for JSON output (for error reporting in `main`).
 pub fn wants_json(cli: &Cli) -> bool {
     match &cli.command {
-        Command::Backup(a) | Command::List(a) | Command::Cleanup(a) => a.json,
+        Command::List(a) | Command::Cleanup(a) => a.json,
+        Command::Backup(a) => a.spec.json,
         Command::Check(a) => a.spec.json,
         Command::Drill(a) => a.spec.json,
         Command::Prune(a) => a.spec.json,
-        Command::RunDue(a) | Command::Schedule(a) => a.json,
+        Command::RunDue(a) => a.json,
+        Command::Schedule(a) => a.dir.json,
         Command::Report(a) => match &a.command {
             report::ReportCommand::Verify { json, .. } => *json,
         },

@@ -1,75 +1,95 @@
+use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use clap::Args;
 use tokio_util::sync::CancellationToken;
 
-use firedrill::schedule::due::{self, DueRun};
+use firedrill::fleet;
+use firedrill::schedule::{daemon, due};
 use firedrill::{Error, Result};
 
 #[derive(Debug, Args)]
 pub struct DirArgs {
     /// Folder of drill specs (`*.toml`).
     pub dir: PathBuf,
+    /// How many specs run at once (never two runs of one spec).
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
     /// Machine-readable result on stdout.
     #[arg(long)]
     pub json: bool,
 }
 
-fn print(runs: &[DueRun], json: bool) {
-    if json {
-        super::print_json(&runs);
-        return;
-    }
-    if runs.is_empty() {
-        println!("Nothing due.");
-    }
-    for r in runs {
-        println!(
-            "{:<6} {:<20} exit {}  {}",
-            r.operation,
-            r.drill,
-            r.code,
-            r.detail.lines().next().unwrap_or("")
-        );
-    }
+#[derive(Debug, Args)]
+pub struct ScheduleArgs {
+    #[command(flatten)]
+    pub dir: DirArgs,
+    /// Serve /metrics and /healthz on this address (`off` for none).
+    #[arg(long, default_value = "127.0.0.1:9187", value_parser = parse_listen)]
+    pub listen: Listen,
 }
 
-async fn pass(args: &DirArgs, cancel: &CancellationToken) -> Result<Vec<DueRun>> {
-    due::run_due(&args.dir, chrono::Utc::now(), cancel)
-        .await
-        .map_err(|e| {
-            Error::spec(format!(
-                "cannot read the spec folder `{}`: {e}",
-                args.dir.display()
-            ))
-            .hint("point it at a folder of drill specs")
-        })
+#[derive(Debug, Clone)]
+pub struct Listen(pub Option<SocketAddr>);
+
+fn parse_listen(s: &str) -> std::result::Result<Listen, String> {
+    if s == "off" {
+        return Ok(Listen(None));
+    }
+    s.parse()
+        .map(|a| Listen(Some(a)))
+        .map_err(|_| format!("`{s}` is not an address: use host:port (e.g. 0.0.0.0:9187) or off"))
 }
 
 /// One pass: run what is due; the exit code is the worst of the runs.
 pub async fn run_due(args: DirArgs, cancel: &CancellationToken) -> Result<u8> {
-    let runs = pass(&args, cancel).await?;
-    print(&runs, args.json);
-    Ok(runs.iter().map(|r| r.code).max().unwrap_or(0))
+    let rows = due::run_due(
+        &args.dir,
+        chrono::Utc::now(),
+        usize::from(args.concurrency),
+        cancel,
+    )
+    .await
+    .map_err(|e| {
+        Error::spec(format!(
+            "cannot read the spec folder `{}`: {e}",
+            args.dir.display()
+        ))
+        .hint("point it at a folder of drill specs")
+    })?;
+    if rows.is_empty() && !args.json {
+        println!("Nothing due.");
+    } else {
+        super::fleet::print(&rows, args.json);
+    }
+    Ok(fleet::worst(&rows))
 }
 
-/// Repeats passes every minute (with up to 20 s of jitter) until SIGINT/SIGTERM.
-pub async fn schedule(args: DirArgs, cancel: &CancellationToken) -> Result<u8> {
-    loop {
-        let runs = pass(&args, cancel).await?;
-        if !runs.is_empty() {
-            print(&runs, args.json);
-        }
-        let mut b = [0u8; 1];
-        let _ = getrandom::fill(&mut b);
-        let now = chrono::Utc::now();
-        let to_next_minute = 60 - now.timestamp() % 60;
-        let wait = Duration::from_secs(to_next_minute as u64)
-            + Duration::from_millis(u64::from(b[0]) * 20000 / 255);
-        tokio::select! {
-            () = tokio::time::sleep(wait) => {}
-            () = cancel.cancelled() => return Ok(0),
-        }
-    }
+/// Runs due work every minute (with up to 20 s of jitter) until SIGINT/SIGTERM.
+pub async fn schedule(args: ScheduleArgs, cancel: &CancellationToken) -> Result<u8> {
+    let json = args.dir.json;
+    daemon::run(
+        daemon::Options {
+            dir: args.dir.dir,
+            concurrency: usize::from(args.dir.concurrency),
+            listen: args.listen.0,
+        },
+        cancel,
+        move |row| {
+            if json {
+                println!("{}", serde_json::to_string(row).expect("serialisable"));
+            } else {
+                println!(
+                    "{:<6} {:<20} exit {}  {:.1} s  {}",
+                    row.operation,
+                    row.drill,
+                    row.code,
+                    row.seconds,
+                    row.detail.lines().next().unwrap_or("")
+                );
+            }
+        },
+    )
+    .await?;
+    Ok(0)
 }

@@ -4,25 +4,12 @@
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 use tokio_util::sync::CancellationToken;
-use tracing::{info, warn};
+use tracing::info;
 
-use crate::drill::{self, DrillOptions};
+use crate::fleet::{self, RunRow};
 use crate::spec::DrillSpec;
-use crate::{backup, catalog, notify, spec, storage};
-
-/// What one pass did for one spec and operation.
-#[derive(Debug, Serialize)]
-pub struct DueRun {
-    pub spec: PathBuf,
-    pub drill: String,
-    /// `backup`, `drill`, or `spec` when the file did not load.
-    pub operation: String,
-    /// 0 passed, 1 failed check/target, 2 could not run.
-    pub code: u8,
-    pub detail: String,
-}
+use crate::{catalog, spec, storage};
 
 fn state_file(spec: &DrillSpec) -> PathBuf {
     spec.drill
@@ -53,7 +40,16 @@ async fn last_backup(spec: &DrillSpec) -> Option<DateTime<Utc>> {
 }
 
 /// The start of the last drill: the newest report in the report folder.
-fn last_drill(spec: &DrillSpec) -> Option<DateTime<Utc>> {
+pub(crate) fn last_drill(spec: &DrillSpec) -> Option<DateTime<Utc>> {
+    report_starts(spec, false)
+}
+
+/// The start of the last drill that passed.
+pub(crate) fn last_passed_drill(spec: &DrillSpec) -> Option<DateTime<Utc>> {
+    report_starts(spec, true)
+}
+
+fn report_starts(spec: &DrillSpec, passed_only: bool) -> Option<DateTime<Utc>> {
     let dir = spec.drill.reports.join(&spec.name);
     std::fs::read_dir(dir)
         .ok()?
@@ -62,119 +58,83 @@ fn last_drill(spec: &DrillSpec) -> Option<DateTime<Utc>> {
         .filter_map(|e| {
             let v: serde_json::Value =
                 serde_json::from_slice(&std::fs::read(e.path()).ok()?).ok()?;
+            if passed_only && v["verdict"] != "passed" {
+                return None;
+            }
             v["started_at"].as_str()?.parse::<DateTime<Utc>>().ok()
         })
         .max()
 }
 
-/// Specs (`*.toml`) in `dir`, sorted.
-pub fn specs_in(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
-    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)?
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-        .collect();
-    out.sort();
-    Ok(out)
+/// What is due for `spec` at `now`: (backup, drill).
+pub async fn due(spec: &DrillSpec, now: DateTime<Utc>) -> (bool, bool) {
+    let backup = match &spec.backup.schedule {
+        Some(s) => s.is_due(last_backup(spec).await, now),
+        None => false,
+    };
+    let drill = match &spec.drill.schedule {
+        Some(s) => s.is_due(last_drill(spec), now),
+        None => false,
+    };
+    (backup, drill)
 }
 
-/// Runs what is due at `now` for every spec in `dir`, one after the other.
+/// Runs what is due of one spec: the backup first, so a drill due at the same time restores
+/// the new backup. Records the backup attempt first, so an unreachable destination does not
+/// make the backup due at every pass.
+pub async fn run_spec(
+    spec: &DrillSpec,
+    backup: bool,
+    drill: bool,
+    cancel: &CancellationToken,
+) -> Vec<RunRow> {
+    let mut rows = Vec::new();
+    if backup {
+        info!(drill = %spec.name, "Scheduled backup due.");
+        let state = state_file(spec);
+        if let Some(dir) = state.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let _ = std::fs::write(&state, Utc::now().to_rfc3339());
+        rows.push(fleet::run_backup(spec, "schedule", cancel).await);
+    }
+    if drill && !cancel.is_cancelled() {
+        info!(drill = %spec.name, "Scheduled drill due.");
+        rows.push(fleet::run_drill(spec, "schedule", cancel).await);
+    }
+    rows
+}
+
+/// One pass: runs what is due at `now` for every spec in `dir`, at most `concurrency` specs
+/// at once; rows in spec order.
+///
+/// # Errors
+/// When the folder cannot be read.
 pub async fn run_due(
     dir: &Path,
     now: DateTime<Utc>,
+    concurrency: usize,
     cancel: &CancellationToken,
-) -> std::io::Result<Vec<DueRun>> {
-    let mut runs = Vec::new();
-    for path in specs_in(dir)? {
-        if cancel.is_cancelled() {
-            break;
-        }
+) -> std::io::Result<Vec<RunRow>> {
+    let mut jobs = Vec::new();
+    for path in fleet::specs_in(dir)? {
         let spec = match spec::load(&path, &[]) {
             Ok(s) => s,
             Err(e) => {
-                warn!(spec = %path.display(), "Spec does not load; skipped.");
-                runs.push(DueRun {
-                    spec: path.clone(),
-                    drill: String::new(),
-                    operation: "spec".into(),
-                    code: 2,
-                    detail: e.render(),
-                });
+                let row = RunRow::broken_spec(&path, &e);
+                jobs.push(Box::pin(async move { vec![row] }) as Job);
                 continue;
             }
         };
-        if let Some(s) = &spec.backup.schedule {
-            if s.is_due(last_backup(&spec).await, now) {
-                runs.push(run_backup(&spec, cancel).await);
-            }
-        }
-        if let Some(s) = &spec.drill.schedule {
-            if s.is_due(last_drill(&spec), now) {
-                runs.push(run_drill(&spec, cancel).await);
-            }
+        let (backup, drill) = due(&spec, now).await;
+        if backup || drill {
+            let cancel = cancel.clone();
+            jobs.push(Box::pin(async move {
+                run_spec(&spec, backup, drill, &cancel).await
+            }));
         }
     }
-    Ok(runs)
+    Ok(fleet::bounded(jobs, concurrency, cancel).await)
 }
 
-async fn run_backup(spec: &DrillSpec, cancel: &CancellationToken) -> DueRun {
-    let started = Utc::now();
-    info!(drill = %spec.name, "Scheduled backup due.");
-    let state = state_file(spec);
-    if let Some(dir) = state.parent() {
-        let _ = std::fs::create_dir_all(dir);
-    }
-    let _ = std::fs::write(&state, started.to_rfc3339());
-    let result = backup::run(spec, cancel).await;
-    notify::after_backup(spec, "schedule", started, &result).await;
-    let (code, detail) = match &result {
-        Ok(o) if o.complete() => (0, format!("backup {} stored", o.backup_id)),
-        Ok(o) => (
-            2,
-            format!("backup {} stored, but a replica failed", o.backup_id),
-        ),
-        Err(e) => (2, e.render()),
-    };
-    DueRun {
-        spec: spec.path.clone(),
-        drill: spec.name.clone(),
-        operation: "backup".into(),
-        code,
-        detail,
-    }
-}
-
-async fn run_drill(spec: &DrillSpec, cancel: &CancellationToken) -> DueRun {
-    info!(drill = %spec.name, "Scheduled drill due.");
-    let opts = DrillOptions {
-        trigger: "schedule".into(),
-        ..DrillOptions::default()
-    };
-    let started = Utc::now();
-    let result = drill::run(spec, &opts, cancel).await;
-    notify::after_drill(spec, &opts.trigger, started, &result).await;
-    let (code, detail) = match result {
-        Ok(outcome) => {
-            let r = &outcome.report;
-            (
-                r.verdict.exit_code(),
-                format!(
-                    "{:?}{}",
-                    r.verdict,
-                    r.reason
-                        .as_deref()
-                        .map(|x| format!(": {x}"))
-                        .unwrap_or_default()
-                ),
-            )
-        }
-        Err(e) => (2, e.render()),
-    };
-    DueRun {
-        spec: spec.path.clone(),
-        drill: spec.name.clone(),
-        operation: "drill".into(),
-        code,
-        detail,
-    }
-}
+type Job = std::pin::Pin<Box<dyn std::future::Future<Output = Vec<RunRow>> + Send>>;

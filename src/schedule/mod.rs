@@ -2,7 +2,9 @@
 //! the schedule's most recent occurrence is later than the last run's start, so a missed run
 //! (host down at 02:00) runs at the next pass instead of being silently skipped.
 
+pub mod daemon;
 pub mod due;
+mod http;
 
 use std::str::FromStr;
 

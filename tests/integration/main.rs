@@ -2,6 +2,7 @@
 //! postgres). They fail, never skip, when it is not there.
 
 mod bad_paths;
+mod fleet;
 mod notify;
 mod ops;
 mod prune;
@@ -9,4 +10,5 @@ mod rds;
 mod receiver;
 mod roundtrip;
 mod s3;
+mod spawned;
 mod support;

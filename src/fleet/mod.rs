@@ -1,0 +1,134 @@
+//! Running many specs: one backup or drill per spec, with the outcome of each as a row of a
+//! summary, at most `concurrency` at once. Used by `backup --all`, `drill --all`, `run-due`
+//! and the schedule daemon.
+
+mod run;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::Serialize;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tracing::warn;
+
+use crate::spec;
+
+pub use run::{run_backup, run_drill};
+
+/// What one run did for one spec.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunRow {
+    pub spec: PathBuf,
+    pub drill: String,
+    /// `backup`, `drill`, or `spec` when the file did not load.
+    pub operation: String,
+    /// 0 passed, 1 failed check/target, 2 could not run (or another run holds the lease).
+    pub code: u8,
+    pub seconds: f64,
+    pub detail: String,
+}
+
+impl RunRow {
+    /// The row of a spec that did not load.
+    pub fn broken_spec(path: &Path, e: &crate::Error) -> RunRow {
+        warn!(spec = %path.display(), "Spec does not load; skipped.");
+        RunRow {
+            spec: path.to_path_buf(),
+            drill: String::new(),
+            operation: "spec".into(),
+            code: 2,
+            seconds: 0.0,
+            detail: e.render(),
+        }
+    }
+}
+
+/// Which operation `--all` runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    Backup,
+    Drill,
+}
+
+/// Specs (`*.toml`) in `dir`, sorted.
+///
+/// # Errors
+/// When the folder cannot be read.
+pub fn specs_in(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    out.sort();
+    Ok(out)
+}
+
+/// Runs `op` for every spec in `dir`, at most `concurrency` at once; rows in spec order.
+/// After cancellation no new run starts; the running ones stop as single runs do.
+///
+/// # Errors
+/// When the folder cannot be read.
+pub async fn run_all(
+    dir: &Path,
+    op: Operation,
+    trigger: &str,
+    concurrency: usize,
+    cancel: &CancellationToken,
+) -> std::io::Result<Vec<RunRow>> {
+    let paths = specs_in(dir)?;
+    let jobs = paths.into_iter().map(|path| {
+        let trigger = trigger.to_string();
+        let cancel = cancel.clone();
+        async move {
+            let spec = match spec::load(&path, &[]) {
+                Ok(s) => s,
+                Err(e) => return vec![RunRow::broken_spec(&path, &e)],
+            };
+            vec![match op {
+                Operation::Backup => run_backup(&spec, &trigger, &cancel).await,
+                Operation::Drill => run_drill(&spec, &trigger, &cancel).await,
+            }]
+        }
+    });
+    Ok(bounded(jobs, concurrency, cancel).await)
+}
+
+/// Runs `jobs` at most `concurrency` at once, in their order; jobs not started before
+/// cancellation are left out. Each job gives rows; the rows come back in job order.
+pub async fn bounded<F>(
+    jobs: impl IntoIterator<Item = F>,
+    concurrency: usize,
+    cancel: &CancellationToken,
+) -> Vec<RunRow>
+where
+    F: std::future::Future<Output = Vec<RunRow>> + Send + 'static,
+{
+    let permits = Arc::new(Semaphore::new(concurrency.max(1)));
+    let mut handles = Vec::new();
+    for job in jobs {
+        let permit = tokio::select! {
+            p = permits.clone().acquire_owned() => p.expect("semaphore open"),
+            () = cancel.cancelled() => break,
+        };
+        handles.push(tokio::spawn(async move {
+            let rows = job.await;
+            drop(permit);
+            rows
+        }));
+    }
+    let mut rows = Vec::new();
+    for h in handles {
+        match h.await {
+            Ok(r) => rows.extend(r),
+            Err(e) => warn!(error = %e, "A run panicked."),
+        }
+    }
+    rows
+}
+
+/// The worst exit code of `rows` (0 when empty).
+pub fn worst(rows: &[RunRow]) -> u8 {
+    rows.iter().map(|r| r.code).max().unwrap_or(0)
+}
