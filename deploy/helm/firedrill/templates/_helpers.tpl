@@ -1,0 +1,191 @@
+{{/* Chart name, truncated to 63 characters. */}}
+{{- define "firedrill.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Full name of the release's objects; per-spec objects append "-<spec>-<job>". */}}
+{{- define "firedrill.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 40 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 40 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 40 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "firedrill.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "firedrill.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "firedrill.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "firedrill.labels" -}}
+helm.sh/chart: {{ include "firedrill.chart" . }}
+{{ include "firedrill.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
+{{- define "firedrill.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "firedrill.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "firedrill.image" -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
+
+{{- define "firedrill.specsConfigMap" -}}
+{{- printf "%s-specs" (include "firedrill.fullname" .) }}
+{{- end }}
+
+{{/* A spec's name, checked: it becomes part of object names and the spec's file name. */}}
+{{- define "firedrill.specName" -}}
+{{- if not (regexMatch "^[a-z0-9]([-a-z0-9]{0,30}[a-z0-9])?$" .) }}
+{{- fail (printf "specs.%s: a spec name must be 1-32 lowercase letters, digits or '-', starting and ending with a letter or digit" .) }}
+{{- end }}
+{{- . }}
+{{- end }}
+
+{{/*
+The pod spec of a firedrill Job or Deployment. Argument: a dict with
+  root       the chart's root context
+  component  backup | drill | schedule
+  args       the firedrill arguments after --log-format
+  env        list of EnvVar
+  resources  container resources
+  workSize   sizeLimit of the work emptyDir (HOME, TMPDIR, work-dir)
+  identity   true: mount the age identity Secret
+  shmSize    sizeLimit of /dev/shm (empty: none)
+  reports    a volume source for /var/lib/firedrill/reports (empty: none)
+  specItems  list of ConfigMap keys to mount (empty: all)
+  restart    restartPolicy (empty: the default)
+*/}}
+{{- define "firedrill.podSpec" -}}
+{{- $root := .root -}}
+{{- with $root.Values.imagePullSecrets }}
+imagePullSecrets:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+serviceAccountName: {{ include "firedrill.serviceAccountName" $root }}
+automountServiceAccountToken: false
+{{- with .restart }}
+restartPolicy: {{ . }}
+{{- end }}
+terminationGracePeriodSeconds: {{ $root.Values.terminationGracePeriodSeconds }}
+securityContext:
+  {{- toYaml $root.Values.podSecurityContext | nindent 2 }}
+{{- with $root.Values.nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with $root.Values.tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with $root.Values.affinity }}
+affinity:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+containers:
+  - name: firedrill
+    image: {{ include "firedrill.image" $root | quote }}
+    imagePullPolicy: {{ $root.Values.image.pullPolicy }}
+    args:
+      {{- toYaml (concat (list "--log-format" $root.Values.logFormat) .args) | nindent 6 }}
+    {{- $env := concat (.env | default list) ($root.Values.extraEnv | default list) }}
+    {{- with $env }}
+    env:
+      {{- toYaml . | nindent 6 }}
+    {{- end }}
+    resources:
+      {{- toYaml .resources | nindent 6 }}
+    securityContext:
+      {{- toYaml $root.Values.securityContext | nindent 6 }}
+    volumeMounts:
+      - name: specs
+        mountPath: /etc/firedrill/specs
+        readOnly: true
+      {{- if .identity }}
+      - name: identity
+        mountPath: /etc/firedrill/identity
+        readOnly: true
+      {{- end }}
+      - name: work
+        mountPath: /var/lib/firedrill
+      {{- if .reports }}
+      - name: reports
+        mountPath: /var/lib/firedrill/reports
+      {{- end }}
+      - name: tmp
+        mountPath: /tmp
+      {{- if .shmSize }}
+      - name: dshm
+        mountPath: /dev/shm
+      {{- end }}
+volumes:
+  - name: specs
+    configMap:
+      name: {{ include "firedrill.specsConfigMap" $root }}
+      {{- with .specItems }}
+      items:
+        {{- range . }}
+        - key: {{ . }}
+          path: {{ . }}
+        {{- end }}
+      {{- end }}
+  {{- if .identity }}
+  - name: identity
+    secret:
+      secretName: {{ $root.Values.identity.secretName }}
+      items:
+        - key: {{ $root.Values.identity.key }}
+          path: identity.txt
+      # Group-readable: with fsGroup the file belongs to root and the pod's group.
+      defaultMode: 0440
+  {{- end }}
+  - name: work
+    emptyDir:
+      sizeLimit: {{ .workSize }}
+  {{- with .reports }}
+  - name: reports
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  - name: tmp
+    emptyDir:
+      sizeLimit: 256Mi
+  {{- if .shmSize }}
+  - name: dshm
+    emptyDir:
+      medium: Memory
+      sizeLimit: {{ .shmSize }}
+  {{- end }}
+{{- end }}
+
+{{/* The Job failure policy shared by backup and drill CronJobs. */}}
+{{- define "firedrill.podFailurePolicy" -}}
+podFailurePolicy:
+  rules:
+    # Exit 1 is a verdict (a check or target failed, or the backup proved unrestorable): the
+    # report says so, and running it again would only hide it.
+    - action: FailJob
+      onExitCodes:
+        containerName: firedrill
+        operator: In
+        values: [1]
+    # A pod evicted or preempted does not use up a retry.
+    - action: Ignore
+      onPodConditions:
+        - type: DisruptionTarget
+          status: "True"
+{{- end }}
