@@ -12,6 +12,7 @@ use tracing::{info, warn};
 use crate::measure::{Phase, PhaseClock};
 use crate::pg::{child, PgTarget, PgTools};
 use crate::pipeline::{bridge, encode, keys};
+use crate::progress::{MeteredRead, Unit};
 use crate::source::fingerprint::TableRef;
 use crate::source::{archive, dump, fingerprint, rds, snapshot, Fingerprint, TableRows};
 use crate::spec::{DrillSpec, RowCountSource};
@@ -126,7 +127,9 @@ async fn run_pg_dump(spec: &DrillSpec, cancel: &CancellationToken) -> Result<Bac
     let data_key = layout::object_key(&spec.name, &backup_id, layout::DATA_OBJECT);
     info!(drill = %spec.name, backup = %backup_id, source = %source.display(), destination = %primary.name, "Backup started.");
 
+    let estimate = fingerprint::estimated_dump_bytes(&snap.client).await;
     let phase = clock.start("dump+compress+encrypt+store");
+    let (dumped, display) = phase.progress(Unit::Bytes, estimate);
     let mut child = dump::spawn(&pg_dump, &source, &snap.id)?;
     // pg_dump's stdout is read with plain blocking reads on the encoding thread, through a
     // 1 MiB pipe: fewer wake-ups than going through the async runtime.
@@ -152,7 +155,7 @@ async fn run_pg_dump(spec: &DrillSpec, cancel: &CancellationToken) -> Result<Bac
         .max(1);
     let from_dump = spec.backup.row_counts == RowCountSource::Dump;
     let encoder = tokio::task::spawn_blocking(move || {
-        let input = stdout;
+        let input = MeteredRead::new(stdout, dumped);
         let (encoded, writer, counts) = if from_dump {
             let (tee, counter) = archive::Tee::new(input);
             let (encoded, writer) = encode::encode(tee, writer, compression, &recipients, threads)?;
@@ -237,6 +240,7 @@ async fn run_pg_dump(spec: &DrillSpec, cancel: &CancellationToken) -> Result<Bac
         (Some(Err(e)), _) => Some(Err(e)),
         (None, _) => None,
     };
+    drop(display);
     let encoded = encoded.map(|r| r.map(|(e, _)| e));
     let snapshot_at = snap.at;
     let server_info = snap.server.clone();

@@ -14,6 +14,7 @@ use crate::catalog::{self, BackupSet, Pick};
 use crate::measure::{worst_gap, Measured, PhaseClock};
 use crate::pg::PgTools;
 use crate::pipeline::keys;
+use crate::progress::Unit;
 use crate::report::{
     self, BackupRef, DrillReport, ObjectRef, PhaseTime, Rpo, Rto, SourceRef, StoredReport, Trigger,
     Verdict,
@@ -341,6 +342,7 @@ async fn execute(
     };
     let fetching = async {
         let phase = st.clock.start("fetch+decrypt+decompress");
+        let (fetched, display) = phase.progress(Unit::Bytes, Some(m.total_size()));
         let (spool, file) = restore::Spool::create(&spec.drill.work_dir)?;
         let identities = Arc::new(identities);
         let mut plain = 0;
@@ -348,11 +350,11 @@ async fn execute(
             let copy = file
                 .try_clone()
                 .map_err(|e| Error::scratch(e.to_string()))?;
-            plain += restore::fetch(&dest, m, obj, identities.clone(), copy, cancel)
+            plain += restore::fetch(&dest, m, obj, identities.clone(), copy, &fetched, cancel)
                 .await?
                 .plain_bytes;
         }
-        drop(file);
+        drop((file, display));
         Ok::<_, Error>((spool, plain, phase.finish(Some(plain))))
     };
     let ((created, provisioned), fetched) = tokio::join!(provisioning, fetching);
@@ -365,15 +367,18 @@ async fn execute(
     let scratch = st.scratch.as_ref().expect("just created");
 
     let phase = st.clock.start("restore");
+    let entries = restore::toc_entries(&pg_restore, &spool.path).await;
+    let (items, display) = phase.progress(Unit::Items, entries);
     restore::pg_restore(
         &pg_restore,
         scratch.target(),
         &spool.path,
         spec.drill.jobs,
+        &items,
         cancel,
     )
     .await?;
-    drop(spool);
+    drop((spool, display));
     st.clock.end(phase, Some(plain));
     check_cancel(cancel)?;
 

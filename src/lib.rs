@@ -19,6 +19,7 @@ pub mod measure;
 pub mod notify;
 pub mod pg;
 pub mod pipeline;
+pub mod progress;
 pub mod report;
 pub mod restore;
 pub mod schedule;

@@ -13,7 +13,7 @@ fn init_logging(format: cli::LogFormat) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(firedrill::progress::LogWriter);
     match format {
         cli::LogFormat::Json => builder.json().init(),
         cli::LogFormat::Text => builder.with_target(false).init(),
@@ -40,6 +40,10 @@ fn watch_signals(cancel: CancellationToken) {
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
+    firedrill::progress::set_mode(
+        cli.progress_mode(),
+        std::time::Duration::from_secs_f64(cli.progress_interval),
+    );
     init_logging(cli.log_format);
     let json = cli::wants_json(&cli);
     let runtime = match tokio::runtime::Runtime::new() {

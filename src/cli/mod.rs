@@ -32,8 +32,53 @@ pub struct Cli {
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "FIREDRILL_LOG_FORMAT")]
     pub log_format: LogFormat,
 
+    /// Progress of long phases: bars on a terminal, log lines otherwise (auto), or off.
+    #[arg(long, global = true, value_enum, default_value_t = ProgressArg::Auto, env = "FIREDRILL_PROGRESS")]
+    pub progress: ProgressArg,
+
+    /// Seconds between progress log lines.
+    #[arg(long, global = true, default_value_t = 10.0, env = "FIREDRILL_PROGRESS_INTERVAL", value_parser = parse_interval)]
+    pub progress_interval: f64,
+
     #[command(subcommand)]
     pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProgressArg {
+    Auto,
+    Bars,
+    Lines,
+    Off,
+}
+
+fn parse_interval(s: &str) -> std::result::Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if (0.05..=3600.0).contains(&v) => Ok(v),
+        _ => Err(format!(
+            "`{s}` is not a number of seconds between 0.05 and 3600"
+        )),
+    }
+}
+
+impl Cli {
+    /// The progress mode: `auto` is bars when stderr is a terminal and logs are text.
+    pub fn progress_mode(&self) -> firedrill::progress::Mode {
+        use firedrill::progress::Mode;
+        use std::io::IsTerminal;
+        match self.progress {
+            ProgressArg::Bars => Mode::Bars,
+            ProgressArg::Lines => Mode::Lines,
+            ProgressArg::Off => Mode::Off,
+            ProgressArg::Auto => {
+                if std::io::stderr().is_terminal() && matches!(self.log_format, LogFormat::Text) {
+                    Mode::Bars
+                } else {
+                    Mode::Lines
+                }
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

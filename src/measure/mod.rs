@@ -31,6 +31,18 @@ pub struct Running {
 }
 
 impl Running {
+    /// Shows the phase's progress (until the display is dropped); the pipeline adds to the
+    /// meter.
+    pub fn progress(
+        &self,
+        unit: crate::progress::Unit,
+        total: Option<u64>,
+    ) -> (crate::progress::Meter, crate::progress::Display) {
+        let meter = crate::progress::Meter::default();
+        let display = crate::progress::Display::start(&self.name, unit, total, meter.clone());
+        (meter, display)
+    }
+
     /// Ends the phase now.
     pub fn finish(self, bytes: Option<u64>) -> Phase {
         let elapsed = self.start.elapsed();

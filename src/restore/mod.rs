@@ -3,6 +3,8 @@
 //! The plain dump is spooled to a private (0600) file in the work dir because `pg_restore -j`
 //! needs a seekable archive; the file is removed as soon as the restore ends.
 
+mod progress_lines;
+
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
@@ -11,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::pg::{child, PgTarget, PgTool};
 use crate::pipeline::{decode, keys::Identity, DecodeError, Decoded};
+use crate::progress::{Meter, MeteredRead};
 use crate::storage::{layout, manifest::ObjectEntry, Destination, Manifest};
 use crate::{Error, ErrorKind, Result};
 
@@ -68,15 +71,17 @@ pub async fn fetch(
     obj: &ObjectEntry,
     identities: std::sync::Arc<Vec<Identity>>,
     file: std::fs::File,
+    meter: &Meter,
     cancel: &CancellationToken,
 ) -> Result<Decoded> {
     let key = layout::object_key(&manifest.drill, &manifest.backup_id, &obj.name);
     let stream = dest.store.get(&key).await?;
     let compression = manifest.compression();
     let cancel_read = cancel.clone();
+    let meter = meter.clone();
     let task = tokio::task::spawn_blocking(move || {
         let input = CancellableReader {
-            inner: tokio_util::io::SyncIoBridge::new(stream),
+            inner: MeteredRead::new(tokio_util::io::SyncIoBridge::new(stream), meter),
             cancel: cancel_read,
         };
         let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
@@ -144,6 +149,7 @@ pub async fn pg_restore(
     target: &PgTarget,
     archive: &Path,
     jobs: usize,
+    items: &Meter,
     cancel: &CancellationToken,
 ) -> Result<()> {
     let mut cmd = Command::new(&tool.path);
@@ -152,6 +158,8 @@ pub async fn pg_restore(
         "--no-privileges",
         "--exit-on-error",
         "--no-password",
+        // Progress: one line per archive entry (kept out of error messages).
+        "--verbose",
     ])
     .arg(format!("--jobs={jobs}"))
     .arg(format!("--dbname={}", target.dbname()))
@@ -165,7 +173,7 @@ pub async fn pg_restore(
         Error::preflight(format!("cannot start {}: {e}", tool.path.display()))
             .hint("check tools.bin-dir")
     })?;
-    let stderr = child::drain_stderr(proc.stderr.take());
+    let stderr = progress_lines::drain(proc.stderr.take(), items.clone());
     let status = tokio::select! {
         s = proc.wait() => s,
         () = cancel.cancelled() => {
@@ -183,4 +191,24 @@ pub async fn pg_restore(
         &text,
         "the backup does not restore cleanly into the scratch target; see pg_restore's message",
     )
+}
+
+/// Entries of `archive`'s table of contents (what `pg_restore --list` lists): the total of
+/// the restore's progress. `None` when it cannot be read (the restore will say why).
+pub async fn toc_entries(tool: &PgTool, archive: &Path) -> Option<u64> {
+    let out = Command::new(&tool.path)
+        .arg("--list")
+        .arg(archive)
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    let n = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.starts_with(';') && !l.trim().is_empty())
+        .count();
+    Some(n as u64)
 }

@@ -87,6 +87,22 @@ pub struct TableRef {
     pub estimate: i64,
 }
 
+/// Heap and TOAST bytes of the user tables: an estimate of the plain dump's size, for the
+/// progress ETA (a dump writes rows as text and no index, so it is often smaller).
+pub async fn estimated_dump_bytes(client: &tokio_postgres::Client) -> Option<u64> {
+    let row = client
+        .query_one(
+            "select coalesce(sum(pg_table_size(c.oid)), 0)::int8 from pg_class c \
+             join pg_namespace n on n.oid = c.relnamespace \
+             where c.relkind in ('r', 'm') and n.nspname <> 'information_schema' \
+             and n.nspname !~ '^pg_'",
+            &[],
+        )
+        .await
+        .ok()?;
+    u64::try_from(row.get::<_, i64>(0)).ok().filter(|n| *n > 0)
+}
+
 /// Every ordinary table in user schemas.
 ///
 /// # Errors

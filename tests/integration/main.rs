@@ -5,6 +5,7 @@ mod bad_paths;
 mod fleet;
 mod notify;
 mod ops;
+mod progress;
 mod prune;
 mod rds;
 mod receiver;
