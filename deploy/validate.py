@@ -8,7 +8,9 @@ Three stages, each able to fail on its own:
   policy  what these manifests promise: non-root, read-only root filesystem, no privilege
           escalation, capabilities dropped, RuntimeDefault seccomp, resources, sized
           emptyDirs, a writable volume for HOME/TMPDIR, CronJob concurrency and deadlines,
-          IRSA-annotated service accounts, Secrets with placeholders only
+          IRSA-annotated service accounts, Secrets with placeholders only, and for
+          `firedrill schedule`: --listen off loopback with liveness and readiness probes on
+          its /healthz
   spec    every drill spec a workload runs loads with the real firedrill binary
           (`firedrill check --offline`), in an environment holding exactly the variables the
           container sets, and its folders sit on the container's writable volumes
@@ -40,6 +42,8 @@ KUBE_VERSIONS = ["1.31.0", "1.37.0"]
 # The image's HOME, TMPDIR and working directory (deploy/container/Dockerfile).
 IMAGE_HOME = "/var/lib/firedrill"
 SECRET_PLACEHOLDER = "postgres://validate:placeholder@127.0.0.1:5432/validate"
+# What a Secret-filled variable named by a spec's `[[notify.webhook]] url-env` stands for.
+WEBHOOK_PLACEHOLDER = "https://hooks.example.invalid/placeholder"
 SPEC_COMMANDS = {"backup", "drill", "check", "list", "cleanup", "prune"}
 DIR_COMMANDS = {"schedule", "run-due"}
 
@@ -99,7 +103,7 @@ def pod_specs(doc: dict) -> list[dict]:
 
 WORKLOADS = ("CronJob", "Deployment", "StatefulSet", "DaemonSet", "Job", "Pod")
 PASSWORD_IN_URL = re.compile(r"://[^/@:\s]+:[^/@\s]+@")
-SECRETISH_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|IDENTITY", re.I)
+SECRETISH_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|IDENTITY|WEBHOOK", re.I)
 PLACEHOLDER = re.compile(r"CHANGE-?ME|PLACEHOLDER", re.I)
 
 
@@ -113,6 +117,51 @@ def writable_mounts(pod: dict, container: dict) -> set[str]:
         if "emptyDir" in v or "persistentVolumeClaim" in v or "ephemeral" in v:
             out.add(m["mountPath"])
     return out
+
+
+def firedrill_words(container: dict) -> list[str]:
+    """firedrill's arguments without the global options (--log-format VALUE)."""
+    args = container.get("command", [])[1:] + container.get("args", [])
+    words, i = [], 0
+    while i < len(args):
+        if args[i] == "--log-format":
+            i += 2
+            continue
+        words.append(str(args[i]))
+        i += 1
+    return words
+
+
+def option(words: list[str], name: str) -> str | None:
+    for i, w in enumerate(words):
+        if w == name and i + 1 < len(words):
+            return words[i + 1]
+        if w.startswith(name + "="):
+            return w.split("=", 1)[1]
+    return None
+
+
+def schedule_policy(cw: str, container: dict) -> list[str]:
+    """`firedrill schedule`: /healthz reachable, and probed."""
+    errors = []
+    listen = option(firedrill_words(container), "--listen") or "127.0.0.1:9187"
+    host, _, port = listen.rpartition(":")
+    if listen == "off" or host in ("127.0.0.1", "localhost", "[::1]") or not port.isdigit():
+        errors.append(f"{cw}: schedule --listen `{listen}` is out of reach of the kubelet and Prometheus: "
+                      "use --listen 0.0.0.0:PORT")
+        return errors
+    ports = {p.get("name"): p.get("containerPort") for p in container.get("ports", [])}
+    if int(port) not in ports.values():
+        errors.append(f"{cw}: no containerPort {port} for schedule --listen {listen}")
+    for probe in ("livenessProbe", "readinessProbe"):
+        get = (container.get(probe) or {}).get("httpGet")
+        if not get or get.get("path") != "/healthz":
+            errors.append(f"{cw}: {probe} must be an httpGet of /healthz (the schedule loop's health)")
+            continue
+        target = ports.get(get.get("port")) if isinstance(get.get("port"), str) else get.get("port")
+        if target != int(port):
+            errors.append(f"{cw}: {probe} probes port {get.get('port')}, not the --listen port {port}")
+    return errors
 
 
 def stage_policy(docs: Docs) -> list[str]:
@@ -176,6 +225,8 @@ def stage_policy(docs: Docs) -> list[str]:
                             errors.append(f"{cw}: resources.{kind}.{r} is missing")
                 if IMAGE_HOME not in writable_mounts(pod, c):
                     errors.append(f"{cw}: no writable volume at {IMAGE_HOME} (HOME, TMPDIR, work-dir) with a read-only root filesystem")
+                if firedrill_words(c)[:1] == ["schedule"]:
+                    errors += schedule_policy(cw, c)
                 for e in c.get("env", []):
                     if "value" in e and (PASSWORD_IN_URL.search(str(e["value"])) or SECRETISH_NAME.search(e["name"])):
                         errors.append(f"{cw}: env {e['name']} holds a literal secret: use valueFrom.secretKeyRef")
@@ -242,6 +293,17 @@ def under(path: str, roots: set[str]) -> bool:
 
 def check_spec(where: str, command: str, key: str, text: str, env: dict, pod: dict, container: dict, firedrill: str) -> list[str]:
     errors = []
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        raw = {}  # firedrill says what is wrong with it below
+    # A webhook URL comes from a Secret: stand in an https URL for the generic placeholder,
+    # but only for variables the container sets (a missing one must still fail).
+    env = dict(env)
+    for hook in (raw.get("notify") or {}).get("webhook") or []:
+        var = hook.get("url-env") if isinstance(hook, dict) else None
+        if var and env.get(var) == SECRET_PLACEHOLDER:
+            env[var] = WEBHOOK_PLACEHOLDER
     with tempfile.TemporaryDirectory() as tmp:
         # The file keeps its name: a spec's name defaults to its file stem.
         path = Path(tmp) / key
@@ -258,7 +320,6 @@ def check_spec(where: str, command: str, key: str, text: str, env: dict, pod: di
             return errors
     # Folders the spec names must be on the container's writable volumes (the root
     # filesystem is read-only); the identity must come from a mounted Secret.
-    raw = tomllib.loads(text)
     drill = raw.get("drill", {})
     writable = writable_mounts(pod, container)
     if command in ("drill", "schedule", "run-due", "cleanup"):
@@ -290,15 +351,7 @@ def stage_spec(docs: Docs, firedrill: str | None) -> list[str]:
     for origin, doc in docs.of_kind(*WORKLOADS):
         for pod in pod_specs(doc):
             for c in pod.get("containers", []):
-                args = [a for a in (c.get("command", [])[1:] + c.get("args", []))]
-                # Skip global options (--log-format VALUE).
-                words, i = [], 0
-                while i < len(args):
-                    if args[i] == "--log-format":
-                        i += 2
-                        continue
-                    words.append(args[i])
-                    i += 1
+                words = firedrill_words(c)
                 if not words:
                     continue
                 where = f"{origin}: {name_of(doc)}"

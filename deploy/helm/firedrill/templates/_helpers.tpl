@@ -58,6 +58,26 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end }}
 
 {{/*
+A spec's TOML as the ConfigMap holds it: the spec of the values, plus `[metrics]
+pushgateway` (CronJobs only: the schedule Deployment serves /metrics itself) and
+`[[notify.webhook]]` from the chart values. Argument: a dict with root, name, spec.
+*/}}
+{{- define "firedrill.specText" -}}
+{{- $v := .root.Values -}}
+{{- $text := .spec | trimSuffix "\n" -}}
+{{- if and $v.metrics.pushgateway (not $v.schedule.enabled) }}
+{{- if regexMatch "(?m)^\\s*\\[metrics\\]" $text }}
+{{- fail (printf "specs.%s.spec has its own [metrics] table: put pushgateway there and leave metrics.pushgateway empty" .name) }}
+{{- end }}
+{{- $text = printf "%s\n\n# From the chart value metrics.pushgateway.\n[metrics]\npushgateway = %s" $text ($v.metrics.pushgateway | quote) }}
+{{- end }}
+{{- if $v.webhook.secretName }}
+{{- $text = printf "%s\n\n# From the chart value webhook: the URL is in the env of every pod.\n[[notify.webhook]]\nurl-env = %s\non = %s\nformat = %s" $text ($v.webhook.env | quote) ($v.webhook.notifyOn | quote) ($v.webhook.format | quote) }}
+{{- end }}
+{{- $text }}
+{{- end }}
+
+{{/*
 The pod spec of a firedrill Job or Deployment. Argument: a dict with
   root       the chart's root context
   component  backup | drill | schedule
@@ -70,6 +90,8 @@ The pod spec of a firedrill Job or Deployment. Argument: a dict with
   reports    a volume source for /var/lib/firedrill/reports (empty: none)
   specItems  list of ConfigMap keys to mount (empty: all)
   restart    restartPolicy (empty: the default)
+  ports      container ports (empty: none)
+  probes     a dict of startupProbe, livenessProbe, readinessProbe (empty: none)
 */}}
 {{- define "firedrill.podSpec" -}}
 {{- $root := .root -}}
@@ -104,6 +126,18 @@ containers:
     args:
       {{- toYaml (concat (list "--log-format" $root.Values.logFormat) .args) | nindent 6 }}
     {{- $env := concat (.env | default list) ($root.Values.extraEnv | default list) }}
+    {{- with $root.Values.webhook }}
+    {{- if .secretName }}
+    {{- $env = append $env (dict "name" .env "valueFrom" (dict "secretKeyRef" (dict "name" .secretName "key" .key))) }}
+    {{- end }}
+    {{- end }}
+    {{- with .ports }}
+    ports:
+      {{- toYaml . | nindent 6 }}
+    {{- end }}
+    {{- with .probes }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
     {{- with $env }}
     env:
       {{- toYaml . | nindent 6 }}
