@@ -7,4 +7,5 @@ mod prune;
 mod rds;
 mod roundtrip;
 mod s3;
+mod summary;
 mod support;

@@ -48,11 +48,13 @@ fn targets(d: &DrillSummary, _: DateTime<Utc>) -> Vec<String> {
     if d.rto.target_seconds.is_none() || d.rpo.target_seconds.is_none() {
         v.push(format!("`{}`: RTO or RPO target not declared", d.drill));
     }
-    if d.rto.over_target + d.rpo.over_target > 0 {
-        v.push(format!(
-            "`{}`: {} drills over the RTO target, {} over the RPO target",
-            d.drill, d.rto.over_target, d.rpo.over_target
-        ));
+    for (name, t) in [("RTO", &d.rto), ("RPO", &d.rpo)] {
+        if t.over_target > 0 {
+            v.push(format!(
+                "`{}`: {} drills over the {name} target",
+                d.drill, t.over_target
+            ));
+        }
     }
     v
 }

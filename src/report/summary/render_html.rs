@@ -8,6 +8,21 @@ use super::{opt_count as n, when, DrillSummary, Summary};
 use crate::report::html::{esc, STYLE};
 use crate::report::{human_seconds as secs, Verdict};
 
+/// Escapes `s` and shows its `code` spans as `<code>`.
+fn ticks(s: &str) -> String {
+    esc(s)
+        .split('`')
+        .enumerate()
+        .map(|(i, part)| {
+            if i % 2 == 1 {
+                format!("<code>{part}</code>")
+            } else {
+                part.to_string()
+            }
+        })
+        .collect()
+}
+
 fn verdict_word(v: Verdict) -> &'static str {
     match v {
         Verdict::Passed => "PASSED",
@@ -84,7 +99,7 @@ fn drill(o: &mut String, d: &DrillSummary, index: usize, s: &Summary) {
                 "<tr class=\"failure\"><td>{}</td><td class=\"fail\">{}</td><td>{}</td><td><code>{}</code></td></tr>",
                 when(f.started_at),
                 verdict_word(f.verdict),
-                esc(&f.reason).replace('\n', "<br>"),
+                ticks(&f.reason).replace('\n', "<br>"),
                 esc(&f.report)
             );
         }
@@ -158,7 +173,7 @@ pub fn render_html(s: &Summary) -> String {
     );
     let _ = write!(
         o,
-        "<h1>Restore drill compliance summary</h1><p>Period: {} to {} ({:.0} days). {} drills. firedrill {}.</p>\
+        "<h1>Restore drill compliance summary</h1><p>Period: {} to {} ({:.0} days). Drills summarised: {}. firedrill {}.</p>\
          <p>A scheduled slot is <em>missed</em> when no drill report started between the slot and the next slot plus {} of grace; a slot whose window is still open at the period end is <em>pending</em>.</p>",
         when(s.period.start),
         when(s.period.end),
@@ -177,7 +192,7 @@ pub fn render_html(s: &Summary) -> String {
                 esc(&c.status),
                 c.gaps
                     .iter()
-                    .map(|g| format!("<li>{}</li>", esc(g)))
+                    .map(|g| format!("<li>{}</li>", ticks(g)))
                     .collect::<String>()
             )
         };
@@ -187,7 +202,7 @@ pub fn render_html(s: &Summary) -> String {
             esc(&c.framework),
             esc(&c.id),
             esc(&c.requirement),
-            esc(&c.evidence)
+            ticks(&c.evidence)
         );
     }
     o.push_str("</tbody></table>");

@@ -131,7 +131,7 @@ pub fn render_markdown(s: &Summary) -> String {
     let mut o = String::new();
     let _ = writeln!(
         o,
-        "# Restore drill compliance summary\n\nPeriod: {} to {} ({:.0} days). {} drills. firedrill {}.\n",
+        "# Restore drill compliance summary\n\nPeriod: {} to {} ({:.0} days). Drills summarised: {}. firedrill {}.\n",
         when(s.period.start),
         when(s.period.end),
         s.period.days,
