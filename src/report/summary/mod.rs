@@ -6,7 +6,7 @@
 //! [`forecast`]) and the state of the tamper evidence; and a table mapping that evidence to
 //! audit controls. One model ([`Summary`]), rendered as JSON, Markdown, HTML and CSV.
 
-mod build;
+mod assemble;
 mod chart;
 mod collect;
 mod controls;
@@ -20,7 +20,7 @@ pub mod slots;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-pub use build::summarize;
+pub use assemble::summarize;
 pub use collect::{load_folder, DrillHistory, ScheduleSource};
 pub use controls::Control;
 pub use forecast::{Forecast, ForecastStatus};
