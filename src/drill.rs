@@ -505,6 +505,7 @@ fn build_report(
                 host: set.manifest.source.host.clone(),
                 database: set.manifest.source.database.clone(),
                 server_version: set.manifest.source.server_version.clone(),
+                size_bytes: u64::try_from(set.manifest.source.size_bytes).ok(),
             },
         }),
         _ => None,
@@ -561,6 +562,10 @@ fn build_report(
     DrillReport {
         lease_takeover: st.lease.as_ref().and_then(|l| l.took_over.clone()),
         previous_sha256: None,
+        schedule: spec.drill.schedule.as_ref().map(|s| report::ScheduleRef {
+            cron: s.text().to_string(),
+            timezone: s.timezone().to_string(),
+        }),
         format_version: report::FORMAT_VERSION,
         tool_version: crate::VERSION.into(),
         drill: spec.name.clone(),

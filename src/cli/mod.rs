@@ -105,7 +105,8 @@ pub enum Command {
     Cleanup(SpecArgs),
     /// Delete backup sets [backup.retention] no longer keeps, and incomplete ones.
     Prune(prune::PruneArgs),
-    /// Auditor evidence: `report verify DIR` checks report signatures and chains.
+    /// Auditor evidence: `report DIR|SPEC --since 90d` summarises drills over a period;
+    /// `report verify DIR|SPEC` checks signatures, chains and cited backup objects.
     Report(report::ReportArgs),
     /// One pass over a folder of specs: run the backups and drills whose schedule is due.
     RunDue(schedule::DirArgs),
@@ -161,7 +162,7 @@ pub async fn run(cli: Cli, cancel: CancellationToken) -> Result<u8> {
         Command::Cleanup(a) => cleanup::run(a).await,
         Command::Prune(a) => prune::run(a).await,
         Command::RunDue(a) => schedule::run_due(a, &cancel).await,
-        Command::Report(a) => report::run(a),
+        Command::Report(a) => report::run(a).await,
         Command::Schedule(a) => schedule::schedule(a, &cancel).await,
     }
 }
@@ -177,7 +178,8 @@ pub fn wants_json(cli: &Cli) -> bool {
         Command::RunDue(a) => a.json,
         Command::Schedule(a) => a.dir.json,
         Command::Report(a) => match &a.command {
-            report::ReportCommand::Verify { json, .. } => *json,
+            Some(report::ReportCommand::Verify { json, .. }) => *json,
+            None => a.summary.format == report::Format::Json,
         },
         Command::Demo(a) => a.json,
         Command::Keygen(a) => a.json,

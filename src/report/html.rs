@@ -6,7 +6,7 @@ use std::fmt::Write;
 
 use super::{human_seconds as secs, target_word as target, DrillReport, Verdict};
 
-fn esc(s: &str) -> String {
+pub(crate) fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -21,7 +21,7 @@ fn esc(s: &str) -> String {
     out
 }
 
-const STYLE: &str = "body{font-family:system-ui,sans-serif;color:#111;background:#fff;margin:2rem;max-width:64rem}\
+pub(crate) const STYLE: &str = "body{font-family:system-ui,sans-serif;color:#111;background:#fff;margin:2rem;max-width:64rem}\
 h1{font-size:1.6rem}h2{font-size:1.2rem;margin-top:2rem;border-bottom:1px solid #999}\
 .banner{padding:1rem;border:3px solid #111;font-size:1.4rem;font-weight:bold}\
 .passed{background:#e6f4ea;border-color:#0b5d1e}.failed,.error,.aborted{background:#fdecea;border-color:#8a1c1c}\

@@ -1,11 +1,13 @@
 //! The drill report: one serde model ([`DrillReport`], versioned), rendered as JSON (the
 //! source of truth), Markdown and self-contained HTML, and stored under `drill.reports` and beside the backup set.
 
+pub mod cited;
 pub mod evidence;
-mod html;
+pub(crate) mod html;
 mod markdown;
 mod model;
 mod store;
+pub mod summary;
 
 pub use html::render_html;
 pub use markdown::render_markdown;

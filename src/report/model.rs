@@ -58,6 +58,18 @@ pub struct DrillReport {
     /// SHA-256 of the previous report of this drill in the report store (the chain).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_sha256: Option<String>,
+    /// The drill schedule in force when this drill ran (absent for specs without one and in
+    /// reports written before it was recorded); the compliance summary reads it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<ScheduleRef>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ScheduleRef {
+    /// Cron expression (`drill.schedule`).
+    pub cron: String,
+    /// IANA time zone it is read in (`timezone`).
+    pub timezone: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -91,6 +103,9 @@ pub struct SourceRef {
     pub host: String,
     pub database: String,
     pub server_version: String,
+    /// Size of the source database when the backup was taken (absent in older reports).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size_bytes: Option<u64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -42,6 +42,11 @@ impl Schedule {
         &self.text
     }
 
+    /// The IANA name of the schedule's time zone.
+    pub fn timezone(&self) -> &str {
+        self.tz.name()
+    }
+
     /// The latest occurrence at or before `now`.
     pub fn previous(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
         self.cron

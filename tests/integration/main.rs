@@ -2,6 +2,7 @@
 //! postgres). They fail, never skip, when it is not there.
 
 mod bad_paths;
+mod evidence;
 mod fleet;
 mod notify;
 mod ops;
@@ -12,4 +13,5 @@ mod receiver;
 mod roundtrip;
 mod s3;
 mod spawned;
+mod summary;
 mod support;

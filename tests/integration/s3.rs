@@ -643,3 +643,99 @@ async fn prune_deletes_unlocked_sets_and_reports_locked_ones() {
         "locked sets stay listed and complete"
     );
 }
+
+/// The report copy a drill stores beside the backup in an Object Lock destination is under
+/// the destination's retention (mode and date, at least as long as the backup's), and
+/// `report verify SPEC` hashes the cited objects in S3.
+#[tokio::test]
+async fn report_copies_in_object_locked_destinations_have_retention() {
+    let case = S3Case::new(true).await;
+    let spec = case.spec(None, true, "");
+    let cancel = CancellationToken::new();
+    let b = backup::run(&spec, &cancel).await.unwrap();
+    let before = chrono::Utc::now();
+    let outcome = drill::run(&spec, &DrillOptions::default(), &cancel)
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome.report.verdict,
+        Verdict::Passed,
+        "{:?}",
+        outcome.report.reason
+    );
+    let copy = outcome
+        .stored
+        .unwrap()
+        .beside_backup
+        .expect("a copy beside the backup");
+    assert!(
+        copy.starts_with(&format!("s3t/{}/drills/", b.backup_id)),
+        "{copy}"
+    );
+    let c = client("eu-west-1").await;
+    let retention = |key: String| {
+        let c = c.clone();
+        let bucket = case.dr.clone();
+        async move {
+            c.get_object_retention()
+                .bucket(bucket)
+                .key(key)
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("{}", aws_sdk_s3::error::DisplayErrorContext(&e)))
+                .retention
+                .expect("a retention")
+        }
+    };
+    let report = retention(format!("fd/{copy}")).await;
+    assert_eq!(
+        report.mode,
+        Some(aws_sdk_s3::types::ObjectLockRetentionMode::Governance)
+    );
+    let until = report.retain_until_date.expect("a date").secs();
+    let day = (before + chrono::Duration::days(1)).timestamp();
+    assert!(
+        (day - 5..day + 120).contains(&until),
+        "retained one day (object-lock days = 1): {until} vs {day}"
+    );
+    let manifest = retention(format!("fd/{}", layout::manifest_key("s3t", &b.backup_id))).await;
+    assert!(
+        until >= manifest.retain_until_date.unwrap().secs(),
+        "not shorter than the backup's"
+    );
+    let head = c
+        .head_object()
+        .bucket(&case.dr)
+        .key(format!("fd/{copy}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        head.object_lock_mode(),
+        Some(&aws_sdk_s3::types::ObjectLockMode::Governance)
+    );
+    // A locked report copy cannot be deleted.
+    let dr = storage::open(spec.destination("dr").unwrap())
+        .await
+        .unwrap();
+    let err = dr.store.delete(&copy).await.unwrap_err();
+    assert!(
+        err.message.contains("Object Lock retention"),
+        "{}",
+        err.render()
+    );
+
+    // The cited objects, hashed in the DR bucket.
+    let path = case.spec_path(None, true, "");
+    let out = firedrill_with_env(
+        &["report", "verify", path.to_str().unwrap(), "--json"],
+        &[
+            ("AWS_ACCESS_KEY_ID", "test"),
+            ("AWS_SECRET_ACCESS_KEY", "test"),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["objects_checked"], 1, "{v}");
+}

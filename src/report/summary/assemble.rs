@@ -1,0 +1,177 @@
+//! Turns drill histories into the [`Summary`] model.
+
+use std::collections::BTreeMap;
+
+use super::forecast::{self, Sample};
+use super::slots::match_slots;
+use super::{
+    controls, Counts, DrillHistory, DrillSummary, Failure, Period, ScheduleUsed, Summary,
+    SummaryOptions, Trend, TrendPoint, VerifiedBackup, FORMAT_VERSION,
+};
+use crate::report::{DrillReport, Verdict};
+
+/// Name of the phase whose `bytes` is the plain dump size (the size fallback for reports
+/// that do not record the database size).
+const FETCH_PHASE: &str = "fetch+decrypt+decompress";
+
+/// The database size a report saw: recorded by the backup, or the plain dump size.
+fn size_of(r: &DrillReport) -> Option<f64> {
+    r.backup
+        .as_ref()
+        .and_then(|b| b.source.size_bytes)
+        .or_else(|| {
+            r.phases
+                .iter()
+                .find(|p| p.name == FETCH_PHASE)
+                .and_then(|p| p.bytes)
+        })
+        .map(|b| b as f64)
+}
+
+fn trend<'a>(
+    reports: impl Iterator<Item = &'a DrillReport>,
+    target: Option<f64>,
+    value: impl Fn(&DrillReport) -> Option<(f64, Option<bool>)>,
+) -> Trend {
+    let points: Vec<TrendPoint> = reports
+        .filter_map(|r| {
+            value(r).map(|(seconds, pass)| TrendPoint {
+                at: r.started_at,
+                seconds,
+                pass,
+            })
+        })
+        .collect();
+    Trend {
+        target_seconds: target,
+        latest_seconds: points.last().map(|p| p.seconds),
+        worst_seconds: points.iter().map(|p| p.seconds).reduce(f64::max),
+        over_target: points.iter().filter(|p| p.pass == Some(false)).count(),
+        points,
+    }
+}
+
+fn drill_summary(h: &DrillHistory, opts: &SummaryOptions) -> DrillSummary {
+    let in_period: Vec<&(String, DrillReport)> = h
+        .reports
+        .iter()
+        .filter(|(_, r)| r.started_at >= opts.since && r.started_at <= opts.until)
+        .collect();
+    let mut counts = Counts {
+        run: in_period.len(),
+        ..Counts::default()
+    };
+    for (_, r) in &in_period {
+        match r.verdict {
+            Verdict::Passed => counts.passed += 1,
+            Verdict::Failed => counts.failed += 1,
+            Verdict::Error => counts.error += 1,
+            Verdict::Aborted => counts.aborted += 1,
+        }
+    }
+    let mut missed = Vec::new();
+    if let Some((schedule, _)) = &h.schedule {
+        let starts: Vec<_> = h
+            .reports
+            .iter()
+            .map(|(_, r)| r.started_at)
+            .filter(|t| *t <= opts.until)
+            .collect();
+        let o = match_slots(schedule, &starts, opts.since, opts.until, opts.grace);
+        counts.scheduled = Some(o.slots.len());
+        counts.on_schedule = Some(o.covered);
+        counts.missed = Some(o.missed.len());
+        counts.pending = Some(o.pending.len());
+        missed = o.missed;
+    }
+    let failures = in_period
+        .iter()
+        .filter(|(_, r)| r.verdict != Verdict::Passed)
+        .map(|(file, r)| Failure {
+            started_at: r.started_at,
+            verdict: r.verdict,
+            reason: r
+                .reason
+                .clone()
+                .unwrap_or_else(|| "no reason recorded".into()),
+            report: file.clone(),
+        })
+        .collect();
+    let rto = trend(in_period.iter().map(|(_, r)| r), h.rto_target, |r| {
+        r.rto.as_ref().map(|x| (x.seconds, x.pass))
+    });
+    let rpo = trend(in_period.iter().map(|(_, r)| r), h.rpo_target, |r| {
+        r.rpo.as_ref().map(|x| (x.seconds, x.pass))
+    });
+    // Newest passed drill per database, up to the period end (older ones included: the
+    // newest verified backup may predate the period).
+    let mut newest: BTreeMap<String, VerifiedBackup> = BTreeMap::new();
+    for (file, r) in h.reports.iter().filter(|(_, r)| r.started_at <= opts.until) {
+        if let (Verdict::Passed, Some(b)) = (r.verdict, &r.backup) {
+            newest.insert(
+                b.source.database.clone(),
+                VerifiedBackup {
+                    database: b.source.database.clone(),
+                    backup_id: b.id.clone(),
+                    destination: b.destination.clone(),
+                    location: b.location.clone(),
+                    recovery_point: b.snapshot_at,
+                    verified_at: r.started_at,
+                    report: file.clone(),
+                },
+            );
+        }
+    }
+    let last_passed_at = h
+        .reports
+        .iter()
+        .filter(|(_, r)| r.verdict == Verdict::Passed && r.started_at <= opts.until)
+        .map(|(_, r)| r.started_at)
+        .max();
+    let samples: Vec<Sample> = h
+        .reports
+        .iter()
+        .filter(|(_, r)| r.started_at <= opts.until)
+        .filter_map(|(_, r)| {
+            Some(Sample {
+                at: r.started_at,
+                size_bytes: size_of(r)?,
+                rto_seconds: r.rto.as_ref()?.seconds,
+            })
+        })
+        .collect();
+    DrillSummary {
+        drill: h.drill.clone(),
+        schedule: h.schedule.as_ref().map(|(s, source)| ScheduleUsed {
+            cron: s.text().to_string(),
+            timezone: s.timezone().to_string(),
+            source: *source,
+        }),
+        counts,
+        missed,
+        failures,
+        rto,
+        rpo,
+        newest_verified: newest.into_values().collect(),
+        last_passed_at,
+        forecast: forecast::forecast(&samples, h.rto_target, opts.until, opts.horizon_days),
+        integrity: h.integrity.clone(),
+    }
+}
+
+/// Builds the summary of `histories` over the period of `opts`.
+pub fn summarize(histories: &[DrillHistory], opts: &SummaryOptions) -> Summary {
+    let drills: Vec<DrillSummary> = histories.iter().map(|h| drill_summary(h, opts)).collect();
+    Summary {
+        format_version: FORMAT_VERSION,
+        tool_version: crate::VERSION.to_string(),
+        period: Period {
+            start: opts.since,
+            end: opts.until,
+            days: (opts.until - opts.since).num_seconds() as f64 / 86400.0,
+            grace_seconds: opts.grace.num_seconds() as f64,
+        },
+        controls: controls::controls(&drills, opts.until),
+        drills,
+    }
+}

@@ -1,0 +1,153 @@
+//! Reads the drill reports of a report folder (`drill.reports`): every drill folder under it,
+//! or the folder itself when it holds reports. The schedule and targets come from the spec
+//! when one is given, otherwise from the newest report that records them.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::{Integrity, IntegrityProblem};
+use crate::report::{evidence, DrillReport};
+use crate::schedule::Schedule;
+use crate::spec::DrillSpec;
+use crate::{Error, Result};
+
+/// Where the schedule of a summary came from.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum ScheduleSource {
+    /// `drill.schedule` and `timezone` of the spec given.
+    Spec,
+    /// Recorded in the newest report that has one.
+    Report,
+}
+
+/// One drill's reports, oldest first, with what the summary needs besides them.
+#[derive(Debug, Clone)]
+pub struct DrillHistory {
+    pub drill: String,
+    pub folder: PathBuf,
+    /// (file name, report), oldest first.
+    pub reports: Vec<(String, DrillReport)>,
+    pub schedule: Option<(Schedule, ScheduleSource)>,
+    pub rto_target: Option<f64>,
+    pub rpo_target: Option<f64>,
+    pub integrity: Integrity,
+}
+
+impl DrillHistory {
+    /// Takes schedule and targets from the spec (they win over what reports recorded).
+    pub fn apply_spec(&mut self, spec: &DrillSpec) {
+        self.schedule = spec
+            .drill
+            .schedule
+            .clone()
+            .map(|s| (s, ScheduleSource::Spec));
+        self.rto_target = spec.targets.rto.map(|d| d.as_secs_f64());
+        self.rpo_target = spec.targets.rpo.map(|d| d.as_secs_f64());
+    }
+}
+
+fn read_drill(dir: &Path) -> Result<Option<DrillHistory>> {
+    let files = evidence::reports(dir);
+    if files.is_empty() {
+        return Ok(None);
+    }
+    let (checked, findings) = evidence::verify(dir)?;
+    let name_of = |p: &Path| {
+        p.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
+    let mut integrity = Integrity {
+        checked,
+        signed: dir.join(evidence::PUBLIC_KEY_FILE).exists(),
+        problems: findings
+            .into_iter()
+            .map(|f| IntegrityProblem {
+                report: name_of(Path::new(&f.report)),
+                problem: f.problem,
+            })
+            .collect(),
+    };
+    let mut reports = Vec::new();
+    for path in &files {
+        let parsed = std::fs::read(path)
+            .map_err(|e| e.to_string())
+            .and_then(|b| serde_json::from_slice::<DrillReport>(&b).map_err(|e| e.to_string()));
+        match parsed {
+            Ok(r) => reports.push((name_of(path), r)),
+            Err(e) => integrity.problems.push(IntegrityProblem {
+                report: name_of(path),
+                problem: format!("not a readable drill report: {e}"),
+            }),
+        }
+    }
+    reports.sort_by_key(|(_, r)| r.started_at);
+    let newest_with =
+        |f: &dyn Fn(&DrillReport) -> Option<f64>| reports.iter().rev().find_map(|(_, r)| f(r));
+    let rto_target = newest_with(&|r| r.rto.as_ref().and_then(|x| x.target_seconds));
+    let rpo_target = newest_with(&|r| r.rpo.as_ref().and_then(|x| x.target_seconds));
+    let schedule = reports
+        .iter()
+        .rev()
+        .find_map(|(_, r)| r.schedule.as_ref())
+        .and_then(|s| Schedule::parse(&s.cron, &s.timezone).ok())
+        .map(|s| (s, ScheduleSource::Report));
+    let drill = reports
+        .last()
+        .map(|(_, r)| r.drill.clone())
+        .unwrap_or_else(|| name_of(dir));
+    Ok(Some(DrillHistory {
+        drill,
+        folder: dir.to_path_buf(),
+        reports,
+        schedule,
+        rto_target,
+        rpo_target,
+        integrity,
+    }))
+}
+
+/// Reads every drill folder under `root` (or `root` itself when it holds reports); with
+/// `only`, just that drill's folder.
+///
+/// # Errors
+/// [`crate::ErrorKind::Spec`] when the folder is missing or holds no drill reports.
+pub fn load_folder(root: &Path, only: Option<&str>) -> Result<Vec<DrillHistory>> {
+    if !root.is_dir() {
+        return Err(
+            Error::spec(format!("report folder `{}` does not exist", root.display()))
+                .hint("give the drill.reports folder of a spec, or the spec itself"),
+        );
+    }
+    let folders: Vec<PathBuf> = match only {
+        Some(drill) => vec![root.join(drill)],
+        None if !evidence::reports(root).is_empty() => vec![root.to_path_buf()],
+        None => {
+            let mut v: Vec<PathBuf> = std::fs::read_dir(root)
+                .map_err(|e| Error::storage(format!("cannot read `{}`: {e}", root.display())))?
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.is_dir())
+                .collect();
+            v.sort();
+            v
+        }
+    };
+    let mut out = Vec::new();
+    for dir in folders {
+        if let Some(h) = read_drill(&dir)? {
+            out.push(h);
+        }
+    }
+    if out.is_empty() {
+        let place = match only {
+            Some(d) => format!("`{}`", root.join(d).display()),
+            None => format!("`{}`", root.display()),
+        };
+        return Err(Error::spec(format!("no drill reports in {place}"))
+            .hint("run `firedrill drill SPEC` first, or point at the drill.reports folder"));
+    }
+    Ok(out)
+}

@@ -1,0 +1,105 @@
+//! `report verify SPEC` checks the backup objects the reports cite, and `report SPEC`
+//! summarises with the spec's schedule; against real drills into file destinations.
+
+use crate::support::{firedrill, text, Env, SourceDb};
+
+fn set_dir(env: &Env, dest: &str, drill: &str) -> std::path::PathBuf {
+    let root = env.dest(dest).join(drill);
+    let mut ids: Vec<_> = std::fs::read_dir(&root)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            firedrill::storage::layout::is_backup_id(&p.file_name().unwrap().to_string_lossy())
+        })
+        .collect();
+    ids.sort();
+    ids.pop().expect("a backup set")
+}
+
+#[tokio::test]
+async fn report_verify_checks_cited_objects_and_tells_pruned_from_tampered() {
+    let db = SourceDb::create(
+        "create table t(id int primary key); insert into t select generate_series(1, 100);",
+    )
+    .await;
+    let env = Env::new();
+    let extra = "schedule = \"0 3 * * *\"\n[targets]\nrto = \"10m\"\n";
+    let spec = env.write_spec("cited", &env.spec_text("cited", &db.url(), extra));
+    let spec = spec.to_str().unwrap();
+    assert_eq!(firedrill(&["backup", spec]).status.code(), Some(0));
+    for _ in 0..2 {
+        let out = firedrill(&["drill", spec]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    }
+    let reports = firedrill::report::evidence::reports(&env.reports().join("cited"));
+    let newest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(reports.last().unwrap()).unwrap()).unwrap();
+    assert_eq!(newest["schedule"]["cron"], "0 3 * * *", "{newest}");
+    assert!(newest["backup"]["source"]["size_bytes"].as_u64().unwrap() > 0);
+
+    // The summary of the spec: its schedule, its drill.
+    let out = firedrill(&["report", spec, "--since", "1d", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["drills"][0]["schedule"]["source"], "spec");
+    assert_eq!(v["drills"][0]["counts"]["run"], 2);
+    assert_eq!(v["drills"][0]["counts"]["passed"], 2);
+    assert_eq!(v["drills"][0]["rto"]["target_seconds"], 600.0);
+
+    let verify = || firedrill(&["report", "verify", spec, "--json"]);
+    let out = verify();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["checked"], 2);
+    assert_eq!(v["objects_checked"], 1, "both reports cite one object: {v}");
+
+    // One byte of the cited object altered (same size).
+    let set = set_dir(&env, "dr", "cited");
+    let object = set.join("data.dump.zst.age");
+    let original = std::fs::read(&object).unwrap();
+    let mut bytes = original.clone();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x01;
+    std::fs::write(&object, &bytes).unwrap();
+    let out = firedrill(&["report", "verify", spec]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let said = text(&out);
+    let report_name = reports[0]
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .to_string();
+    assert!(
+        said.contains("TAMPERED")
+            && said.contains(&report_name)
+            && said.contains("data.dump.zst.age")
+            && said.contains("destination `dr`")
+            && said.contains("was altered"),
+        "{said}"
+    );
+    // A folder without the spec checks only signatures and chain: still intact.
+    let out = firedrill(&["report", "verify", env.reports().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+
+    // The object gone while its manifest stays: not retention, a finding.
+    std::fs::remove_file(&object).unwrap();
+    let out = verify();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("removed outside retention"),
+        "{}",
+        text(&out)
+    );
+
+    // The whole set gone, manifest first, as prune does it: pruned, not tampered.
+    std::fs::write(&object, &original).unwrap();
+    std::fs::remove_dir_all(&set).unwrap();
+    let out = firedrill(&["report", "verify", spec]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        text(&out).contains("PRUNED") && text(&out).contains("was pruned"),
+        "{}",
+        text(&out)
+    );
+}
