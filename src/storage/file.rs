@@ -141,6 +141,51 @@ impl ObjectStore for FileStore {
         }
     }
 
+    async fn replace_if_unchanged(&self, key: &str, expected: &[u8], data: Bytes) -> Result<bool> {
+        let path = self.path(key)?;
+        let tmp = self.temp_for(&path, key).await?;
+        let expected = expected.to_vec();
+        let lock_path = path.with_extension("takeover");
+        let (p, t) = (path.clone(), tmp.clone());
+        // Compare and replace under an exclusive lock on a sidecar file that every taker
+        // uses. A run taking the lease normally only links it into place when absent, and the
+        // rename below never leaves it absent, so it cannot slip in between.
+        let swapped = tokio::task::spawn_blocking(move || -> std::io::Result<bool> {
+            let lock = std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&lock_path)?;
+            let _held = nix::fcntl::Flock::lock(lock, nix::fcntl::FlockArg::LockExclusive)
+                .map_err(|(_, e)| std::io::Error::from(e))?;
+            match std::fs::read(&p) {
+                Ok(now) if now == expected => {}
+                Ok(_) => return Ok(false),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+                Err(e) => return Err(e),
+            }
+            {
+                let mut f = std::fs::File::create(&t)?;
+                std::io::Write::write_all(&mut f, &data)?;
+                f.sync_all()?;
+            }
+            std::fs::rename(&t, &p)?;
+            Ok(true)
+        })
+        .await
+        .map_err(|e| Error::internal(e.to_string()))?;
+        match swapped {
+            Ok(done) => {
+                let _ = tokio::fs::remove_file(&tmp).await;
+                Ok(done)
+            }
+            Err(e) => {
+                let _ = tokio::fs::remove_file(&tmp).await;
+                Err(self.err("replace", key, e))
+            }
+        }
+    }
+
     async fn stale_partials(&self, prefix: &str, age: std::time::Duration) -> Result<Vec<String>> {
         let root = self.root.join(prefix.trim_end_matches('/'));
         tokio::task::spawn_blocking(move || {

@@ -69,16 +69,18 @@ pub async fn current(
         .store
         .get_bytes(&key(drill, operation))
         .await?
-        .map(|b| {
-            // An unreadable lease (a crash mid-write) is treated as one that has expired.
-            serde_json::from_slice(&b).unwrap_or_else(|_| LeaseRecord {
-                operation: operation.into(),
-                holder: "an unreadable lease".into(),
-                acquired_at: DateTime::<Utc>::MIN_UTC,
-                expires_at: DateTime::<Utc>::MIN_UTC,
-                backup_id: None,
-            })
-        }))
+        .map(|b| parse(&b, operation)))
+}
+
+/// An unreadable lease (a crash mid-write) is treated as one that has expired.
+fn parse(b: &[u8], operation: &str) -> LeaseRecord {
+    serde_json::from_slice(b).unwrap_or_else(|_| LeaseRecord {
+        operation: operation.into(),
+        holder: "an unreadable lease".into(),
+        acquired_at: DateTime::<Utc>::MIN_UTC,
+        expires_at: DateTime::<Utc>::MIN_UTC,
+        backup_id: None,
+    })
 }
 
 /// Takes the lease for `operation` on `drill` in `dest`.
@@ -92,7 +94,6 @@ pub async fn acquire(
     backup_id: Option<&str>,
 ) -> Result<Lease> {
     let key = key(drill, operation);
-    let mut took_over = None;
     for _ in 0..3 {
         let now = Utc::now();
         let record = LeaseRecord {
@@ -103,7 +104,7 @@ pub async fn acquire(
             backup_id: backup_id.map(str::to_string),
         };
         let body = Bytes::from(serde_json::to_vec_pretty(&record).expect("serialises"));
-        if dest.store.put_if_absent(&key, body).await? {
+        if dest.store.put_if_absent(&key, body.clone()).await? {
             let record = Arc::new(Mutex::new(record));
             let renewer = spawn_renewer(dest.clone(), key.clone(), record.clone());
             return Ok(Lease {
@@ -111,10 +112,11 @@ pub async fn acquire(
                 key,
                 record,
                 renewer,
-                took_over,
+                took_over: None,
             });
         }
-        match current(dest, drill, operation).await? {
+        let raw = dest.store.get_bytes(&key).await?;
+        match raw.as_ref().map(|b| parse(b, operation)) {
             Some(held) if held.expires_at > Utc::now() && !holder_is_dead(&held.holder) => {
                 return Err(Error::new(crate::ErrorKind::Busy, format!(
                     "another {operation} of `{drill}` is running ({}, since {}; lease in destination `{}` until {})",
@@ -126,9 +128,21 @@ pub async fn acquire(
                 .hint("wait for it to finish; a lease whose holder died expires by itself"));
             }
             Some(stale) => {
-                warn!(drill, operation, holder = %stale.holder, "Taking over an expired lease.");
-                took_over = Some(stale.holder);
-                dest.store.delete_lease(&key).await?;
+                // Replaced only if it is still the stale lease just read: of two runs taking
+                // it over at the same moment, one wins and the other sees a live lease.
+                let old = raw.expect("read above");
+                if dest.store.replace_if_unchanged(&key, &old, body).await? {
+                    warn!(drill, operation, holder = %stale.holder, "Took over an expired lease.");
+                    let record = Arc::new(Mutex::new(record));
+                    let renewer = spawn_renewer(dest.clone(), key.clone(), record.clone());
+                    return Ok(Lease {
+                        dest: dest.clone(),
+                        key,
+                        record,
+                        renewer,
+                        took_over: Some(stale.holder),
+                    });
+                }
             }
             // Vanished between the two calls: try again.
             None => {}
@@ -325,5 +339,97 @@ mod tests {
         let taken = acquire(&dest, "orders", "drill", None).await.unwrap();
         assert_eq!(taken.took_over.as_deref(), Some("an unreadable lease"));
         taken.release().await;
+    }
+
+    /// Writes an expired lease record, as a run that died long ago leaves.
+    pub(crate) async fn leave_expired(dest: &Destination, drill: &str, operation: &str) {
+        let rec = LeaseRecord {
+            operation: operation.into(),
+            holder: "deadhost:1".into(),
+            acquired_at: Utc::now() - chrono::Duration::hours(2),
+            expires_at: Utc::now() - chrono::Duration::hours(1),
+            backup_id: None,
+        };
+        dest.store
+            .put_lease(
+                &key(drill, operation),
+                serde_json::to_vec(&rec).unwrap().into(),
+            )
+            .await
+            .unwrap();
+    }
+
+    /// Eight runs take over one expired lease at once: exactly one wins.
+    pub(crate) async fn exactly_one_takes_over(dest: &Destination) {
+        leave_expired(dest, "orders", "backup").await;
+        let mut runs = tokio::task::JoinSet::new();
+        for _ in 0..8 {
+            let d = dest.clone();
+            runs.spawn(async move { acquire(&d, "orders", "backup", None).await });
+        }
+        let mut won = Vec::new();
+        let mut busy = 0;
+        while let Some(r) = runs.join_next().await {
+            match r.unwrap() {
+                Ok(lease) => won.push(lease),
+                Err(e) if e.kind == crate::ErrorKind::Busy => busy += 1,
+                Err(e) => panic!("{}", e.render()),
+            }
+        }
+        assert_eq!(won.len(), 1, "{} winners", won.len());
+        assert_eq!(busy, 7);
+        assert_eq!(won[0].took_over.as_deref(), Some("deadhost:1"));
+        won.pop().unwrap().release().await;
+    }
+
+    /// The store primitive: of two swaps from the same old content, only the first succeeds.
+    pub(crate) async fn swap_is_compare_and_swap(dest: &Destination) {
+        let k = "orders/.locks/cas.json";
+        dest.store
+            .put_lease(k, Bytes::from_static(b"old"))
+            .await
+            .unwrap();
+        assert!(dest
+            .store
+            .replace_if_unchanged(k, b"old", Bytes::from_static(b"a"))
+            .await
+            .unwrap());
+        assert!(!dest
+            .store
+            .replace_if_unchanged(k, b"old", Bytes::from_static(b"b"))
+            .await
+            .unwrap());
+        assert_eq!(
+            dest.store.get_bytes(k).await.unwrap().as_deref(),
+            Some(&b"a"[..])
+        );
+        assert!(!dest
+            .store
+            .replace_if_unchanged("orders/.locks/none.json", b"old", Bytes::from_static(b"c"))
+            .await
+            .unwrap());
+        assert!(dest
+            .store
+            .get_bytes("orders/.locks/none.json")
+            .await
+            .unwrap()
+            .is_none());
+        dest.store.delete_lease(k).await.unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn takeover_is_a_compare_and_swap_in_memory_and_in_folders() {
+        let dir = tempfile::tempdir().unwrap();
+        for store in [
+            Arc::new(MemoryStore::default()) as Arc<dyn crate::storage::ObjectStore>,
+            Arc::new(crate::storage::FileStore::new(dir.path())),
+        ] {
+            let dest = Destination {
+                name: "primary".into(),
+                store,
+            };
+            swap_is_compare_and_swap(&dest).await;
+            exactly_one_takes_over(&dest).await;
+        }
     }
 }

@@ -45,6 +45,17 @@ impl ObjectStore for MemoryStore {
         Ok(true)
     }
 
+    async fn replace_if_unchanged(&self, key: &str, expected: &[u8], data: Bytes) -> Result<bool> {
+        let mut objects = self.objects.lock().unwrap();
+        match objects.get(key) {
+            Some(now) if now.as_ref() == expected => {
+                objects.insert(key.into(), data);
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
     async fn get(&self, key: &str) -> Result<ByteStream> {
         let data = self
             .get_bytes(key)

@@ -78,6 +78,11 @@ pub trait ObjectStore: Send + Sync {
     /// Atomic across hosts (leases are built on it).
     async fn put_if_absent(&self, key: &str, data: Bytes) -> Result<bool>;
 
+    /// Replaces a small object only if it still holds `expected` (a compare-and-swap);
+    /// `Ok(false)` when it changed or vanished meanwhile. Atomic across hosts: expired leases
+    /// are taken over with it, so two runs taking over one lease cannot both win.
+    async fn replace_if_unchanged(&self, key: &str, expected: &[u8], data: Bytes) -> Result<bool>;
+
     /// Opens `key` for reading. A missing object is an error naming it.
     async fn get(&self, key: &str) -> Result<ByteStream>;
 

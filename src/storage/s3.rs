@@ -479,6 +479,59 @@ impl ObjectStore for S3Store {
         }
     }
 
+    async fn replace_if_unchanged(&self, key: &str, expected: &[u8], data: Bytes) -> Result<bool> {
+        // Without retention, as leases are. The ETag of what was read is the condition of the
+        // write (`If-Match`), so a change between the two calls makes the write fail.
+        let full = self.full_key(key);
+        let out = match self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(&full)
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(e) if e.code() == Some("NoSuchKey") => return Ok(false),
+            Err(e) => return Err(self.err("read", &full, e)),
+        };
+        let etag = out.e_tag().map(str::to_string);
+        let now = out.body.collect().await.map_err(|e| {
+            Error::storage(format!(
+                "cannot read `{full}` from bucket `{}`: {e}",
+                self.bucket
+            ))
+        })?;
+        let Some(etag) = etag.filter(|_| now.into_bytes().as_ref() == expected) else {
+            return Ok(false);
+        };
+        match self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(&full)
+            .if_match(etag)
+            .body(SdkBody::from(data))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e)
+                if matches!(
+                    e.code(),
+                    Some("PreconditionFailed")
+                        | Some("ConditionalRequestConflict")
+                        | Some("NoSuchKey")
+                ) || e
+                    .raw_response()
+                    .is_some_and(|r| matches!(r.status().as_u16(), 404 | 409 | 412)) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(self.err("write", &full, e)),
+        }
+    }
+
     async fn probe(&self, key: &str) -> Result<()> {
         // Without retention, so the probe can go again; a plain delete only adds a marker in a
         // versioned bucket, which retention allows.

@@ -739,3 +739,61 @@ async fn report_copies_in_object_locked_destinations_have_retention() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["objects_checked"], 1, "{v}");
 }
+
+#[tokio::test]
+async fn expired_leases_in_s3_are_taken_over_by_exactly_one_run() {
+    let case = S3Case::new(false).await;
+    let spec = case.spec(None, true, "");
+    let dest = storage::open(spec.destination("primary").unwrap())
+        .await
+        .unwrap();
+    // The store primitive: `If-Match` on the ETag that was read.
+    let k = "s3t/.locks/cas.json";
+    dest.store
+        .put_lease(k, bytes::Bytes::from_static(b"old"))
+        .await
+        .unwrap();
+    let swap = |to: &'static [u8]| {
+        let d = dest.clone();
+        async move {
+            d.store
+                .replace_if_unchanged(k, b"old", bytes::Bytes::from_static(to))
+                .await
+                .unwrap()
+        }
+    };
+    assert!(swap(b"a").await);
+    assert!(!swap(b"b").await, "the second swap from `old` must fail");
+    assert_eq!(
+        dest.store.get_bytes(k).await.unwrap().as_deref(),
+        Some(&b"a"[..])
+    );
+
+    // A lease left by a run that died an hour ago; eight runs take it over at once.
+    let dead = serde_json::json!({
+        "operation": "backup", "holder": "deadhost:1",
+        "acquired_at": "2026-01-01T00:00:00Z", "expires_at": "2026-01-01T00:15:00Z"
+    });
+    dest.store
+        .put_lease(
+            &storage::lease::key("s3t", "backup"),
+            serde_json::to_vec(&dead).unwrap().into(),
+        )
+        .await
+        .unwrap();
+    let mut runs = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let d = dest.clone();
+        runs.spawn(async move { storage::lease::acquire(&d, "s3t", "backup", None).await });
+    }
+    let mut won = Vec::new();
+    while let Some(r) = runs.join_next().await {
+        match r.unwrap() {
+            Ok(lease) => won.push(lease),
+            Err(e) => assert_eq!(e.kind, firedrill::ErrorKind::Busy, "{}", e.render()),
+        }
+    }
+    assert_eq!(won.len(), 1, "exactly one run takes the expired lease over");
+    assert_eq!(won[0].took_over.as_deref(), Some("deadhost:1"));
+    won.pop().unwrap().release().await;
+}
