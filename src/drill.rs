@@ -259,10 +259,14 @@ pub async fn run(
     };
     let report = build_report(spec, opts, started_at, &st, result, cleanup);
     info!(drill = %spec.name, verdict = ?report.verdict, "Drill finished.");
+    let mirrors = storage::open_all(&spec.destinations)
+        .await
+        .unwrap_or_default();
     let stored = report::store(
         &report,
         &spec.drill.reports,
         st.dest.as_ref(),
+        &mirrors,
         signing_key.as_ref(),
     )
     .await;

@@ -29,6 +29,9 @@ pub enum ReportCommand {
         /// Override a spec value: key.path=value.
         #[arg(long = "set", value_name = "KEY=VALUE")]
         sets: Vec<String>,
+        /// Read the reports mirrored in this destination of the spec instead of the local folder.
+        #[arg(long, value_name = "DESTINATION")]
+        from: Option<String>,
         /// Machine-readable result on stdout.
         #[arg(long)]
         json: bool,
@@ -72,6 +75,35 @@ pub struct SummaryArgs {
     /// Override a spec value: key.path=value.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub sets: Vec<String>,
+    /// Read the reports mirrored in this destination of the spec instead of the local folder.
+    #[arg(long, value_name = "DESTINATION")]
+    pub from: Option<String>,
+}
+
+/// With `--from NAME`: the spec's drill reports mirrored in destination NAME, downloaded into a
+/// temporary report folder (kept alive by the returned guard).
+async fn mirrored(
+    path: &Path,
+    sets: &[String],
+    from: &str,
+) -> Result<(DrillSpec, tempfile::TempDir)> {
+    let Some(spec) = as_spec(path, sets)? else {
+        return Err(Error::spec(format!(
+            "--from needs a drill spec, and `{}` is a folder",
+            path.display()
+        ))
+        .hint("give the spec whose destination holds the reports"));
+    };
+    let Some(d) = spec.destination(from) else {
+        let names: Vec<&str> = spec.destinations.iter().map(|d| d.name.as_str()).collect();
+        return Err(Error::spec(format!("no destination named `{from}`"))
+            .hint(format!("use one of: {}", names.join(", "))));
+    };
+    let dest = firedrill::storage::open(d).await?;
+    let tmp = tempfile::tempdir()
+        .map_err(|e| Error::storage(format!("cannot create a temporary folder: {e}")))?;
+    firedrill::report::mirror::pull(&dest, &spec.name, tmp.path()).await?;
+    Ok((spec, tmp))
 }
 
 /// A spec is a file; a report folder is a folder.
@@ -85,12 +117,17 @@ fn as_spec(path: &Path, sets: &[String]) -> Result<Option<DrillSpec>> {
 
 pub async fn run(args: ReportArgs) -> Result<u8> {
     match args.command {
-        Some(ReportCommand::Verify { path, sets, json }) => verify(&path, &sets, json).await,
-        None => summarize(args.summary),
+        Some(ReportCommand::Verify {
+            path,
+            sets,
+            from,
+            json,
+        }) => verify(&path, &sets, from.as_deref(), json).await,
+        None => summarize(args.summary).await,
     }
 }
 
-fn summarize(a: SummaryArgs) -> Result<u8> {
+async fn summarize(a: SummaryArgs) -> Result<u8> {
     let path = a.path.expect("clap requires it");
     let until = match &a.until {
         Some(t) => summary::parse_time("--until", t)?,
@@ -103,13 +140,23 @@ fn summarize(a: SummaryArgs) -> Result<u8> {
         horizon_days: (summary::parse_duration("--horizon", &a.horizon)?.num_days()).clamp(0, 36500)
             as u32,
     };
-    let histories = match as_spec(&path, &a.sets)? {
-        Some(spec) => {
-            let mut h = summary::load_folder(&spec.drill.reports, Some(&spec.name))?;
+    let mut _pulled = None;
+    let histories = match &a.from {
+        Some(from) => {
+            let (spec, tmp) = mirrored(&path, &a.sets, from).await?;
+            let mut h = summary::load_folder(tmp.path(), Some(&spec.name))?;
             h.iter_mut().for_each(|h| h.apply_spec(&spec));
+            _pulled = Some(tmp);
             h
         }
-        None => summary::load_folder(&path, None)?,
+        None => match as_spec(&path, &a.sets)? {
+            Some(spec) => {
+                let mut h = summary::load_folder(&spec.drill.reports, Some(&spec.name))?;
+                h.iter_mut().for_each(|h| h.apply_spec(&spec));
+                h
+            }
+            None => summary::load_folder(&path, None)?,
+        },
     };
     let s = summary::summarize(&histories, &opts);
     let Some(out) = a.out else {
@@ -142,11 +189,21 @@ fn summarize(a: SummaryArgs) -> Result<u8> {
     Ok(0)
 }
 
-async fn verify(path: &Path, sets: &[String], json: bool) -> Result<u8> {
-    let spec = as_spec(path, sets)?;
-    let dir = match &spec {
-        Some(s) => s.drill.reports.join(&s.name),
-        None => path.to_path_buf(),
+async fn verify(path: &Path, sets: &[String], from: Option<&str>, json: bool) -> Result<u8> {
+    let (spec, _pulled, dir) = match from {
+        Some(from) => {
+            let (spec, tmp) = mirrored(path, sets, from).await?;
+            let dir = tmp.path().join(&spec.name);
+            (Some(spec), Some(tmp), dir)
+        }
+        None => {
+            let spec = as_spec(path, sets)?;
+            let dir = match &spec {
+                Some(s) => s.drill.reports.join(&s.name),
+                None => path.to_path_buf(),
+            };
+            (spec, None, dir)
+        }
     };
     if !dir.is_dir() {
         return Err(
@@ -160,6 +217,15 @@ async fn verify(path: &Path, sets: &[String], json: bool) -> Result<u8> {
         None => cited::CitedCheck::default(),
     };
     findings.extend(cited.findings);
+    // The local folder against the mirrors in the destinations (not when reading a mirror).
+    let mirrors = match (&spec, from) {
+        (Some(s), None) => {
+            let dests = firedrill::storage::open_all(&s.destinations).await?;
+            firedrill::report::mirror::compare(&dests, &s.name, &dir).await?
+        }
+        _ => firedrill::report::mirror::MirrorCheck::default(),
+    };
+    findings.extend(mirrors.missing);
     if json {
         super::print_json(&serde_json::json!({
             "checked": checked,
@@ -167,6 +233,7 @@ async fn verify(path: &Path, sets: &[String], json: bool) -> Result<u8> {
             "findings": findings,
             "pruned": cited.pruned,
             "unchecked": cited.unchecked,
+            "unmirrored": mirrors.unmirrored,
         }));
     } else {
         for f in &findings {
@@ -177,6 +244,9 @@ async fn verify(path: &Path, sets: &[String], json: bool) -> Result<u8> {
         }
         for f in &cited.unchecked {
             println!("UNCHECKED {}: {}", f.report, f.problem);
+        }
+        for f in &mirrors.unmirrored {
+            println!("UNMIRRORED {}: {}", f.report, f.problem);
         }
         let objects = if spec.is_some() {
             format!(", {} cited objects hashed", cited.objects_checked)

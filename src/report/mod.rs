@@ -5,6 +5,7 @@ pub mod cited;
 pub mod evidence;
 pub(crate) mod html;
 mod markdown;
+pub mod mirror;
 mod model;
 mod store;
 pub mod summary;

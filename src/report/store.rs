@@ -1,4 +1,5 @@
-//! Writes reports to `<reports>/<drill>/<timestamp>.{json,md,html}` and a JSON copy beside the
+//! Writes reports to `<reports>/<drill>/<timestamp>.{json,md,html}`, mirrors the JSON (and its
+//! signature) to `<drill>/reports/` in every destination, and puts a JSON copy beside the
 //! backup set (`<drill>/<backup-id>/drills/<timestamp>.json`) in the destination read from.
 
 use std::path::{Path, PathBuf};
@@ -27,6 +28,7 @@ pub async fn store(
     report: &DrillReport,
     reports_dir: &Path,
     dest: Option<&Destination>,
+    mirrors: &[Destination],
     signing_key: Option<&ed25519_dalek::SigningKey>,
 ) -> Result<StoredReport> {
     // Millisecond stamps keep names in time order (the chain relies on it); a name taken
@@ -67,6 +69,11 @@ pub async fn store(
     write_atomic(&json_path, json.as_bytes())?;
     write_atomic(&md_path, render_markdown(report).as_bytes())?;
     write_atomic(&html_path, render_html(report).as_bytes())?;
+    let mut names = vec![format!("{stamp}.json")];
+    if signing_key.is_some() {
+        names.push(format!("{stamp}.json.sig"));
+    }
+    super::mirror::push(mirrors, &report.drill, &dir, &names).await;
     let mut beside = None;
     if let (Some(dest), Some(b)) = (dest, &report.backup) {
         let key = format!(

@@ -105,15 +105,7 @@ pub async fn acquire(
         };
         let body = Bytes::from(serde_json::to_vec_pretty(&record).expect("serialises"));
         if dest.store.put_if_absent(&key, body.clone()).await? {
-            let record = Arc::new(Mutex::new(record));
-            let renewer = spawn_renewer(dest.clone(), key.clone(), record.clone());
-            return Ok(Lease {
-                dest: dest.clone(),
-                key,
-                record,
-                renewer,
-                took_over: None,
-            });
+            return Ok(Lease::held(dest, key, record, None));
         }
         let raw = dest.store.get_bytes(&key).await?;
         match raw.as_ref().map(|b| parse(b, operation)) {
@@ -133,15 +125,7 @@ pub async fn acquire(
                 let old = raw.expect("read above");
                 if dest.store.replace_if_unchanged(&key, &old, body).await? {
                     warn!(drill, operation, holder = %stale.holder, "Took over an expired lease.");
-                    let record = Arc::new(Mutex::new(record));
-                    let renewer = spawn_renewer(dest.clone(), key.clone(), record.clone());
-                    return Ok(Lease {
-                        dest: dest.clone(),
-                        key,
-                        record,
-                        renewer,
-                        took_over: Some(stale.holder),
-                    });
+                    return Ok(Lease::held(dest, key, record, Some(stale.holder)));
                 }
             }
             // Vanished between the two calls: try again.
@@ -221,6 +205,24 @@ fn spawn_renewer(
 }
 
 impl Lease {
+    /// A lease just written: renewed from now on.
+    fn held(
+        dest: &Destination,
+        key: String,
+        record: LeaseRecord,
+        took_over: Option<String>,
+    ) -> Lease {
+        let record = Arc::new(Mutex::new(record));
+        let renewer = spawn_renewer(dest.clone(), key.clone(), record.clone());
+        Lease {
+            dest: dest.clone(),
+            key,
+            record,
+            renewer,
+            took_over,
+        }
+    }
+
     /// Records the backup this drill restores, so `prune` keeps it while the drill runs.
     ///
     /// # Errors

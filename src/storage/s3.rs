@@ -465,16 +465,7 @@ impl ObjectStore for S3Store {
             .await
         {
             Ok(_) => Ok(true),
-            Err(e)
-                if matches!(
-                    e.code(),
-                    Some("PreconditionFailed") | Some("ConditionalRequestConflict")
-                ) || e
-                    .raw_response()
-                    .is_some_and(|r| matches!(r.status().as_u16(), 409 | 412)) =>
-            {
-                Ok(false)
-            }
+            Err(e) if condition_failed(&e) => Ok(false),
             Err(e) => Err(self.err("write", &full, e)),
         }
     }
@@ -516,15 +507,10 @@ impl ObjectStore for S3Store {
             .await
         {
             Ok(_) => Ok(true),
+            // Changed (412) or removed (404) since it was read.
             Err(e)
-                if matches!(
-                    e.code(),
-                    Some("PreconditionFailed")
-                        | Some("ConditionalRequestConflict")
-                        | Some("NoSuchKey")
-                ) || e
-                    .raw_response()
-                    .is_some_and(|r| matches!(r.status().as_u16(), 404 | 409 | 412)) =>
+                if condition_failed(&e)
+                    || e.raw_response().is_some_and(|r| r.status().as_u16() == 404) =>
             {
                 Ok(false)
             }
@@ -808,6 +794,18 @@ impl ObjectStore for S3Store {
     fn as_any(&self) -> &dyn std::any::Any {
         self
     }
+}
+
+/// A conditional write (`If-None-Match` / `If-Match`) that did not hold.
+fn condition_failed<E: ProvideErrorMetadata>(
+    e: &SdkError<E, aws_smithy_runtime_api::http::Response>,
+) -> bool {
+    matches!(
+        e.code(),
+        Some("PreconditionFailed") | Some("ConditionalRequestConflict")
+    ) || e
+        .raw_response()
+        .is_some_and(|r| matches!(r.status().as_u16(), 409 | 412))
 }
 
 #[cfg(test)]

@@ -103,3 +103,115 @@ async fn report_verify_checks_cited_objects_and_tells_pruned_from_tampered() {
         text(&out)
     );
 }
+
+/// Reports are mirrored into every destination: with the host's report folder gone, the
+/// summary and `report verify --from` read them from a destination, and an edit there shows.
+#[tokio::test]
+async fn mirrored_reports_in_destinations_outlive_the_local_folder() {
+    let db = SourceDb::create(
+        "create table t(id int primary key); insert into t select generate_series(1, 10);",
+    )
+    .await;
+    let env = Env::new();
+    let key = env.path().join("signing.key");
+    let out = firedrill(&["keygen", "--signing", "--output", key.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let body = env.spec_text("mirror", &db.url(), "").replace(
+        "from = \"dr\"",
+        &format!("from = \"dr\"\nsigning-key-file = \"{}\"", key.display()),
+    );
+    let spec = env.write_spec("mirror", &body);
+    let spec = spec.to_str().unwrap();
+    assert_eq!(firedrill(&["backup", spec]).status.code(), Some(0));
+    for _ in 0..2 {
+        let out = firedrill(&["drill", spec]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    }
+    for dest in ["primary", "dr"] {
+        let mut names: Vec<String> = std::fs::read_dir(env.dest(dest).join("mirror/reports"))
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(
+            names.len(),
+            5,
+            "2 reports, 2 signatures, the public key: {names:?}"
+        );
+        assert!(names.contains(&"signing-key.pub".to_string()), "{names:?}");
+    }
+    // The newest report removed from the local folder: the chain cannot show it, the
+    // mirrors do.
+    let local = firedrill::report::evidence::reports(&env.reports().join("mirror"));
+    let newest = local.last().unwrap().clone();
+    let kept = std::fs::read(&newest).unwrap();
+    std::fs::remove_file(&newest).unwrap();
+    let out = firedrill(&["report", "verify", spec]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let said = text(&out);
+    let name = newest.file_name().unwrap().to_string_lossy().to_string();
+    assert!(
+        said.contains(&format!("TAMPERED {name}")) && said.contains("it was removed"),
+        "{said}"
+    );
+    std::fs::write(&newest, kept).unwrap();
+    let out = firedrill(&["report", "verify", spec]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+
+    // The host's report folder is lost.
+    std::fs::remove_dir_all(env.reports()).unwrap();
+    let out = firedrill(&["report", spec, "--since", "1d", "--format", "json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "nothing local any more: {}",
+        text(&out)
+    );
+
+    let out = firedrill(&[
+        "report", spec, "--from", "primary", "--since", "1d", "--format", "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["drills"][0]["counts"]["run"], 2, "{v}");
+    assert_eq!(v["drills"][0]["counts"]["passed"], 2, "{v}");
+
+    let out = firedrill(&["report", "verify", spec, "--from", "dr", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["checked"], 2, "{v}");
+
+    // One byte edited in the copy kept in `dr`.
+    let mirrored = env.dest("dr").join("mirror/reports");
+    let first = std::fs::read_dir(&mirrored)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .min()
+        .unwrap();
+    let mut bytes = std::fs::read(&first).unwrap();
+    let at = bytes.iter().position(|&b| b == b'"').unwrap() + 1;
+    bytes[at] ^= 0x20;
+    std::fs::write(&first, bytes).unwrap();
+    let out = firedrill(&["report", "verify", spec, "--from", "dr"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("TAMPERED"), "{}", text(&out));
+
+    // Bad input: a folder with --from, an unknown destination.
+    let out = firedrill(&["report", env.path().to_str().unwrap(), "--from", "dr"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("--from needs a drill spec"),
+        "{}",
+        text(&out)
+    );
+    let out = firedrill(&["report", "verify", spec, "--from", "nowhere"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("no destination named `nowhere`"),
+        "{}",
+        text(&out)
+    );
+}

@@ -2,6 +2,7 @@
 //! postgres). They fail, never skip, when it is not there.
 
 mod bad_paths;
+mod browser;
 mod evidence;
 mod fleet;
 mod notify;

@@ -97,15 +97,6 @@ async fn metrics_textfile_tracks_passing_and_failing_runs() {
 /// the timeline chart, and a screenshot renders.
 #[tokio::test]
 async fn html_report_renders_in_a_browser() {
-    let chromium = ["chromium", "chromium-browser", "google-chrome"]
-        .into_iter()
-        .find(|c| {
-            std::process::Command::new(c)
-                .arg("--version")
-                .output()
-                .is_ok_and(|o| o.status.success())
-        })
-        .expect("a headless browser is needed: apt-get install chromium (.ci/run installs it)");
     let db = SourceDb::create(
         "create table t(id int primary key); insert into t select generate_series(1, 50);",
     )
@@ -119,18 +110,7 @@ async fn html_report_renders_in_a_browser() {
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let html = std::path::PathBuf::from(v["report_files"]["html"].as_str().unwrap());
-    let page = std::fs::read_to_string(&html).unwrap();
-    assert!(
-        !page.contains("http://") && !page.contains("https://") && !page.contains("<script"),
-        "self-contained"
-    );
-
-    let dom = std::process::Command::new(chromium)
-        .args(["--headless", "--no-sandbox", "--disable-gpu", "--dump-dom"])
-        .arg(format!("file://{}", html.display()))
-        .output()
-        .unwrap();
-    let dom = String::from_utf8_lossy(&dom.stdout);
+    let dom = crate::browser::dom_of(&html);
     assert!(dom.contains("Verdict: FAILED"), "{dom}");
     assert_eq!(dom.matches("<tr class=\"check\">").count(), 2, "{dom}");
     assert!(dom.contains("rows &lt;ok&gt;"), "names are escaped: {dom}");
@@ -140,23 +120,7 @@ async fn html_report_renders_in_a_browser() {
     );
 
     let shot = env.path().join("report.png");
-    let status = std::process::Command::new(chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--window-size=1100,1400",
-        ])
-        .arg(format!("--screenshot={}", shot.display()))
-        .arg(format!("file://{}", html.display()))
-        .output()
-        .unwrap();
-    assert!(status.status.success());
-    let png = std::fs::read(&shot).unwrap();
-    assert!(
-        png.starts_with(b"\x89PNG") && png.len() > 10_000,
-        "a real screenshot"
-    );
+    crate::browser::screenshot(&html, &shot, 1400);
 }
 
 #[tokio::test]

@@ -104,7 +104,7 @@ fn report_at(
 
 async fn write(dir: &std::path::Path, reports: Vec<DrillReport>) {
     for r in reports {
-        report::store(&r, dir, None, None).await.unwrap();
+        report::store(&r, dir, None, &[], None).await.unwrap();
     }
 }
 
@@ -173,11 +173,8 @@ fn history_180() -> History {
     History { t0, until, reports }
 }
 
-/// 180 days of a daily schedule with missing slots, a late drill, an extra manual drill,
-/// failures and an error: the CLI counts every class exactly, writes all four files, and the
-/// forecast finds the day the RTO target is crossed.
-#[tokio::test]
-async fn summary_of_180_days_counts_scheduled_run_passed_failed_and_missed() {
+/// Writes the 180-day history into a new folder and runs `report --out` over it.
+async fn summarize_180() -> (tempfile::TempDir, std::path::PathBuf, std::process::Output) {
     let dir = tempfile::tempdir().unwrap();
     let h = history_180();
     write(dir.path(), h.reports).await;
@@ -193,6 +190,16 @@ async fn summary_of_180_days_counts_scheduled_run_passed_failed_and_missed() {
         out_dir.to_str().unwrap(),
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    (dir, out_dir, out)
+}
+
+/// 180 days of a daily schedule with missing slots, a late drill, an extra manual drill,
+/// failures and an error: the CLI counts every class exactly, writes all four files, and the
+/// forecast finds the day the RTO target is crossed.
+#[tokio::test]
+async fn summary_of_180_days_counts_scheduled_run_passed_failed_and_missed() {
+    let (dir, out_dir, out) = summarize_180().await;
+    let h = history_180();
     for f in ["summary.html", "summary.md", "summary.json", "summary.csv"] {
         assert!(out_dir.join(f).is_file(), "{f} written: {}", text(&out));
     }
@@ -344,42 +351,9 @@ async fn summary_json_and_markdown_match_snapshots() {
 /// DOM, and a screenshot renders.
 #[tokio::test]
 async fn summary_html_renders_in_a_browser() {
-    let chromium = ["chromium", "chromium-browser", "google-chrome"]
-        .into_iter()
-        .find(|c| {
-            std::process::Command::new(c)
-                .arg("--version")
-                .output()
-                .is_ok_and(|o| o.status.success())
-        })
-        .expect("a headless browser is needed: apt-get install chromium (.ci/run installs it)");
-    let dir = tempfile::tempdir().unwrap();
-    let h = history_180();
-    write(dir.path(), h.reports).await;
-    let out_dir = dir.path().join("out");
-    let out = firedrill(&[
-        "report",
-        dir.path().to_str().unwrap(),
-        "--since",
-        "180d",
-        "--until",
-        &h.until.to_rfc3339(),
-        "--out",
-        out_dir.to_str().unwrap(),
-    ]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let (dir, out_dir, _out) = summarize_180().await;
     let html = out_dir.join("summary.html");
-    let page = std::fs::read_to_string(&html).unwrap();
-    assert!(
-        !page.contains("http://") && !page.contains("https://") && !page.contains("<script"),
-        "self-contained"
-    );
-    let dom = std::process::Command::new(chromium)
-        .args(["--headless", "--no-sandbox", "--disable-gpu", "--dump-dom"])
-        .arg(format!("file://{}", html.display()))
-        .output()
-        .unwrap();
-    let dom = String::from_utf8_lossy(&dom.stdout);
+    let dom = crate::browser::dom_of(&html);
     assert!(dom.contains("<table id=\"controls\">"), "{dom}");
     assert_eq!(dom.matches("<tr class=\"control\">").count(), 5, "{dom}");
     for id in [
@@ -408,23 +382,7 @@ async fn summary_html_renders_in_a_browser() {
     );
 
     let shot = dir.path().join("summary.png");
-    let status = std::process::Command::new(chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--window-size=1100,1600",
-        ])
-        .arg(format!("--screenshot={}", shot.display()))
-        .arg(format!("file://{}", html.display()))
-        .output()
-        .unwrap();
-    assert!(status.status.success());
-    let png = std::fs::read(&shot).unwrap();
-    assert!(
-        png.starts_with(b"\x89PNG") && png.len() > 10_000,
-        "a real screenshot"
-    );
+    crate::browser::screenshot(&html, &shot, 1600);
 }
 
 /// Bad input exits 2 and says what to fix.

@@ -1,0 +1,124 @@
+//! The report store in the destinations: every drill's JSON report (with its signature and
+//! the folder's public key) is mirrored to `<drill>/reports/` in every destination, so the
+//! evidence survives the loss of the host that ran the drills. `report --from NAME` and
+//! `report verify --from NAME` read it back. Prune never touches `reports/` (it is not a
+//! backup set), and Object Lock retention applies as to any object of the destination.
+
+use std::path::Path;
+
+use bytes::Bytes;
+use tracing::warn;
+
+use super::evidence::PUBLIC_KEY_FILE;
+use crate::storage::Destination;
+use crate::{Error, Result};
+
+/// The prefix of `drill`'s mirrored reports.
+pub fn prefix(drill: &str) -> String {
+    format!("{drill}/reports/")
+}
+
+/// Mirrors the report files `names` of `folder` (a drill's report folder) into every
+/// destination. A destination that cannot be written is a warning: the local report stands.
+pub async fn push(dests: &[Destination], drill: &str, folder: &Path, names: &[String]) {
+    let mut files: Vec<(String, Bytes)> = Vec::new();
+    for name in names.iter().map(String::as_str).chain([PUBLIC_KEY_FILE]) {
+        if let Ok(b) = std::fs::read(folder.join(name)) {
+            files.push((name.to_string(), Bytes::from(b)));
+        }
+    }
+    for d in dests {
+        for (name, body) in &files {
+            let key = format!("{}{name}", prefix(drill));
+            if let Err(e) = d.store.put_bytes(&key, body.clone()).await {
+                warn!(destination = %d.name, key, error = %e.message, "Report not mirrored to the destination.");
+                break;
+            }
+        }
+    }
+}
+
+/// Downloads `drill`'s mirrored reports from `dest` into `into/<drill>/`.
+///
+/// # Errors
+/// [`crate::ErrorKind::Storage`] when the destination cannot be listed or read, or
+/// [`crate::ErrorKind::Spec`] when it holds no mirrored report of the drill.
+pub async fn pull(dest: &Destination, drill: &str, into: &Path) -> Result<usize> {
+    let dir = into.join(drill);
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| Error::storage(format!("cannot create `{}`: {e}", dir.display())))?;
+    let mut n = 0;
+    for obj in dest.store.list(&prefix(drill)).await? {
+        let name = &obj.key[prefix(drill).len()..];
+        // Flat names only: nothing from the destination can write outside the folder.
+        if name.is_empty() || name.contains('/') || name.starts_with('.') {
+            continue;
+        }
+        let Some(body) = dest.store.get_bytes(&obj.key).await? else {
+            continue;
+        };
+        std::fs::write(dir.join(name), &body).map_err(|e| {
+            Error::storage(format!("cannot write `{}`: {e}", dir.join(name).display()))
+        })?;
+        n += usize::from(name.ends_with(".json"));
+    }
+    if n == 0 {
+        return Err(Error::spec(format!(
+            "destination `{}` holds no mirrored drill report of `{drill}` (under `{}`)",
+            dest.name,
+            prefix(drill)
+        ))
+        .hint("reports are mirrored by drills from this version on; read the local drill.reports folder instead"));
+    }
+    Ok(n)
+}
+
+/// What comparing a report folder with the mirrors found.
+#[derive(Debug, Default)]
+pub struct MirrorCheck {
+    /// Reports a destination holds that the folder lacks: removed from the folder.
+    pub missing: Vec<super::evidence::Finding>,
+    /// Reports of the folder a destination lacks (its write failed, or the report predates
+    /// mirroring): not evidence of tampering, but said.
+    pub unmirrored: Vec<super::evidence::Finding>,
+}
+
+/// Compares the JSON reports of `folder` (a drill's report folder) with the copies mirrored
+/// in each destination: a report removed locally (even the newest, which the chain cannot
+/// show) is still listed in the destinations.
+///
+/// # Errors
+/// When a destination cannot be listed.
+pub async fn compare(dests: &[Destination], drill: &str, folder: &Path) -> Result<MirrorCheck> {
+    let local: std::collections::BTreeSet<String> = super::evidence::reports(folder)
+        .iter()
+        .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .collect();
+    let mut out = MirrorCheck::default();
+    for d in dests {
+        let there: std::collections::BTreeSet<String> = d
+            .store
+            .list(&prefix(drill))
+            .await?
+            .into_iter()
+            .map(|o| o.key[prefix(drill).len()..].to_string())
+            .filter(|n| n.ends_with(".json") && !n.contains('/'))
+            .collect();
+        for name in there.difference(&local) {
+            out.missing.push(super::evidence::Finding {
+                report: name.clone(),
+                problem: format!(
+                    "destination `{}` holds this report but the report folder does not: it was removed",
+                    d.name
+                ),
+            });
+        }
+        for name in local.difference(&there) {
+            out.unmirrored.push(super::evidence::Finding {
+                report: name.clone(),
+                problem: format!("not mirrored in destination `{}`", d.name),
+            });
+        }
+    }
+    Ok(out)
+}
