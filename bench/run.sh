@@ -22,6 +22,9 @@ Options:
                    BENCH_ROWS x scale rows each (firedrill_bench, then
                    firedrill_bench_x4, ...), and print every ratio of every
                    scale in one table at the end
+  --repeat N       run it N times (per scale) and judge the goals by the
+                   median of each ratio; the table shows min and max too
+                   (shared machines vary by tens of per cent between runs)
   -h, --help       show this help
 
 Environment:
@@ -48,46 +51,79 @@ BASELINE_ONLY=0
 KEEP=0
 S3=0
 SCALES=""
+REPEAT=1
 PASS_ON=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --scales)
             [ $# -ge 2 ] || { echo "--scales needs a list, e.g. --scales \"1 4\"" >&2; exit 2; }
             SCALES="$2"; shift ;;
-        --s3) S3=1 ;;
-        --rebuild) REBUILD=1 ;;
-        --baseline-only) BASELINE_ONLY=1 ;;
-        --keep) KEEP=1 ;;
+        --repeat)
+            [ $# -ge 2 ] && [[ "$2" =~ ^[1-9][0-9]*$ ]] || { echo "--repeat needs a whole number >= 1" >&2; exit 2; }
+            REPEAT="$2"; shift ;;
+        --s3) S3=1; PASS_ON+=("$1") ;;
+        --rebuild) REBUILD=1; PASS_ON+=("$1") ;;
+        --baseline-only) BASELINE_ONLY=1; PASS_ON+=("$1") ;;
+        --keep) KEEP=1; PASS_ON+=("$1") ;;
         -h|--help) usage; exit 0 ;;
         *) echo "unknown option: $1" >&2; usage >&2; exit 2 ;;
     esac
-    case "$1" in --scales) ;; *) PASS_ON+=("$1") ;; esac
     shift
 done
 
-# --scales: one full run per scale, then every goal line of every scale in one table.
-if [ -n "$SCALES" ]; then
+# --scales / --repeat: full runs per scale, then every goal of every scale in one table,
+# judged by the median over the repeats.
+if [ -n "$SCALES" ] || [ "$REPEAT" -gt 1 ]; then
+    SCALES="${SCALES:-1}"
     base_rows="${BENCH_ROWS:-4500000}"
     base_db="${BENCH_DB:-firedrill_bench}"
-    outs=()
-    status=0
+    results="$(mktemp "${TMPDIR:-/tmp}/firedrill-bench-results.XXXXXX")"
+    dbs="$(mktemp "${TMPDIR:-/tmp}/firedrill-bench-dbs.XXXXXX")"
     for scale in $SCALES; do
         case "$scale" in ''|*[!0-9]*) echo "scale \`$scale\` is not a whole number" >&2; exit 2 ;; esac
         db="$base_db"; [ "$scale" -eq 1 ] || db="${base_db}_x${scale}"
-        out="$(mktemp "${TMPDIR:-/tmp}/firedrill-bench-x${scale}.XXXXXX")"
-        outs+=("$scale:$out")
-        printf '==> scale x%s: %s rows in %s\n' "$scale" "$((base_rows * scale))" "$db" >&2
-        BENCH_ROWS=$((base_rows * scale)) BENCH_DB="$db" bash "$0" ${PASS_ON[@]+"${PASS_ON[@]}"} | tee "$out" || status=1
+        for run in $(seq 1 "$REPEAT"); do
+            out="$(mktemp "${TMPDIR:-/tmp}/firedrill-bench-x${scale}.XXXXXX")"
+            printf '==> scale x%s, run %s of %s: %s rows in %s\n' "$scale" "$run" "$REPEAT" "$((base_rows * scale))" "$db" >&2
+            BENCH_ROWS=$((base_rows * scale)) BENCH_DB="$db" bash "$0" ${PASS_ON[@]+"${PASS_ON[@]}"} | tee "$out" || true
+            # "label  measured  goal  result" rows of the goal table, as "x<scale>|label|value|goal".
+            awk -v s="x$scale" '
+                /^ratio \/ value/ { on = 1; next }
+                on && /^-/ { next }
+                on && NF == 0 { on = 0 }
+                on {
+                    # Columns are apart by two or more spaces; a label has single spaces.
+                    n = split($0, f, /  +/)
+                    v = f[2]; gsub(/x$/, "", v)
+                    print s "|" f[1] "|" v "|" (n >= 4 ? f[3] : "")
+                }' "$out" >> "$results"
+            grep -E '^  database' "$out" | sed "s/^/x$scale /" | head -n 1 >> "$dbs"
+            rm -f "$out"
+        done
     done
     echo
-    echo "all scales"
-    printf '%-6s %-38s %10s %10s %8s\n' "scale" "ratio / value" "measured" "goal" "result"
-    for pair in "${outs[@]}"; do
-        scale="${pair%%:*}"; out="${pair#*:}"
-        awk -v s="x$scale" '/^ratio \/ value/ { on = 1; next } on && /^-/ { next } on && NF == 0 { on = 0 } on { printf "%-6s %s\n", s, $0 }' "$out"
-        grep -E '^  database' "$out" | sed "s/^/x$scale /"
-        rm -f "$out"
-    done
+    echo "all scales (median of $REPEAT run(s); min and max beside it)"
+    printf '%-6s %-36s %9s %9s %9s %10s %7s\n' "scale" "ratio / value" "median" "min" "max" "goal" "result"
+    status=0
+    while IFS='|' read -r scale label; do
+        vals="$(awk -F'|' -v s="$scale" -v l="$label" '$1 == s && $2 == l { print $3 }' "$results" | sort -g)"
+        goal="$(awk -F'|' -v s="$scale" -v l="$label" '$1 == s && $2 == l { print $4; exit }' "$results")"
+        n="$(printf '%s\n' "$vals" | grep -c .)"
+        median="$(printf '%s\n' "$vals" | awk -v n="$n" 'NR == int((n + 1) / 2) { print }')"
+        min="$(printf '%s\n' "$vals" | head -n 1)"; max="$(printf '%s\n' "$vals" | tail -n 1)"
+        limit="${goal##* }"; limit="${limit%x}"
+        op="${goal%% *}"
+        if [ -z "$median" ] || ! [[ "$median" =~ ^[0-9.]+$ ]]; then
+            result="FAIL"; status=1
+        elif awk -v v="$median" -v l="$limit" -v op="$op" 'BEGIN { exit !(op == "<" ? v < l : v <= l) }'; then
+            result="PASS"
+        else
+            result="FAIL"; status=1
+        fi
+        printf '%-6s %-36s %9s %9s %9s %10s %7s\n' "$scale" "$label" "$median" "$min" "$max" "$goal" "$result"
+    done < <(awk -F'|' '!seen[$1 "|" $2]++ { print $1 "|" $2 }' "$results")
+    sort -u "$dbs"
+    rm -f "$results" "$dbs"
     exit "$status"
 fi
 
@@ -386,7 +422,7 @@ name = "bench"
 url = "postgres://$PGUSER@$url_host:$PGPORT/$BENCH_DB"
 
 [backup]
-compression = "zstd:3"
+compression = "zstd:1"
 recipients = ["$RECIPIENT"]
 
 [[destination]]
@@ -539,7 +575,7 @@ run_s3_benchmark() {
     echo "  buckets    primary $S3_PRIMARY ($S3_PRIMARY_REGION)"
     echo "             dr      $S3_DR ($S3_DR_REGION)"
     echo "  multipart  part-size ${S3_PART_MIB}MiB, concurrency $S3_CONCURRENCY (RSS goal ${S3_PART_MIB} x $S3_CONCURRENCY + 32 = $rss_goal_mib MiB)"
-    echo "  objects    hand (pg_dump -Fc | age) $(mib "$HAND_SIZE_BYTES") MiB; firedrill (zstd:3 | age) $( [ -n "$FIREDRILL_SIZE_BYTES" ] && echo "$(mib "$FIREDRILL_SIZE_BYTES") MiB" || echo n/a)"
+    echo "  objects    hand (pg_dump -Fc | age) $(mib "$HAND_SIZE_BYTES") MiB; firedrill (zstd:1 | age) $( [ -n "$FIREDRILL_SIZE_BYTES" ] && echo "$(mib "$FIREDRILL_SIZE_BYTES") MiB" || echo n/a)"
     echo "  cpus       $(nproc 2>/dev/null || echo '?')"
     echo
     printf '%-52s %10s %12s\n' "measurement" "seconds" "peak RSS MiB"
@@ -680,7 +716,7 @@ name = "bench"
 url = "postgres://$PGUSER@$url_host:$PGPORT/$BENCH_DB"
 
 [backup]
-compression = "zstd:3"
+compression = "zstd:1"
 recipients = ["$RECIPIENT"]
 
 [[destination]]

@@ -94,13 +94,13 @@ pub(super) fn validate(
     };
     let backup = raw.backup.unwrap_or_default();
     let backup_schedule = schedule("backup.schedule", backup.schedule.clone(), p);
-    let compression = match parse_compression(backup.compression.as_deref().unwrap_or("zstd:3")) {
+    let compression = match parse_compression(backup.compression.as_deref().unwrap_or("zstd:1")) {
         Ok(c) => c,
         Err(e) => {
             p.push(
                 "backup.compression",
                 e,
-                "use \"zstd:3\" (levels 1-19) or \"none\"",
+                "use \"zstd:1\" (levels 1-19) or \"none\"",
             );
             Compression::None
         }
