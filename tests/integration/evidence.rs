@@ -113,20 +113,8 @@ async fn mirrored_reports_in_destinations_outlive_the_local_folder() {
     )
     .await;
     let env = Env::new();
-    let key = env.path().join("signing.key");
-    let out = firedrill(&["keygen", "--signing", "--output", key.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let body = env.spec_text("mirror", &db.url(), "").replace(
-        "from = \"dr\"",
-        &format!("from = \"dr\"\nsigning-key-file = \"{}\"", key.display()),
-    );
-    let spec = env.write_spec("mirror", &body);
+    let spec = env.signed_drills("mirror", &db.url(), 2);
     let spec = spec.to_str().unwrap();
-    assert_eq!(firedrill(&["backup", spec]).status.code(), Some(0));
-    for _ in 0..2 {
-        let out = firedrill(&["drill", spec]);
-        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    }
     for dest in ["primary", "dr"] {
         let mut names: Vec<String> = std::fs::read_dir(env.dest(dest).join("mirror/reports"))
             .unwrap()

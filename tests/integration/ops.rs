@@ -211,20 +211,7 @@ async fn signed_chained_reports_reveal_edits_removals_and_other_keys() {
     )
     .await;
     let env = Env::new();
-    let key = env.path().join("signing.key");
-    let out = firedrill(&["keygen", "--signing", "--output", key.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let spec_body = env.spec_text("audit", &db.url(), "").replace(
-        "from = \"dr\"",
-        &format!("from = \"dr\"\nsigning-key-file = \"{}\"", key.display()),
-    );
-    let spec = env.write_spec("audit", &spec_body);
-    let spec = spec.to_str().unwrap();
-    assert_eq!(firedrill(&["backup", spec]).status.code(), Some(0));
-    for _ in 0..3 {
-        let out = firedrill(&["drill", spec]);
-        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    }
+    env.signed_drills("audit", &db.url(), 3);
     let folder = env.reports().join("audit");
     let verify =
         |dir: &std::path::Path| firedrill(&["report", "verify", dir.to_str().unwrap(), "--json"]);

@@ -148,6 +148,26 @@ jobs = 2
     }
 
     /// Writes the spec to `<dir>/<name>.toml` and returns its path.
+    /// A spec whose drills sign their reports with a new key, backed up once and drilled
+    /// `drills` times (each drill must pass).
+    pub fn signed_drills(&self, name: &str, source_url: &str, drills: usize) -> PathBuf {
+        let key = self.path().join("signing.key");
+        let out = firedrill(&["keygen", "--signing", "--output", key.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        let body = self.spec_text(name, source_url, "").replace(
+            "from = \"dr\"",
+            &format!("from = \"dr\"\nsigning-key-file = \"{}\"", key.display()),
+        );
+        let spec = self.write_spec(name, &body);
+        let path = spec.to_str().unwrap();
+        assert_eq!(firedrill(&["backup", path]).status.code(), Some(0));
+        for _ in 0..drills {
+            let out = firedrill(&["drill", path]);
+            assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        }
+        spec
+    }
+
     pub fn write_spec(&self, name: &str, text: &str) -> PathBuf {
         let p = self.path().join(format!("{name}.toml"));
         std::fs::write(&p, text).unwrap();
