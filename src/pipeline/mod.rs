@@ -5,6 +5,7 @@
 pub mod bridge;
 pub mod decode;
 pub mod encode;
+pub mod fanout;
 pub mod hash;
 pub mod keys;
 
