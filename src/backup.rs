@@ -219,17 +219,12 @@ async fn run_pg_dump(spec: &DrillSpec, cancel: &CancellationToken) -> Result<Bac
             () = cancel.cancelled() => None,
         }
     };
-    // Folder replicas are written while the backup is made (one stream, several stores);
-    // the others get a copy afterwards (inside S3, or streamed).
-    let streamed: Vec<Destination> = dests
-        .iter()
-        .skip(1)
-        .filter(|d| d.store.as_any().is::<crate::storage::FileStore>())
-        .cloned()
-        .collect();
-    let storing = store_all(&primary, &streamed, &data_key, reader);
-    let ((stored, streamed_sizes), (status, stderr_text), fp, encoded) =
-        tokio::join!(storing, dumper, counting, encoder);
+    let (stored, (status, stderr_text), fp, encoded) = tokio::join!(
+        primary.store.put(&data_key, reader),
+        dumper,
+        counting,
+        encoder
+    );
     // Row counts the dump stream did not give are taken in the still-open snapshot.
     let fp = match (fp, &encoded) {
         (Some(Ok((tables, objects, None))), Ok(Ok((_, counts)))) => {
@@ -284,12 +279,12 @@ async fn run_pg_dump(spec: &DrillSpec, cancel: &CancellationToken) -> Result<Bac
         Ok(v) => v,
         Err(e) => {
             // Never leave a complete-looking data object without a manifest behind.
-            forget(&primary, &streamed, &data_key).await;
+            let _ = primary.store.delete(&data_key).await;
             return Err(e);
         }
     };
     if stored != encoded.stored.size {
-        forget(&primary, &streamed, &data_key).await;
+        let _ = primary.store.delete(&data_key).await;
         return Err(Error::storage(format!(
             "destination `{}` stored {stored} bytes of `{data_key}` but {} were sent",
             primary.name, encoded.stored.size
@@ -336,7 +331,7 @@ async fn run_pg_dump(spec: &DrillSpec, cancel: &CancellationToken) -> Result<Bac
         .put_bytes(&mkey, Bytes::from(m.to_json()))
         .await
     {
-        forget(&primary, &streamed, &data_key).await;
+        let _ = primary.store.delete(&data_key).await;
         return Err(e);
     }
     info!(drill = %spec.name, backup = %backup_id, bytes = encoded.stored.size, "Backup stored on the primary.");
@@ -344,16 +339,7 @@ async fn run_pg_dump(spec: &DrillSpec, cancel: &CancellationToken) -> Result<Bac
     let mut replicas = Vec::new();
     for replica in dests.iter().skip(1) {
         let phase = clock.start(&format!("replicate:{}", replica.name));
-        // Written with the primary: prove it and write its manifest; otherwise (not a
-        // folder, or its write failed) copy it now.
-        let with_primary = streamed.iter().zip(&streamed_sizes).any(|(d, r)| {
-            d.name == replica.name && matches!(r, Ok(n) if *n == encoded.stored.size)
-        });
-        let result = if with_primary {
-            replicate::finish(replica, &m).await
-        } else {
-            replicate::replicate(&primary, replica, &m).await
-        };
+        let result = replicate::replicate(&primary, replica, &m).await;
         clock.end(phase, Some(m.total_size()));
         if let Err(e) = &result {
             warn!(destination = %replica.name, error = %e.message, "Replication failed.");
@@ -460,44 +446,4 @@ async fn run_rds(
         phases: clock.phases,
         lease_takeover: None,
     })
-}
-
-/// Writes `reader` to the primary and, at the same time, to `replicas`: the primary's result,
-/// then each replica's. A replica that fails does not stop the primary.
-async fn store_all(
-    primary: &Destination,
-    replicas: &[Destination],
-    key: &str,
-    reader: crate::pipeline::bridge::ChannelReader,
-) -> (Result<u64>, Vec<Result<u64>>) {
-    if replicas.is_empty() {
-        return (primary.store.put(key, reader).await, Vec::new());
-    }
-    let (mut outputs, pump) = crate::pipeline::fanout::split(reader, 1 + replicas.len());
-    let first = outputs.remove(0);
-    let copies = replicas
-        .iter()
-        .zip(outputs)
-        .map(|(d, out)| async move {
-            let r = d.store.put(key, out).await;
-            if let Err(e) = &r {
-                warn!(destination = %d.name, error = %e.message, "Writing the replica with the primary failed; it will be copied.");
-            }
-            r
-        });
-    let (p, rs, ()) = tokio::join!(
-        primary.store.put(key, first),
-        futures_util::future::join_all(copies),
-        pump
-    );
-    (p, rs)
-}
-
-/// Removes the data object of a backup that failed from the primary and the replicas written
-/// with it.
-async fn forget(primary: &Destination, replicas: &[Destination], key: &str) {
-    let _ = primary.store.delete(key).await;
-    for d in replicas {
-        let _ = d.store.delete(key).await;
-    }
 }

@@ -5,7 +5,6 @@
 pub mod bridge;
 pub mod decode;
 pub mod encode;
-pub mod fanout;
 pub mod hash;
 pub mod keys;
 

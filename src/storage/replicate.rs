@@ -23,19 +23,6 @@ pub async fn replicate(from: &Destination, to: &Destination, manifest: &Manifest
         {
             stream_copy(from, to, &key, obj).await?;
         }
-    }
-    finish(to, manifest).await
-}
-
-/// Proves that `to` holds every object of `manifest` (read back: size and SHA-256), then
-/// writes the manifest there. Used after a copy, and for replicas written while the backup
-/// was made.
-///
-/// # Errors
-/// [`crate::ErrorKind::Integrity`] naming the object that differs.
-pub async fn finish(to: &Destination, manifest: &Manifest) -> Result<()> {
-    for obj in &manifest.objects {
-        let key = layout::object_key(&manifest.drill, &manifest.backup_id, &obj.name);
         verify_object(to, &key, obj.size, &obj.sha256).await?;
     }
     let mkey = layout::manifest_key(&manifest.drill, &manifest.backup_id);
