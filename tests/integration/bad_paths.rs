@@ -398,11 +398,13 @@ async fn killed_backup_leaves_no_listed_set() {
     child.child.kill().unwrap(); // SIGKILL: no cleanup runs
     let status = child.child.wait().unwrap();
     assert!(!status.success(), "{status:?}");
-    assert!(
-        manifests(env, "primary").is_empty(),
-        "{:?}",
-        env.files_in("primary")
-    );
+    for dest in ["primary", "dr"] {
+        assert!(
+            manifests(env, dest).is_empty(),
+            "{dest}: {:?}",
+            env.files_in(dest)
+        );
+    }
 
     let out = run_expect(&["list", spec, "--json"], 0);
     assert_eq!(
