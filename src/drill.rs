@@ -261,7 +261,10 @@ pub async fn run(
     info!(drill = %spec.name, verdict = ?report.verdict, "Drill finished.");
     let mirrors = storage::open_all(&spec.destinations)
         .await
-        .unwrap_or_default();
+        .unwrap_or_else(|e| {
+            warn!(error = %e.message, "Reports not mirrored to the destinations.");
+            Vec::new()
+        });
     let stored = report::store(
         &report,
         &spec.drill.reports,

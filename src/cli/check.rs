@@ -67,30 +67,17 @@ fn push(items: &mut Vec<Item>, what: &str, r: std::result::Result<String, Error>
 
 /// RDS specs: the instance exists (and the DR copies' regions answer); no pg tools or keys.
 async fn preflight_rds(spec: &DrillSpec, src: &firedrill::spec::RdsSource, items: &mut Vec<Item>) {
-    use firedrill::source::rds::{client, rds_err};
+    use firedrill::source::rds::{client, describe_instance, rds_err};
     let c = client(&src.region, src.endpoint.as_deref()).await;
-    let r = c
-        .describe_db_instances()
-        .db_instance_identifier(&src.instance)
-        .send()
-        .await
-        .map_err(|e| {
-            rds_err(
-                &format!("cannot find DB instance `{}`", src.instance),
-                &src.region,
-                e,
-            )
-        })
-        .map(|out| {
-            let i = out.db_instances().first();
-            format!(
-                "RDS instance `{}` in `{}` ({} {})",
-                src.instance,
-                src.region,
-                i.and_then(|i| i.engine()).unwrap_or("?"),
-                i.and_then(|i| i.engine_version()).unwrap_or("?")
-            )
-        });
+    let r = describe_instance(&c, src).await.map(|i| {
+        format!(
+            "RDS instance `{}` in `{}` ({} {})",
+            src.instance,
+            src.region,
+            i.engine().unwrap_or("?"),
+            i.engine_version().unwrap_or("?")
+        )
+    });
     push(items, "source", r);
     for copy in &src.copy_to {
         let rc = client(&copy.region, src.endpoint.as_deref()).await;

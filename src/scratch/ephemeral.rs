@@ -402,12 +402,8 @@ impl ScratchTarget for EphemeralCluster {
     }
 
     async fn cleanup(&mut self) -> Result<CleanupOutcome> {
-        if self.removed || self.kept {
-            return Ok(CleanupOutcome {
-                removed: self.removed,
-                kept: self.kept,
-                detail: String::new(),
-            });
+        if let Some(done) = CleanupOutcome::settled(self.removed, self.kept) {
+            return Ok(done);
         }
         let stopped = self.stop().await;
         remove_marked(&self.dir, None, self.owner).await?;

@@ -39,6 +39,17 @@ pub struct CleanupOutcome {
     pub detail: String,
 }
 
+impl CleanupOutcome {
+    /// A second cleanup of a target already removed or kept: nothing more to do.
+    pub fn settled(removed: bool, kept: bool) -> Option<CleanupOutcome> {
+        (removed || kept).then(|| CleanupOutcome {
+            removed,
+            kept,
+            detail: String::new(),
+        })
+    }
+}
+
 #[async_trait]
 pub trait ScratchTarget: Send + Sync {
     fn info(&self) -> ScratchInfo;

@@ -294,12 +294,8 @@ impl ScratchTarget for RdsInstance {
     }
 
     async fn cleanup(&mut self) -> Result<CleanupOutcome> {
-        if self.removed || self.kept {
-            return Ok(CleanupOutcome {
-                removed: self.removed,
-                kept: self.kept,
-                detail: String::new(),
-            });
+        if let Some(done) = CleanupOutcome::settled(self.removed, self.kept) {
+            return Ok(done);
         }
         delete_tagged(&self.client, &self.cfg.region, &self.id).await?;
         self.removed = true;

@@ -168,12 +168,8 @@ impl ScratchTarget for ServerDatabase {
     }
 
     async fn cleanup(&mut self) -> Result<CleanupOutcome> {
-        if self.removed || self.kept {
-            return Ok(CleanupOutcome {
-                removed: self.removed,
-                kept: self.kept,
-                detail: String::new(),
-            });
+        if let Some(done) = CleanupOutcome::settled(self.removed, self.kept) {
+            return Ok(done);
         }
         let client = self.admin.connect("the scratch server").await?;
         drop_marked(&client, &self.prefix, &self.name).await?;

@@ -115,6 +115,35 @@ where
         .source(std::io::Error::other(detail))
 }
 
+/// The source instance, with an error naming it and its region when it cannot be found.
+///
+/// # Errors
+/// [`crate::ErrorKind::Storage`] (or the mapped RDS error) naming the instance.
+pub async fn describe_instance(
+    c: &Client,
+    src: &RdsSource,
+) -> Result<aws_sdk_rds::types::DbInstance> {
+    let out = c
+        .describe_db_instances()
+        .db_instance_identifier(&src.instance)
+        .send()
+        .await
+        .map_err(|e| {
+            rds_err(
+                &format!("cannot find DB instance `{}`", src.instance),
+                &src.region,
+                e,
+            )
+        })?;
+    out.db_instances().first().cloned().ok_or_else(|| {
+        Error::storage(format!(
+            "DB instance `{}` not found in `{}`",
+            src.instance, src.region
+        ))
+        .hint("fix source.instance / source.region")
+    })
+}
+
 fn tags(drill: &str) -> Vec<Tag> {
     vec![Tag::builder().key(TAG).value(drill).build()]
 }
@@ -225,25 +254,7 @@ async fn take_snapshot(
     created_ids: &mut Vec<(String, String)>,
 ) -> Result<RdsBackup> {
     let c = client(&src.region, src.endpoint.as_deref()).await;
-    let inst = c
-        .describe_db_instances()
-        .db_instance_identifier(&src.instance)
-        .send()
-        .await
-        .map_err(|e| {
-            rds_err(
-                &format!("cannot find DB instance `{}`", src.instance),
-                &src.region,
-                e,
-            )
-        })?;
-    let inst = inst.db_instances().first().cloned().ok_or_else(|| {
-        Error::storage(format!(
-            "DB instance `{}` not found in `{}`",
-            src.instance, src.region
-        ))
-        .hint("fix source.instance / source.region")
-    })?;
+    let inst = describe_instance(&c, src).await?;
     let id = format!(
         "firedrill-{}-{}",
         drill.to_ascii_lowercase().replace('_', "-"),

@@ -86,6 +86,31 @@ impl S3Store {
         })
     }
 
+    /// A small object read whole, with its ETag; `None` when missing.
+    async fn get_whole(&self, full: &str) -> Result<Option<(Bytes, Option<String>)>> {
+        match self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(full)
+            .send()
+            .await
+        {
+            Ok(out) => {
+                let etag = out.e_tag().map(str::to_string);
+                let data = out.body.collect().await.map_err(|e| {
+                    Error::storage(format!(
+                        "cannot read `{full}` from bucket `{}`: {e}",
+                        self.bucket
+                    ))
+                })?;
+                Ok(Some((data.into_bytes(), etag)))
+            }
+            Err(e) if e.code() == Some("NoSuchKey") => Ok(None),
+            Err(e) => Err(self.err("read", full, e)),
+        }
+    }
+
     fn full_key(&self, key: &str) -> String {
         if self.prefix.is_empty() {
             key.to_string()
@@ -474,26 +499,10 @@ impl ObjectStore for S3Store {
         // Without retention, as leases are. The ETag of what was read is the condition of the
         // write (`If-Match`), so a change between the two calls makes the write fail.
         let full = self.full_key(key);
-        let out = match self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(&full)
-            .send()
-            .await
-        {
-            Ok(out) => out,
-            Err(e) if e.code() == Some("NoSuchKey") => return Ok(false),
-            Err(e) => return Err(self.err("read", &full, e)),
+        let Some((now, etag)) = self.get_whole(&full).await? else {
+            return Ok(false);
         };
-        let etag = out.e_tag().map(str::to_string);
-        let now = out.body.collect().await.map_err(|e| {
-            Error::storage(format!(
-                "cannot read `{full}` from bucket `{}`: {e}",
-                self.bucket
-            ))
-        })?;
-        let Some(etag) = etag.filter(|_| now.into_bytes().as_ref() == expected) else {
+        let Some(etag) = etag.filter(|_| now.as_ref() == expected) else {
             return Ok(false);
         };
         match self
@@ -583,27 +592,7 @@ impl ObjectStore for S3Store {
     }
 
     async fn get_bytes(&self, key: &str) -> Result<Option<Bytes>> {
-        let full = self.full_key(key);
-        match self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(&full)
-            .send()
-            .await
-        {
-            Ok(out) => {
-                let data = out.body.collect().await.map_err(|e| {
-                    Error::storage(format!(
-                        "cannot read `{full}` from bucket `{}`: {e}",
-                        self.bucket
-                    ))
-                })?;
-                Ok(Some(data.into_bytes()))
-            }
-            Err(e) if e.code() == Some("NoSuchKey") => Ok(None),
-            Err(e) => Err(self.err("read", &full, e)),
-        }
+        Ok(self.get_whole(&self.full_key(key)).await?.map(|(b, _)| b))
     }
 
     async fn head(&self, key: &str) -> Result<Option<u64>> {

@@ -153,6 +153,31 @@ async fn get(url: &str) -> Option<(u16, String)> {
     Some((status, resp.text().await.ok()?))
 }
 
+/// Polls `probe` until it gives a value, failing when the daemon exits or `within` passes.
+async fn poll<T, F, Fut>(daemon: &mut Spawned, within: Duration, what: &str, probe: F) -> T
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(v) = probe().await {
+            return v;
+        }
+        assert!(
+            daemon.exited().is_none(),
+            "daemon exited: {}",
+            daemon.output()
+        );
+        assert!(
+            Instant::now() < deadline,
+            "no {what} within {within:?}: {}",
+            daemon.output()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -191,23 +216,10 @@ async fn schedule_daemon_runs_due_work_and_serves_metrics_and_health() {
         env.path(),
     );
 
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let health = loop {
-        if let Some(h) = get(&format!("{base}/healthz")).await {
-            break h;
-        }
-        assert!(
-            daemon.exited().is_none(),
-            "daemon exited: {}",
-            daemon.output()
-        );
-        assert!(
-            Instant::now() < deadline,
-            "no /healthz: {}",
-            daemon.output()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let health = poll(&mut daemon, Duration::from_secs(20), "/healthz", || async {
+        get(&format!("{base}/healthz")).await
+    })
+    .await;
     assert_eq!(health.0, 200, "{}", health.1);
     let h: Value = serde_json::from_str(&health.1).unwrap();
     assert_eq!(h["status"], "ok", "{h}");
@@ -221,24 +233,18 @@ async fn schedule_daemon_runs_due_work_and_serves_metrics_and_health() {
     );
     assert!(metrics.contains("# TYPE firedrill_scheduler_started_timestamp_seconds gauge"));
 
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let metrics = loop {
-        let (_, m) = get(&format!("{base}/metrics")).await.unwrap_or_default();
-        if m.contains("firedrill_drill_passed{drill=\"yearly\"} 1") {
-            break m;
-        }
-        assert!(
-            daemon.exited().is_none(),
-            "daemon exited: {}",
-            daemon.output()
-        );
-        assert!(
-            Instant::now() < deadline,
-            "no drill within 120 s: {m}\n{}",
-            daemon.output()
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    };
+    let metrics = poll(
+        &mut daemon,
+        Duration::from_secs(120),
+        "a passed drill",
+        || async {
+            get(&format!("{base}/metrics"))
+                .await
+                .map(|(_, m)| m)
+                .filter(|m| m.contains("firedrill_drill_passed{drill=\"yearly\"} 1"))
+        },
+    )
+    .await;
     assert!(
         metrics.contains("firedrill_backup_size_bytes{drill=\"yearly\"} "),
         "{metrics}"
