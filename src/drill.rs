@@ -347,13 +347,17 @@ async fn execute(
         .await;
         (created, phase.finish(None))
     };
+    // Table parts are not spooled: they stream into the scratch database during the restore.
+    let archive_objects: Vec<_> = m.objects.iter().filter(|o| o.part.is_none()).collect();
+    let part_count = m.objects.len() - archive_objects.len();
+    let identities = Arc::new(identities);
     let fetching = async {
         let phase = st.clock.start("fetch+decrypt+decompress");
-        let (fetched, display) = phase.progress(Unit::Bytes, Some(m.total_size()));
+        let size = archive_objects.iter().map(|o| o.size).sum();
+        let (fetched, display) = phase.progress(Unit::Bytes, Some(size));
         let (spool, file) = restore::Spool::create(&spec.drill.work_dir)?;
-        let identities = Arc::new(identities);
         let mut plain = 0;
-        for obj in &m.objects {
+        for obj in &archive_objects {
             let copy = file
                 .try_clone()
                 .map_err(|e| Error::scratch(e.to_string()))?;
@@ -375,16 +379,34 @@ async fn execute(
 
     let phase = st.clock.start("restore");
     let entries = restore::toc_entries(&pg_restore, &spool.path).await;
-    let (items, display) = phase.progress(Unit::Items, entries);
-    restore::pg_restore(
-        &pg_restore,
-        scratch.target(),
-        &spool.path,
-        spec.drill.jobs,
-        &items,
-        cancel,
-    )
-    .await?;
+    let (items, display) = phase.progress(Unit::Items, entries.map(|n| n + part_count as u64));
+    let plain = if part_count == 0 {
+        restore::pg_restore(
+            &pg_restore,
+            scratch.target(),
+            &spool.path,
+            None,
+            spec.drill.jobs,
+            &items,
+            cancel,
+        )
+        .await?;
+        plain
+    } else {
+        plain
+            + restore::parts::restore(
+                &pg_restore,
+                scratch.target(),
+                &spool.path,
+                &dest,
+                m,
+                identities.clone(),
+                spec.drill.jobs,
+                &items,
+                cancel,
+            )
+            .await?
+    };
     drop((spool, display));
     st.clock.end(phase, Some(plain));
     check_cancel(cancel)?;

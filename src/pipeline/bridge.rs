@@ -109,6 +109,81 @@ impl Write for ChannelWriter {
     }
 }
 
+/// The other direction: an async producer (a COPY stream) feeding a blocking reader (the
+/// encoding thread). The reader sees end-of-stream only after [`Feeder::finish`]; a feeder
+/// dropped unfinished, or failed, makes it fail.
+pub fn inbound() -> (Feeder, InboundReader) {
+    let (tx, rx) = mpsc::channel(DEPTH);
+    (
+        Feeder { tx },
+        InboundReader {
+            rx,
+            current: Bytes::new(),
+            done: false,
+        },
+    )
+}
+
+enum Item {
+    Data(Bytes),
+    End,
+    Fail(String),
+}
+
+/// The async, producing end of [`inbound`].
+pub struct Feeder {
+    tx: mpsc::Sender<Item>,
+}
+
+impl Feeder {
+    /// Hands `data` to the reader; false when the reader has gone away.
+    pub async fn send(&self, data: Bytes) -> bool {
+        self.tx.send(Item::Data(data)).await.is_ok()
+    }
+
+    /// Ends the stream cleanly.
+    pub async fn finish(self) {
+        let _ = self.tx.send(Item::End).await;
+    }
+
+    /// Ends the stream with an error the reader will see.
+    pub async fn fail(self, message: &str) {
+        let _ = self.tx.send(Item::Fail(message.to_string())).await;
+    }
+}
+
+/// The blocking, reading end of [`inbound`].
+pub struct InboundReader {
+    rx: mpsc::Receiver<Item>,
+    current: Bytes,
+    done: bool,
+}
+
+impl std::io::Read for InboundReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            if !self.current.is_empty() {
+                let n = buf.len().min(self.current.len());
+                buf[..n].copy_from_slice(&self.current.split_to(n));
+                return Ok(n);
+            }
+            if self.done {
+                return Ok(0);
+            }
+            match self.rx.blocking_recv() {
+                Some(Item::Data(b)) => self.current = b,
+                Some(Item::End) => self.done = true,
+                Some(Item::Fail(m)) => return Err(io::Error::other(m)),
+                None => {
+                    return Err(io::Error::other(
+                        "the producing side stopped before the stream was complete",
+                    ))
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,5 +210,34 @@ mod tests {
         .unwrap();
         let mut out = Vec::new();
         assert!(r.read_to_end(&mut out).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn inbound_ends_only_when_finished() {
+        use std::io::Read;
+        let (feeder, mut r) = inbound();
+        let reader = tokio::task::spawn_blocking(move || {
+            let mut out = Vec::new();
+            r.read_to_end(&mut out).map(|_| out)
+        });
+        assert!(feeder.send(Bytes::from_static(b"abc")).await);
+        assert!(feeder.send(Bytes::from_static(b"def")).await);
+        feeder.finish().await;
+        assert_eq!(reader.await.unwrap().unwrap(), b"abcdef");
+
+        for end in ["drop", "fail"] {
+            let (feeder, mut r) = inbound();
+            let reader = tokio::task::spawn_blocking(move || {
+                let mut out = Vec::new();
+                r.read_to_end(&mut out)
+            });
+            assert!(feeder.send(Bytes::from_static(b"partial")).await);
+            if end == "fail" {
+                feeder.fail("source broke").await;
+            } else {
+                drop(feeder);
+            }
+            assert!(reader.await.unwrap().is_err(), "{end}");
+        }
     }
 }

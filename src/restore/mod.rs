@@ -3,6 +3,7 @@
 //! The plain dump is spooled to a private (0600) file in the work dir because `pg_restore -j`
 //! needs a seekable archive; the file is removed as soon as the restore ends.
 
+pub mod parts;
 mod progress_lines;
 
 use std::path::{Path, PathBuf};
@@ -89,12 +90,29 @@ pub async fn fetch(
         std::io::Write::flush(&mut out)?;
         Ok::<_, DecodeError>(decoded)
     });
+    let decoded = task.await.map_err(|e| Error::internal(e.to_string()))?;
+    checked(dest, manifest, obj, &key, decoded, cancel)
+}
+
+/// Maps a decode outcome of object `obj` (at `key` in `dest`) to the error that names it, and
+/// compares what was read with the manifest.
+///
+/// # Errors
+/// See [`fetch`].
+pub(crate) fn checked(
+    dest: &Destination,
+    manifest: &Manifest,
+    obj: &ObjectEntry,
+    key: &str,
+    decoded: std::result::Result<Decoded, DecodeError>,
+    cancel: &CancellationToken,
+) -> Result<Decoded> {
     let where_ = format!(
         "`{key}` in destination `{}` ({})",
         dest.name,
         dest.store.describe()
     );
-    let decoded = match task.await.map_err(|e| Error::internal(e.to_string()))? {
+    let decoded = match decoded {
         Ok(d) => d,
         Err(_) if cancel.is_cancelled() => return Err(Error::aborted()),
         Err(DecodeError::NoMatchingKey) => {
@@ -123,9 +141,9 @@ pub async fn fetch(
 }
 
 /// Stops a blocking read when the drill is cancelled.
-struct CancellableReader<R> {
-    inner: R,
-    cancel: CancellationToken,
+pub(crate) struct CancellableReader<R> {
+    pub(crate) inner: R,
+    pub(crate) cancel: CancellationToken,
 }
 
 impl<R: std::io::Read> std::io::Read for CancellableReader<R> {
@@ -137,7 +155,8 @@ impl<R: std::io::Read> std::io::Read for CancellableReader<R> {
     }
 }
 
-/// Runs `pg_restore` of `archive` into `target`.
+/// Runs `pg_restore` of `archive` into `target`: the whole archive, or one `section`
+/// (`pre-data`, `data`, `post-data`).
 ///
 /// Ownership and grants are not restored (`--no-owner --no-privileges`): a drill proves data
 /// and schema, and a fresh scratch cluster has none of the source's roles.
@@ -148,11 +167,15 @@ pub async fn pg_restore(
     tool: &PgTool,
     target: &PgTarget,
     archive: &Path,
+    section: Option<&str>,
     jobs: usize,
     items: &Meter,
     cancel: &CancellationToken,
 ) -> Result<()> {
     let mut cmd = Command::new(&tool.path);
+    if let Some(section) = section {
+        cmd.arg(format!("--section={section}"));
+    }
     cmd.args([
         "--no-owner",
         "--no-privileges",

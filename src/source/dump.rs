@@ -12,8 +12,17 @@ use crate::{Error, Result};
 ///
 /// # Errors
 /// [`crate::ErrorKind::Preflight`] when the program cannot be started.
-pub fn spawn(tool: &PgTool, source: &PgTarget, snapshot_id: &str) -> Result<Child> {
+/// `exclude_data` are pg_dump patterns of tables whose rows are exported as parts instead.
+pub fn spawn(
+    tool: &PgTool,
+    source: &PgTarget,
+    snapshot_id: &str,
+    exclude_data: &[String],
+) -> Result<Child> {
     let mut cmd = Command::new(&tool.path);
+    for pattern in exclude_data {
+        cmd.arg(format!("--exclude-table-data={pattern}"));
+    }
     cmd.arg("--format=custom")
         .arg("--compress=0")
         .arg(format!("--snapshot={snapshot_id}"))

@@ -6,6 +6,7 @@ pub mod dump;
 pub mod fingerprint;
 pub mod rds;
 pub mod snapshot;
+pub mod split;
 
 pub use crate::pg::conn::redact_url;
 pub use fingerprint::{Fingerprint, TableRows};

@@ -129,6 +129,12 @@ pub struct BackupPolicy {
     pub orphan_grace: Duration,
     /// When `run-due` / `schedule` take backups.
     pub schedule: Option<crate::schedule::Schedule>,
+    /// Parallel exports: large tables are dumped as this many streams at once (1: one
+    /// pg_dump stream). Defaults to the cores available.
+    pub jobs: usize,
+    /// Tables with at least this many heap bytes are dumped as parallel parts (of at least
+    /// half this size each) when `jobs` > 1.
+    pub split_size: u64,
 }
 
 /// Where the fingerprint's exact row counts come from.
@@ -471,5 +477,42 @@ mod tests {
             err.message
         );
         assert!(!err.message.contains('?'), "{}", err.message);
+    }
+
+    #[test]
+    fn backup_jobs_and_split_size_are_checked() {
+        let spec = |backup: &str| {
+            format!(
+                r#"
+                name = "x"
+                [source]
+                url = "postgres://u@h/db"
+                [backup]
+                recipients = ["age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p"]
+                {backup}
+                [[destination]]
+                name = "dr"
+                url = "file:///x"
+                "#
+            )
+        };
+        let parse_it = |text: &str| parse(text, Path::new("t.toml"), &[], &|_| None);
+        let err = parse_it(&spec("jobs = 0\nsplit-size = \"1KiB\"")).unwrap_err();
+        assert!(err.message.contains("has 2 problems"), "{}", err.message);
+        assert!(
+            err.message.contains("- backup.jobs: 0 is out of range"),
+            "{}",
+            err.message
+        );
+        assert!(
+            err.message.contains("- backup.split-size: must be a size"),
+            "{}",
+            err.message
+        );
+        let ok = parse_it(&spec("jobs = 3\nsplit-size = \"256MiB\"")).unwrap();
+        assert_eq!((ok.backup.jobs, ok.backup.split_size), (3, 256 << 20));
+        let default = parse_it(&spec("")).unwrap();
+        assert_eq!(default.backup.split_size, 128 << 20);
+        assert!(default.backup.jobs >= 1);
     }
 }

@@ -94,6 +94,8 @@ pub struct RawBackup {
     pub row_counts: Option<String>,
     pub retention: Option<RawRetention>,
     pub schedule: Option<String>,
+    pub jobs: Option<i64>,
+    pub split_size: Option<toml::Value>,
 }
 
 #[derive(Debug, Default, Deserialize)]

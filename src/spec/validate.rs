@@ -137,6 +137,19 @@ pub(super) fn validate(
             );
         }
     }
+    let backup_jobs = jobs(backup.jobs, "backup.jobs", p);
+    let split_size = match backup.split_size.as_ref().map(parse_size) {
+        None => crate::source::split::DEFAULT_SPLIT_SIZE,
+        Some(Ok(n)) if n >= 16 * 1024 => n,
+        Some(_) => {
+            p.push(
+                "backup.split-size",
+                "must be a size of at least 16 KiB",
+                "write e.g. \"128MiB\" (tables this large are dumped as parallel parts)",
+            );
+            crate::source::split::DEFAULT_SPLIT_SIZE
+        }
+    };
     let row_counts = match backup.row_counts.as_deref() {
         None | Some("dump") => RowCountSource::Dump,
         Some("query") => RowCountSource::Query,
@@ -355,16 +368,7 @@ pub(super) fn validate(
         );
     }
     let scratch = parse_scratch(drill.scratch, p);
-    let jobs = match drill.jobs {
-        None => std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1),
-        Some(j) if (1..=64).contains(&j) => j as usize,
-        Some(j) => {
-            p.push("drill.jobs", format!("{j} is out of range"), "use 1 to 64");
-            1
-        }
-    };
+    let jobs = jobs(drill.jobs, "drill.jobs", p);
     let work_dir = drill
         .work_dir
         .map(PathBuf::from)
@@ -433,6 +437,8 @@ pub(super) fn validate(
             retention,
             orphan_grace,
             schedule: backup_schedule,
+            jobs: backup_jobs,
+            split_size,
         },
         destinations,
         drill: DrillPolicy {
@@ -813,4 +819,18 @@ fn parse_check(c: RawCheck, i: usize, p: &mut Problems) -> Option<CheckSpec> {
         );
     }
     Some(CheckSpec { name, kind })
+}
+
+/// A parallelism setting: 1 to 64, the cores available when unset.
+fn jobs(value: Option<i64>, field: &str, p: &mut Problems) -> usize {
+    match value {
+        None => std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1),
+        Some(j) if (1..=64).contains(&j) => j as usize,
+        Some(j) => {
+            p.push(field, format!("{j} is out of range"), "use 1 to 64");
+            1
+        }
+    }
 }

@@ -8,7 +8,11 @@ use crate::source::snapshot::ServerInfo;
 use crate::source::Fingerprint;
 use crate::{Error, Result};
 
-pub const FORMAT_VERSION: u32 = 1;
+/// The newest format this firedrill reads. Format 2 adds table parts
+/// ([`ObjectEntry::part`]); a backup without parts is still written as format 1, so older
+/// versions keep reading it, and one with parts as 2, so they refuse it instead of restoring
+/// it without those rows.
+pub const FORMAT_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Manifest {
@@ -59,6 +63,10 @@ pub struct ObjectEntry {
     pub sha256: String,
     /// Size of the plain dump.
     pub plain_size: u64,
+    /// Set for a table part: the rows of one block range of one table, as COPY text, loaded
+    /// between pg_restore's `pre-data` and `post-data` sections.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub part: Option<crate::source::split::TablePart>,
 }
 
 impl Manifest {
@@ -85,6 +93,15 @@ impl Manifest {
         let mut v = serde_json::to_vec_pretty(self).expect("manifest serialises");
         v.push(b'\n');
         v
+    }
+
+    /// The format version a manifest with `objects` is written as.
+    pub fn format_for(objects: &[ObjectEntry]) -> u32 {
+        if objects.iter().any(|o| o.part.is_some()) {
+            2
+        } else {
+            1
+        }
     }
 
     pub fn total_size(&self) -> u64 {

@@ -14,5 +14,6 @@ mod receiver;
 mod roundtrip;
 mod s3;
 mod spawned;
+mod split;
 mod summary;
 mod support;

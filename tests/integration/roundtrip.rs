@@ -29,7 +29,7 @@ heapallindexed = true
 "#;
 
 /// md5 of every user table's rows (ordered), every sequence's state and every large object.
-async fn content_digest(client: &tokio_postgres::Client) -> BTreeMap<String, String> {
+pub async fn content_digest(client: &tokio_postgres::Client) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     let tables = client
         .query(

@@ -1,10 +1,14 @@
-//! `firedrill backup`: snapshot -> fingerprint + pg_dump -> zstd -> age -> SHA-256 -> primary
-//! destination -> manifest (last, atomic) -> replicate to every other destination with parity.
+//! `firedrill backup`: snapshot -> fingerprint + pg_dump (and large tables as parallel parts,
+//! see [`parts`]) -> zstd -> age -> SHA-256 -> primary destination -> manifest (last, atomic)
+//! -> replicate to every other destination with parity.
+
+pub mod parts;
 
 use std::time::Instant;
 
 use bytes::Bytes;
 use chrono::Utc;
+use futures_util::StreamExt;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
@@ -14,7 +18,7 @@ use crate::pg::{child, PgTarget, PgTools};
 use crate::pipeline::{bridge, encode, keys};
 use crate::progress::{MeteredRead, Unit};
 use crate::source::fingerprint::TableRef;
-use crate::source::{archive, dump, fingerprint, rds, snapshot, Fingerprint, TableRows};
+use crate::source::{archive, dump, fingerprint, rds, snapshot, split, Fingerprint, TableRows};
 use crate::spec::{DrillSpec, RowCountSource};
 use crate::storage::{self, layout, lease, manifest, replicate, Destination, Manifest};
 use crate::{Error, ErrorKind, Result};
@@ -128,9 +132,25 @@ async fn run_pg_dump(spec: &DrillSpec, cancel: &CancellationToken) -> Result<Bac
     info!(drill = %spec.name, backup = %backup_id, source = %source.display(), destination = %primary.name, "Backup started.");
 
     let estimate = fingerprint::estimated_dump_bytes(&snap.client).await;
+    let table_parts = match split::plan(
+        &snap.client,
+        spec.backup.jobs,
+        snap.server.server_major,
+        spec.backup.split_size,
+    )
+    .await?
+    {
+        split::Plan::Parts(p) => p,
+        split::Plan::NotSplit(why) => {
+            info!(reason = why, "Every table goes through one pg_dump stream.");
+            Vec::new()
+        }
+    };
+    let exclude: Vec<String> = table_parts.iter().map(|p| p.dump_pattern()).collect();
     let phase = clock.start("dump+compress+encrypt+store");
     let (dumped, display) = phase.progress(Unit::Bytes, estimate);
-    let mut child = dump::spawn(&pg_dump, &source, &snap.id)?;
+    let dumped_parts = dumped.clone();
+    let mut child = dump::spawn(&pg_dump, &source, &snap.id, &exclude)?;
     // pg_dump's stdout is read with plain blocking reads on the encoding thread, through a
     // 1 MiB pipe: fewer wake-ups than going through the async runtime.
     let stdout = std::fs::File::from(
@@ -219,12 +239,79 @@ async fn run_pg_dump(spec: &DrillSpec, cancel: &CancellationToken) -> Result<Bac
             () = cancel.cancelled() => None,
         }
     };
-    let (stored, (status, stderr_text), fp, encoded) = tokio::join!(
+    // Large tables: their block ranges, `jobs` at a time, beside pg_dump. The first failure
+    // stops the others.
+    let part_cancel = cancel.child_token();
+    let part_job = parts::Job {
+        source: &source,
+        snapshot_id: &snap.id,
+        primary: &primary,
+        drill: &spec.name,
+        backup_id: &backup_id,
+        compression,
+        recipients: &spec.backup.recipients,
+        meter: dumped_parts,
+    };
+    let mut exports: Vec<futures_util::future::BoxFuture<'_, (usize, Result<parts::Exported>)>> =
+        Vec::new();
+    for (i, p) in table_parts.iter().enumerate() {
+        let (job, stop) = (&part_job, &part_cancel);
+        exports.push(Box::pin(async move {
+            let r = parts::export(job, i, p, stop).await;
+            if r.is_err() {
+                stop.cancel();
+            }
+            (i, r)
+        }));
+    }
+    // Unordered, so that a finished part frees its slot at once; sorted back afterwards.
+    let exporting = async {
+        let mut done = futures_util::stream::iter(exports)
+            .buffer_unordered(spec.backup.jobs)
+            .collect::<Vec<_>>()
+            .await;
+        done.sort_by_key(|(i, _)| *i);
+        done.into_iter().map(|(_, r)| r).collect::<Vec<_>>()
+    };
+    let (stored, (status, stderr_text), fp, encoded, exported) = tokio::join!(
         primary.store.put(&data_key, reader),
         dumper,
         counting,
-        encoder
+        encoder,
+        exporting
     );
+    // A part's own error, not the "aborted" of the parts it stopped.
+    let exported: Result<Vec<parts::Exported>> = match exported
+        .iter()
+        .position(|r| matches!(r, Err(e) if e.kind != ErrorKind::Aborted))
+    {
+        Some(i) => Err(exported
+            .into_iter()
+            .nth(i)
+            .and_then(Result::err)
+            .expect("an error")),
+        None => exported.into_iter().collect(),
+    };
+    let part_keys: Vec<String> = (0..table_parts.len())
+        .map(|i| layout::object_key(&spec.name, &backup_id, &parts::object_name(i)))
+        .collect();
+    let encoded = encoded.map(|r| {
+        r.map(|(e, counts)| {
+            // Rows of split tables were counted in their parts.
+            let counts = match (counts, &exported) {
+                (Some(mut c), Ok(done)) => {
+                    for x in done {
+                        let part = x.entry.part.as_ref().expect("parts have a part");
+                        *c.entry((part.schema.clone(), part.table.clone()))
+                            .or_insert(0) += x.rows;
+                    }
+                    Some(c)
+                }
+                (c, _) => c,
+            };
+            (e, counts)
+        })
+    });
     // Row counts the dump stream did not give are taken in the still-open snapshot.
     let fp = match (fp, &encoded) {
         (Some(Ok((tables, objects, None))), Ok(Ok((_, counts)))) => {
@@ -272,28 +359,46 @@ async fn run_pg_dump(spec: &DrillSpec, cancel: &CancellationToken) -> Result<Bac
             .map_err(|e| Error::internal(e.to_string()))?
             .map_err(|e| Error::internal(format!("the backup stream failed: {e}")))?;
         let stored = stored?;
+        let exported = exported?;
         let fp = fp.expect("not cancelled")?;
-        Ok((encoded, stored, fp))
+        Ok((encoded, stored, fp, exported))
     })();
-    let (encoded, stored, fingerprint) = match outcome {
+    let discard = || async {
+        // Never leave complete-looking data objects without a manifest behind.
+        let _ = primary.store.delete(&data_key).await;
+        for key in &part_keys {
+            let _ = primary.store.delete(key).await;
+        }
+    };
+    let (encoded, stored, fingerprint, exported) = match outcome {
         Ok(v) => v,
         Err(e) => {
-            // Never leave a complete-looking data object without a manifest behind.
-            let _ = primary.store.delete(&data_key).await;
+            discard().await;
             return Err(e);
         }
     };
     if stored != encoded.stored.size {
-        let _ = primary.store.delete(&data_key).await;
+        discard().await;
         return Err(Error::storage(format!(
             "destination `{}` stored {stored} bytes of `{data_key}` but {} were sent",
             primary.name, encoded.stored.size
         )));
     }
-    clock.end(phase, Some(encoded.stored.size));
 
+    let objects: Vec<manifest::ObjectEntry> = std::iter::once(manifest::ObjectEntry {
+        name: layout::DATA_OBJECT.into(),
+        size: encoded.stored.size,
+        sha256: encoded.stored.sha256.clone(),
+        plain_size: encoded.plain_bytes,
+        part: None,
+    })
+    .chain(exported.into_iter().map(|x| x.entry))
+    .collect();
+    let stored_bytes: u64 = objects.iter().map(|o| o.size).sum();
+    let plain_bytes: u64 = objects.iter().map(|o| o.plain_size).sum();
+    clock.end(phase, Some(stored_bytes));
     let m = Manifest {
-        format_version: manifest::FORMAT_VERSION,
+        format_version: Manifest::format_for(&objects),
         tool_version: crate::VERSION.to_string(),
         drill: spec.name.clone(),
         backup_id: backup_id.clone(),
@@ -316,12 +421,7 @@ async fn run_pg_dump(spec: &DrillSpec, cancel: &CancellationToken) -> Result<Bac
                 .map(|r| keys::fingerprint(r))
                 .collect(),
         },
-        objects: vec![manifest::ObjectEntry {
-            name: layout::DATA_OBJECT.into(),
-            size: encoded.stored.size,
-            sha256: encoded.stored.sha256.clone(),
-            plain_size: encoded.plain_bytes,
-        }],
+        objects,
         fingerprint,
         rds: None,
     };
@@ -331,10 +431,10 @@ async fn run_pg_dump(spec: &DrillSpec, cancel: &CancellationToken) -> Result<Bac
         .put_bytes(&mkey, Bytes::from(m.to_json()))
         .await
     {
-        let _ = primary.store.delete(&data_key).await;
+        discard().await;
         return Err(e);
     }
-    info!(drill = %spec.name, backup = %backup_id, bytes = encoded.stored.size, "Backup stored on the primary.");
+    info!(drill = %spec.name, backup = %backup_id, bytes = stored_bytes, parts = table_parts.len(), "Backup stored on the primary.");
 
     let mut replicas = Vec::new();
     for replica in dests.iter().skip(1) {
@@ -358,8 +458,8 @@ async fn run_pg_dump(spec: &DrillSpec, cancel: &CancellationToken) -> Result<Bac
         backup_id,
         snapshot_at: m.snapshot_at,
         primary: primary.name.clone(),
-        stored_bytes: encoded.stored.size,
-        plain_bytes: encoded.plain_bytes,
+        stored_bytes,
+        plain_bytes,
         seconds: started.elapsed().as_secs_f64(),
         replicas,
         phases: clock.phases,
@@ -389,7 +489,7 @@ async fn run_rds(
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
     let m = Manifest {
-        format_version: manifest::FORMAT_VERSION,
+        format_version: Manifest::format_for(&[]),
         tool_version: crate::VERSION.to_string(),
         drill: spec.name.clone(),
         backup_id: backup_id.clone(),
