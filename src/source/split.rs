@@ -180,6 +180,21 @@ pub async fn plan(
     if parts.is_empty() {
         return Ok(Plan::NotSplit("no table is large enough to split"));
     }
+    // The snapshot's session holds a share lock on every split table until the backup ends,
+    // as pg_dump does for the tables it dumps: a TRUNCATE or table rewrite (not MVCC-safe)
+    // cannot empty a table under a part that has not been copied yet.
+    let mut locked = std::collections::BTreeSet::new();
+    for p in &parts {
+        if locked.insert(p.qualified()) {
+            client
+                .batch_execute(&format!(
+                    "lock table {} in access share mode",
+                    p.qualified()
+                ))
+                .await
+                .map_err(fail)?;
+        }
+    }
     Ok(Plan::Parts(parts))
 }
 

@@ -19,7 +19,10 @@ use aws_sdk_s3::types::{
 };
 use aws_sdk_s3::Client;
 use bytes::Bytes;
+use std::sync::Arc;
 use tokio::io::AsyncReadExt;
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 
 use super::{ByteStream, ObjectInfo, ObjectStore};
@@ -38,6 +41,9 @@ pub struct S3Store {
     endpoint: Option<String>,
     part_size: usize,
     concurrency: usize,
+    /// Part buffers of every upload through this store at once (`concurrency` of them), so
+    /// that parallel uploads (table parts) share one memory budget.
+    buffers: Arc<Semaphore>,
     lock: Option<ObjectLock>,
     sse: Option<Sse>,
 }
@@ -81,6 +87,7 @@ impl S3Store {
             endpoint: spec.endpoint.clone(),
             part_size: spec.part_size,
             concurrency: spec.concurrency,
+            buffers: Arc::new(Semaphore::new(spec.concurrency.max(1))),
             lock: spec.object_lock.clone(),
             sse: spec.sse.clone(),
         })
@@ -325,11 +332,20 @@ impl S3Store {
         Ok(buf.len())
     }
 
+    /// Waits until a part buffer may be filled.
+    async fn buffer_permit(&self) -> OwnedSemaphorePermit {
+        self.buffers
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("the buffer budget is never closed")
+    }
+
     async fn multipart(
         &self,
         full: &str,
         upload_id: &str,
-        first: Vec<u8>,
+        first: (Vec<u8>, OwnedSemaphorePermit),
         mut body: ByteStream,
     ) -> Result<u64> {
         let mut parts: Vec<CompletedPart> = Vec::new();
@@ -337,7 +353,7 @@ impl S3Store {
         let mut next = Some(first);
         let mut number = 0i32;
         let mut total = 0u64;
-        while let Some(chunk) = next.take() {
+        while let Some((chunk, permit)) = next.take() {
             number += 1;
             total += chunk.len() as u64;
             let req = self
@@ -355,7 +371,9 @@ impl S3Store {
                 self.bucket, self.region, self.name
             );
             running.spawn(async move {
-                let out = req.send().await.map_err(|e| {
+                let sent = req.send().await;
+                drop(permit);
+                let out = sent.map_err(|e| {
                     Error::storage(format!(
                         "cannot upload {ctx}: {}",
                         e.code().unwrap_or("transfer failed after retries")
@@ -374,9 +392,10 @@ impl S3Store {
                 parts.push(join_one(&mut running).await?);
             }
             let len = self.part_len(number + 1);
+            let permit = self.buffer_permit().await;
             let mut buf = Vec::with_capacity(len);
             if self.fill(&mut body, &mut buf, full, len).await? > 0 {
-                next = Some(buf);
+                next = Some((buf, permit));
             }
         }
         while !running.is_empty() {
@@ -428,6 +447,7 @@ impl ObjectStore for S3Store {
 
     async fn put(&self, key: &str, mut body: ByteStream) -> Result<u64> {
         let full = self.full_key(key);
+        let permit = self.buffer_permit().await;
         let mut first = Vec::with_capacity(self.part_size);
         let n = self
             .fill(&mut body, &mut first, &full, self.part_size)
@@ -435,10 +455,14 @@ impl ObjectStore for S3Store {
         if n < self.part_size {
             // The whole object fits in one part: a single PutObject (still checksummed).
             self.put_small(key, Bytes::from(first)).await?;
+            drop(permit);
             return Ok(n as u64);
         }
         let upload_id = self.create_multipart(&full, "start an upload of").await?;
-        match self.multipart(&full, &upload_id, first, body).await {
+        match self
+            .multipart(&full, &upload_id, (first, permit), body)
+            .await
+        {
             Ok(total) => Ok(total),
             Err(e) => {
                 self.abort(&full, &upload_id).await;

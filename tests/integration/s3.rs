@@ -136,6 +136,17 @@ impl S3Case {
         dr_lock: bool,
         extra: &str,
     ) -> firedrill::spec::DrillSpec {
+        self.spec_with(primary_endpoint, dr_lock, extra, "")
+    }
+
+    /// [`S3Case::spec`] with `backup` added to the `[backup]` table.
+    fn spec_with(
+        &self,
+        primary_endpoint: Option<&str>,
+        dr_lock: bool,
+        extra: &str,
+        backup: &str,
+    ) -> firedrill::spec::DrillSpec {
         let ep = endpoint();
         let lock = if dr_lock {
             "object-lock = { mode = \"governance\", days = 1 }"
@@ -148,6 +159,7 @@ impl S3Case {
 url = "{src}"
 [backup]
 recipients = ["{recipient}"]
+{backup}
 [[destination]]
 name = "primary"
 url = "s3://{primary}/fd"
@@ -258,6 +270,30 @@ async fn drill_from_the_dr_region_passes_even_without_the_primary() {
         reason.contains(&case.primary) && reason.contains("not found"),
         "{reason}"
     );
+}
+
+#[tokio::test]
+async fn table_parts_upload_side_by_side_and_restore_from_the_dr_region() {
+    let case = S3Case::new(false).await;
+    let spec = case.spec_with(None, false, "", "split-size = \"8MiB\"\njobs = 3");
+    let cancel = CancellationToken::new();
+    let b = backup::run(&spec, &cancel)
+        .await
+        .unwrap_or_else(|e| panic!("{}", e.render()));
+    assert!(b.complete(), "{:?}", b.replicas);
+    let keys = keys_in("eu-west-1", &case.dr).await;
+    let parts = keys.iter().filter(|k| k.contains("/part-")).count();
+    assert!(parts >= 3, "the table is split into parts: {keys:?}");
+    assert_eq!(keys, keys_in("us-east-1", &case.primary).await);
+    assert_eq!(uploads_in("us-east-1", &case.primary).await, 0);
+
+    let r = drill::run(&spec, &DrillOptions::default(), &cancel)
+        .await
+        .unwrap()
+        .report;
+    assert_eq!(r.verdict, Verdict::Passed, "{:?}", r.reason);
+    assert!(r.backup.as_ref().unwrap().location.contains(&case.dr));
+    case.env.assert_no_leftovers();
 }
 
 #[tokio::test]

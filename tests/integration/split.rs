@@ -128,6 +128,35 @@ async fn split_tables_round_trip_exactly() {
 }
 
 #[tokio::test]
+async fn split_tables_stay_locked_against_truncate_until_the_backup_ends() {
+    let src = SourceDb::create(
+        "create table t(id int primary key, v text); \
+         insert into t select g, md5(g::text) from generate_series(1, 20000) g;",
+    )
+    .await;
+    let target =
+        firedrill::pg::PgTarget::from_url(&secrecy::SecretString::from(src.url()), "source.url")
+            .unwrap();
+    let snap = firedrill::source::snapshot::open(&target).await.unwrap();
+    let plan = firedrill::source::split::plan(&snap.client, 2, snap.server.server_major, 16 << 10)
+        .await
+        .unwrap();
+    assert!(matches!(plan, firedrill::source::split::Plan::Parts(ref p) if p.len() >= 2));
+    let other = src.client().await;
+    let err = other
+        .batch_execute("set lock_timeout = '200ms'; truncate t")
+        .await
+        .expect_err("TRUNCATE waits for the backup's share lock");
+    let msg = err.as_db_error().map(|d| d.message().to_string());
+    assert!(
+        msg.as_deref().is_some_and(|m| m.contains("lock timeout")),
+        "{msg:?}"
+    );
+    snap.close().await;
+    other.batch_execute("truncate t").await.unwrap();
+}
+
+#[tokio::test]
 async fn a_damaged_part_fails_the_drill_by_name_and_cleans_up() {
     let src = SourceDb::create(
         "create table t(id int primary key, v text); \
