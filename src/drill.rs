@@ -379,7 +379,18 @@ async fn execute(
 
     let phase = st.clock.start("restore");
     let entries = restore::toc_entries(&pg_restore, &spool.path).await;
-    let (items, display) = phase.progress(Unit::Items, entries.map(|n| n + part_count as u64));
+    // Progress in archive entries, or for a backup with parts, in part bytes read (the bulk).
+    let parts_size = m
+        .objects
+        .iter()
+        .filter(|o| o.part.is_some())
+        .map(|o| o.size)
+        .sum();
+    let (items, display) = if part_count == 0 {
+        phase.progress(Unit::Items, entries)
+    } else {
+        phase.progress(Unit::Bytes, Some(parts_size))
+    };
     let plain = if part_count == 0 {
         restore::pg_restore(
             &pg_restore,

@@ -38,7 +38,21 @@ fn watch_signals(cancel: CancellationToken) {
     });
 }
 
+/// Buffers of 1 MiB and more (S3 parts, pipeline chunks) are mapped and unmapped one by one.
+/// glibc's adaptive threshold would otherwise move them into per-thread arenas that keep their
+/// pages, and the resident set would grow with the number of parts uploaded (measured: 119
+/// MiB instead of 81 MiB for a 2.8 GB database to S3 with 16 MiB x 4 parts).
+fn bound_allocator() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets an allocator parameter; it is called before any other thread
+    // exists.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+    }
+}
+
 fn main() -> ExitCode {
+    bound_allocator();
     let cli = cli::Cli::parse();
     firedrill::progress::set_mode(
         cli.progress_mode(),

@@ -314,7 +314,8 @@ async fn run_pg_dump(spec: &DrillSpec, cancel: &CancellationToken) -> Result<Bac
     });
     // Row counts the dump stream did not give are taken in the still-open snapshot.
     let fp = match (fp, &encoded) {
-        (Some(Ok((tables, objects, None))), Ok(Ok((_, counts)))) => {
+        // (Not after a failed part: the backup fails, and counting would scan for nothing.)
+        (Some(Ok((tables, objects, None))), Ok(Ok((_, counts)))) if exported.is_ok() => {
             Some(complete_counts(&snap.client, tables, objects, counts.as_ref()).await)
         }
         (Some(Ok((_, objects, Some(rows)))), _) => Some(Ok(Fingerprint {

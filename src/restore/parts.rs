@@ -112,7 +112,8 @@ pub async fn load(
 
 /// Restores a backup with parts: the schema (`pre-data`) from `archive`, then pg_restore's
 /// `data` section and every part `jobs` at a time, then indexes and constraints
-/// (`post-data`). Returns the plain bytes of the parts.
+/// (`post-data`). Returns the plain bytes of the parts; `fetched` counts their stored bytes
+/// as they are read.
 ///
 /// # Errors
 /// The first failure of any step (a step stopped because another failed is not reported).
@@ -125,13 +126,14 @@ pub async fn restore(
     manifest: &Manifest,
     identities: Arc<Vec<Identity>>,
     jobs: usize,
-    items: &Meter,
+    fetched: &Meter,
     cancel: &CancellationToken,
 ) -> Result<u64> {
     use futures_util::StreamExt;
+    // pg_restore's entries are not shown: the parts are the bulk of the work.
+    let items = &Meter::default();
     super::pg_restore(tool, target, archive, Some("pre-data"), 1, items, cancel).await?;
     let stop = cancel.child_token();
-    let fetched = Meter::default();
     let data = async {
         let r = super::pg_restore(tool, target, archive, Some("data"), jobs, items, &stop).await;
         if r.is_err() {
@@ -144,12 +146,11 @@ pub async fn restore(
         let Some(part) = obj.part.as_ref() else {
             continue;
         };
-        let (ids, stop, fetched) = (identities.clone(), &stop, &fetched);
+        let (ids, stop) = (identities.clone(), &stop);
         loads.push(Box::pin(async move {
             let r = load(dest, manifest, obj, part, ids, target, fetched, stop).await;
-            match &r {
-                Ok(_) => items.add(1),
-                Err(_) => stop.cancel(),
+            if r.is_err() {
+                stop.cancel();
             }
             r
         }));

@@ -55,6 +55,33 @@ async fn progress_lines_report_bytes_rate_and_eta_of_backup_fetch_and_restore() 
     );
 }
 
+#[tokio::test]
+async fn a_restore_of_table_parts_reports_bytes_rate_and_eta() {
+    let db = SourceDb::create(ROWS).await;
+    let env = Env::new();
+    let text_ = env.spec_text("progress", &db.url(), "");
+    let split = text_.replacen("[backup]\n", "[backup]\nsplit-size = \"1MiB\"\n", 1);
+    assert_ne!(text_, split);
+    let spec = env.write_spec("progress", &split);
+    let spec = spec.to_str().unwrap();
+    let vars = [
+        ("FIREDRILL_PROGRESS", "lines"),
+        ("FIREDRILL_PROGRESS_INTERVAL", "0.05"),
+        ("FIREDRILL_LOG_FORMAT", "json"),
+    ];
+    let out = firedrill_with_env(&["backup", spec], &vars);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = firedrill_with_env(&["drill", spec], &vars);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let lines = progress_lines(&String::from_utf8_lossy(&out.stderr));
+    let restore: Vec<_> = lines.iter().filter(|l| l["phase"] == "restore").collect();
+    assert!(!restore.is_empty(), "no restore progress: {}", text(&out));
+    let last = restore.last().unwrap();
+    assert!(last["total"].as_str().unwrap().ends_with("MiB"), "{last}");
+    assert!(last["rate"].as_str().unwrap().ends_with("/s"), "{last}");
+    assert_ne!(last["eta"], "unknown", "{last}");
+}
+
 fn progress_lines(stderr: &str) -> Vec<serde_json::Value> {
     stderr
         .lines()
