@@ -535,7 +535,7 @@ run_s3_benchmark() {
         log "firedrill backup, primary + dr (replication to $S3_DR_REGION)"
         if run_firedrill backup_both backup "$WORK/bench-s3.toml"; then
             backup2="ok"
-            FIREDRILL_SIZE_BYTES="$(object_bytes "s3://$S3_DR/bench/" 'data[.]')"
+            FIREDRILL_SIZE_BYTES="$(object_bytes "s3://$S3_DR/bench/" '[.]age$')"
             log "  $(secs backup_both) s, $(mib "$FIREDRILL_SIZE_BYTES") MiB"
         else
             backup2="failed"

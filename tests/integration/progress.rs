@@ -9,17 +9,20 @@ use crate::support::{firedrill_with_env, text, Env, SourceDb};
 const ROWS: &str = "create table t(id int primary key, pad text); \
                     insert into t select g, repeat(md5(g::text), 4) from generate_series(1, 250000) g;";
 
+/// Progress as JSON log lines, often.
+const LINES: [(&str, &str); 3] = [
+    ("FIREDRILL_PROGRESS", "lines"),
+    ("FIREDRILL_PROGRESS_INTERVAL", "0.05"),
+    ("FIREDRILL_LOG_FORMAT", "json"),
+];
+
 #[tokio::test]
 async fn progress_lines_report_bytes_rate_and_eta_of_backup_fetch_and_restore() {
     let db = SourceDb::create(ROWS).await;
     let env = Env::new();
     let spec = env.write_spec("progress", &env.spec_text("progress", &db.url(), ""));
     let spec = spec.to_str().unwrap();
-    let vars = [
-        ("FIREDRILL_PROGRESS", "lines"),
-        ("FIREDRILL_PROGRESS_INTERVAL", "0.05"),
-        ("FIREDRILL_LOG_FORMAT", "json"),
-    ];
+    let vars = LINES;
     let out = firedrill_with_env(&["backup", spec], &vars);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let lines = progress_lines(&String::from_utf8_lossy(&out.stderr));
@@ -64,11 +67,7 @@ async fn a_restore_of_table_parts_reports_bytes_rate_and_eta() {
     assert_ne!(text_, split);
     let spec = env.write_spec("progress", &split);
     let spec = spec.to_str().unwrap();
-    let vars = [
-        ("FIREDRILL_PROGRESS", "lines"),
-        ("FIREDRILL_PROGRESS_INTERVAL", "0.05"),
-        ("FIREDRILL_LOG_FORMAT", "json"),
-    ];
+    let vars = LINES;
     let out = firedrill_with_env(&["backup", spec], &vars);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let out = firedrill_with_env(&["drill", spec], &vars);

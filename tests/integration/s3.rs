@@ -326,18 +326,12 @@ async fn corrupted_dr_object_is_named_and_scratch_cleaned() {
         .await
         .unwrap();
 
-    let r = drill::run(&spec, &DrillOptions::default(), &cancel)
-        .await
-        .unwrap()
-        .report;
-    assert_eq!(r.verdict, Verdict::Failed);
-    let reason = r.reason.unwrap();
+    let reason = crate::support::failed_drill_reason(&spec).await;
     assert!(
         reason.contains("data.dump.zst.age") && reason.contains("corrupted"),
         "{reason}"
     );
     assert!(reason.contains(&case.dr), "names the bucket: {reason}");
-    assert!(r.cleanup.unwrap().removed);
     case.env.assert_no_leftovers();
 }
 

@@ -12,6 +12,10 @@ use tokio_util::sync::CancellationToken;
 use crate::roundtrip::content_digest;
 use crate::support::{self, Env, SourceDb};
 
+/// 20,000 rows, about 1.5 MB: several parts at a 16 KiB split size.
+const SMALL_TABLE: &str = "create table t(id int primary key, v text); \
+     insert into t select g, md5(g::text) from generate_series(1, 20000) g;";
+
 /// The test spec with every table of at least 16 KiB split, three at a time.
 fn split_spec(env: &Env, name: &str, url: &str, extra: &str) -> std::path::PathBuf {
     let text = env.spec_text(name, url, extra);
@@ -129,11 +133,7 @@ async fn split_tables_round_trip_exactly() {
 
 #[tokio::test]
 async fn split_tables_stay_locked_against_truncate_until_the_backup_ends() {
-    let src = SourceDb::create(
-        "create table t(id int primary key, v text); \
-         insert into t select g, md5(g::text) from generate_series(1, 20000) g;",
-    )
-    .await;
+    let src = SourceDb::create(SMALL_TABLE).await;
     let target =
         firedrill::pg::PgTarget::from_url(&secrecy::SecretString::from(src.url()), "source.url")
             .unwrap();
@@ -158,11 +158,7 @@ async fn split_tables_stay_locked_against_truncate_until_the_backup_ends() {
 
 #[tokio::test]
 async fn a_damaged_part_fails_the_drill_by_name_and_cleans_up() {
-    let src = SourceDb::create(
-        "create table t(id int primary key, v text); \
-         insert into t select g, md5(g::text) from generate_series(1, 20000) g;",
-    )
-    .await;
+    let src = SourceDb::create(SMALL_TABLE).await;
     let env = Env::new();
     let path = split_spec(&env, "dmg", &src.url(), "");
     let spec = env.load(&path);
@@ -171,23 +167,14 @@ async fn a_damaged_part_fails_the_drill_by_name_and_cleans_up() {
     let obj = env
         .dest("dr")
         .join(format!("dmg/{}/part-0001.copy.zst.age", b.backup_id));
-    let mut bytes = std::fs::read(&obj).unwrap();
-    let mid = bytes.len() / 2;
-    bytes[mid] ^= 0x01;
-    std::fs::write(&obj, &bytes).unwrap();
+    support::flip_middle_byte(&obj);
 
-    let r = drill::run(&spec, &DrillOptions::default(), &cancel)
-        .await
-        .unwrap()
-        .report;
-    assert_eq!(r.verdict, Verdict::Failed);
-    let reason = r.reason.unwrap();
+    let reason = support::failed_drill_reason(&spec).await;
     assert!(
         reason.contains("part-0001.copy.zst.age") && reason.contains("`dr`"),
         "{reason}"
     );
     assert!(reason.contains("corrupted"), "{reason}");
-    assert!(r.cleanup.unwrap().removed);
     env.assert_no_leftovers();
 }
 
@@ -198,18 +185,7 @@ async fn a_part_that_cannot_be_read_fails_the_backup_and_leaves_nothing() {
     struct DropRole(String);
     impl Drop for DropRole {
         fn drop(&mut self) {
-            let _ = std::process::Command::new("psql")
-                .args([
-                    "-h",
-                    "127.0.0.1",
-                    "-U",
-                    "postgres",
-                    "-d",
-                    "postgres",
-                    "-qAtc",
-                ])
-                .arg(format!("drop role if exists {}", self.0))
-                .output();
+            support::admin_sql(&format!("drop role if exists {}", self.0));
         }
     }
     // Declared before the database so that it is dropped after it.

@@ -60,22 +60,56 @@ impl SourceDb {
 
 impl Drop for SourceDb {
     fn drop(&mut self) {
-        let _ = Command::new("psql")
-            .args([
-                "-h",
-                "127.0.0.1",
-                "-U",
-                "postgres",
-                "-d",
-                "postgres",
-                "-qAtc",
-            ])
-            .arg(format!(
-                "drop database if exists {} with (force)",
-                self.name
-            ))
-            .output();
+        admin_sql(&format!(
+            "drop database if exists {} with (force)",
+            self.name
+        ));
     }
+}
+
+/// Runs `sql` as postgres on the test server with psql, ignoring the outcome (for cleanup in
+/// `Drop`, where no async runtime may be left).
+pub fn admin_sql(sql: &str) {
+    let _ = Command::new("psql")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "-d",
+            "postgres",
+            "-qAtc",
+        ])
+        .arg(sql)
+        .output();
+}
+
+/// Flips one bit in the middle of a stored object.
+pub fn flip_middle_byte(path: &Path) {
+    let mut bytes = std::fs::read(path).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x40;
+    std::fs::write(path, &bytes).unwrap();
+}
+
+/// Runs a drill that must fail and clean up its scratch target; returns its reason.
+pub async fn failed_drill_reason(spec: &DrillSpec) -> String {
+    let r = firedrill::drill::run(
+        spec,
+        &firedrill::drill::DrillOptions::default(),
+        &tokio_util::sync::CancellationToken::new(),
+    )
+    .await
+    .unwrap()
+    .report;
+    assert_eq!(
+        r.verdict,
+        firedrill::report::Verdict::Failed,
+        "{:?}",
+        r.reason
+    );
+    assert!(r.cleanup.unwrap().removed);
+    r.reason.unwrap()
 }
 
 /// A private folder laid out like a small installation.
