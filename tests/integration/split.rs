@@ -221,3 +221,42 @@ async fn a_part_that_cannot_be_read_fails_the_backup_and_leaves_nothing() {
     }
     drop(src);
 }
+
+#[tokio::test]
+async fn parts_load_into_a_server_scratch_database_too() {
+    let src = SourceDb::create(SMALL_TABLE).await;
+    let env = Env::new();
+    let prefix = format!("fdsplit{}_", storage::layout::random_hex(2));
+    let extra = format!(
+        "scratch = {{ server = \"{}/postgres\", prefix = \"{prefix}\" }}\n\
+         [[check]]\nname = \"rows\"\nkind = \"row-counts\"\n\
+         [[check]]\nname = \"sum\"\nsql = \"select sum(id) from t\"\nexpect = \"== 200010000\"\n",
+        support::PG
+    );
+    let spec = env.load(&split_spec(&env, "srvsplit", &src.url(), &extra));
+    let cancel = CancellationToken::new();
+    let b = backup::run(&spec, &cancel).await.unwrap();
+    assert!(b.replicas.iter().all(|r| r.parity));
+    let r = drill::run(&spec, &DrillOptions::default(), &cancel)
+        .await
+        .unwrap()
+        .report;
+    assert_eq!(
+        r.verdict,
+        Verdict::Passed,
+        "{:?}\n{:#?}",
+        r.reason,
+        r.checks
+    );
+    assert_eq!(r.scratch.unwrap().kind, "server");
+    let left: i64 = support::connect("postgres")
+        .await
+        .query_one(
+            "select count(*) from pg_database where datname like $1 || '%'",
+            &[&prefix],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(left, 0, "the scratch database was dropped");
+}
