@@ -1,6 +1,7 @@
-//! Large tables as parallel streams. pg_dump copies one table with one query, so a database
-//! whose size is in a few tables dumps (and restores) at the speed of one core. Tables of at
-//! least [`MIN_SPLIT_BYTES`] are cut into block ranges instead: each range is copied out with
+//! Large tables as parallel streams. pg_dump copies one table after the other, each with one
+//! query, so a database whose size is in a few tables dumps (and restores) at the speed of one
+//! core. Tables of at least half of `backup.split-size` are copied out as parts instead, and
+//! from `split-size` on they are cut into several block ranges: each part is copied out with
 //! its own `COPY (SELECT ... WHERE ctid >= .. AND ctid < ..)` (a TID range scan, PostgreSQL
 //! 14+) on its own connection, all inside the backup's exported snapshot, and pg_dump dumps
 //! everything else with those tables' data excluded (`--exclude-table-data`).
@@ -15,8 +16,8 @@ use tokio_postgres::Client;
 use crate::pg::{conn::pg_message, quote_ident, quote_literal};
 use crate::{Error, Result};
 
-/// Default `backup.split-size`: tables from 128 MiB of heap are split, into parts of at
-/// least 64 MiB.
+/// Default `backup.split-size`: tables from 64 MiB of heap are copied out as parts of their
+/// own, from 128 MiB as several parts of at least 64 MiB.
 pub const DEFAULT_SPLIT_SIZE: u64 = 128 * 1024 * 1024;
 /// Parts per job: more parts than jobs keep every job busy until the end.
 const PARTS_PER_JOB: i64 = 4;
@@ -136,7 +137,7 @@ pub async fn plan(
             "the source database is not UTF8 (parts are copied as UTF8 text)",
         ));
     }
-    let split_bytes = i64::try_from(split_size).unwrap_or(i64::MAX);
+    let min_part = i64::try_from(split_size / 2).unwrap_or(i64::MAX);
     let rows = client
         .query(
             "select n.nspname, c.relname, \
@@ -153,7 +154,7 @@ pub async fn plan(
                                and d.objid = c.oid and d.deptype = 'e') \
                and pg_relation_size(c.oid) >= $1 \
              order by 3 desc, 1, 2",
-            &[&split_bytes],
+            &[&min_part],
         )
         .await
         .map_err(fail)?;
@@ -165,17 +166,15 @@ pub async fn plan(
         if columns.is_empty() {
             continue;
         }
-        parts.extend(
-            ranges(blocks, block_size, jobs, split_bytes / 2)
-                .into_iter()
-                .map(|(first_block, end_block)| TablePart {
-                    schema: r.get(0),
-                    table: r.get(1),
-                    columns: columns.clone(),
-                    first_block,
-                    end_block,
-                }),
-        );
+        parts.extend(ranges(blocks, block_size, jobs, min_part).into_iter().map(
+            |(first_block, end_block)| TablePart {
+                schema: r.get(0),
+                table: r.get(1),
+                columns: columns.clone(),
+                first_block,
+                end_block,
+            },
+        ));
     }
     if parts.is_empty() {
         return Ok(Plan::NotSplit("no table is large enough to split"));

@@ -132,8 +132,9 @@ pub struct BackupPolicy {
     /// Parallel exports: large tables are dumped as this many streams at once (1: one
     /// pg_dump stream). Defaults to the cores available.
     pub jobs: usize,
-    /// Tables with at least this many heap bytes are dumped as parallel parts (of at least
-    /// half this size each) when `jobs` > 1.
+    /// When `jobs` > 1: tables with at least half this many heap bytes are copied out as parts
+    /// of their own beside pg_dump, and tables of this size or more as several parts (of at
+    /// least half this size each).
     pub split_size: u64,
 }
 
