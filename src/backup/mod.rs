@@ -202,10 +202,12 @@ async fn run_pg_dump(spec: &DrillSpec, cancel: &CancellationToken) -> Result<Bac
             Err(std::io::Error::other("pg_dump did not finish successfully"))
         }
     });
+    // Cancelled with the run, and when a table part fails (the backup has failed then).
+    let part_cancel = cancel.child_token();
     let dumper = async {
         let status = tokio::select! {
             s = child.wait() => s,
-            () = cancel.cancelled() => {
+            () = part_cancel.cancelled() => {
                 let _ = child.start_kill();
                 child.wait().await
             }
@@ -241,7 +243,6 @@ async fn run_pg_dump(spec: &DrillSpec, cancel: &CancellationToken) -> Result<Bac
     };
     // Large tables: their block ranges, `jobs` at a time, beside pg_dump. The first failure
     // stops the others.
-    let part_cancel = cancel.child_token();
     let part_job = parts::Job {
         source: &source,
         snapshot_id: &snap.id,
@@ -347,6 +348,11 @@ async fn run_pg_dump(spec: &DrillSpec, cancel: &CancellationToken) -> Result<Bac
                 return Err(e);
             }
         }
+        // A failed part stopped pg_dump: the part's error is the cause.
+        let exported = match exported {
+            Err(e) if part_cancel.is_cancelled() => return Err(e),
+            other => other,
+        };
         let status =
             status.map_err(|e| Error::source_db(format!("pg_dump could not be awaited: {e}")))?;
         child::check_status(

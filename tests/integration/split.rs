@@ -190,7 +190,9 @@ async fn a_damaged_part_fails_the_drill_by_name_and_cleans_up() {
 #[tokio::test]
 async fn a_part_that_cannot_be_read_fails_the_backup_and_leaves_nothing() {
     // Row security hides rows from this role: pg_dump (which skips the split table's data)
-    // succeeds, the part's COPY refuses (row_security = off), and the backup must fail whole.
+    // has no objection, the part's COPY refuses (row_security = off), and the backup must fail
+    // whole. pg_dump is still busy with an unlogged table (never split) when the part fails,
+    // so it is stopped, and the part's error, not pg_dump's, is the one reported.
     struct DropRole(String);
     impl Drop for DropRole {
         fn drop(&mut self) {
@@ -204,7 +206,9 @@ async fn a_part_that_cannot_be_read_fails_the_backup_and_leaves_nothing() {
          insert into t select g, md5(g::text) from generate_series(1, 20000) g; \
          alter table t enable row level security; \
          create policy few on t using (id < 10); \
-         create role {0} login; grant select on t to {0};",
+         create unlogged table slow(id int, v text); \
+         insert into slow select g, repeat(md5(g::text), 4) from generate_series(1, 400000) g; \
+         create role {0} login; grant select on t, slow to {0};",
         role.0
     ))
     .await;
