@@ -3,8 +3,7 @@
 //! damaged part fails the drill by name and leaves no scratch behind; a part that cannot be
 //! read fails the backup and leaves no object behind.
 
-use firedrill::drill::{self, DrillOptions};
-use firedrill::report::Verdict;
+use firedrill::drill::DrillOptions;
 use firedrill::storage::manifest::FORMAT_VERSION;
 use firedrill::{backup, catalog, storage, ErrorKind};
 use tokio_util::sync::CancellationToken;
@@ -115,15 +114,7 @@ async fn split_tables_round_trip_exactly() {
         keep: true,
         ..DrillOptions::default()
     };
-    let outcome = drill::run(&spec, &opts, &cancel).await.unwrap();
-    let r = &outcome.report;
-    assert_eq!(
-        r.verdict,
-        Verdict::Passed,
-        "{:?}\n{:#?}",
-        r.reason,
-        r.checks
-    );
+    let outcome = support::passed_drill(&spec, &opts).await;
     let url = outcome.kept_url.clone().expect("--keep gives a URL");
     let (restored, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
         .await
@@ -250,17 +241,9 @@ async fn parts_load_into_a_server_scratch_database_too() {
     let cancel = CancellationToken::new();
     let b = backup::run(&spec, &cancel).await.unwrap();
     assert!(b.replicas.iter().all(|r| r.parity));
-    let r = drill::run(&spec, &DrillOptions::default(), &cancel)
+    let r = support::passed_drill(&spec, &DrillOptions::default())
         .await
-        .unwrap()
         .report;
-    assert_eq!(
-        r.verdict,
-        Verdict::Passed,
-        "{:?}\n{:#?}",
-        r.reason,
-        r.checks
-    );
     assert_eq!(r.scratch.unwrap().kind, "server");
     let left: i64 = support::connect("postgres")
         .await

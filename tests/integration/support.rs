@@ -92,6 +92,25 @@ pub fn flip_middle_byte(path: &Path) {
     std::fs::write(path, &bytes).unwrap();
 }
 
+/// Runs a drill that must pass; returns its outcome.
+pub async fn passed_drill(
+    spec: &DrillSpec,
+    opts: &firedrill::drill::DrillOptions,
+) -> firedrill::drill::DrillOutcome {
+    let outcome = firedrill::drill::run(spec, opts, &tokio_util::sync::CancellationToken::new())
+        .await
+        .unwrap();
+    let r = &outcome.report;
+    assert_eq!(
+        r.verdict,
+        firedrill::report::Verdict::Passed,
+        "{:?}\n{:#?}",
+        r.reason,
+        r.checks
+    );
+    outcome
+}
+
 /// Runs a drill that must fail and clean up its scratch target; returns its reason.
 pub async fn failed_drill_reason(spec: &DrillSpec) -> String {
     let r = firedrill::drill::run(
