@@ -17,6 +17,7 @@ mod error;
 pub mod fleet;
 pub mod measure;
 pub mod notify;
+pub mod parallel;
 pub mod pg;
 pub mod pipeline;
 pub mod progress;

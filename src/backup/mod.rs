@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use chrono::Utc;
-use futures_util::StreamExt;
+use futures_util::future::BoxFuture;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
@@ -21,7 +21,7 @@ use crate::source::fingerprint::TableRef;
 use crate::source::{archive, dump, fingerprint, rds, snapshot, split, Fingerprint, TableRows};
 use crate::spec::{DrillSpec, RowCountSource};
 use crate::storage::{self, layout, lease, manifest, replicate, Destination, Manifest};
-use crate::{Error, ErrorKind, Result};
+use crate::{parallel, Error, ErrorKind, Result};
 
 /// What a backup run did.
 #[derive(Debug, Serialize)]
@@ -253,27 +253,15 @@ async fn run_pg_dump(spec: &DrillSpec, cancel: &CancellationToken) -> Result<Bac
         recipients: &spec.backup.recipients,
         meter: dumped_parts,
     };
-    let mut exports: Vec<futures_util::future::BoxFuture<'_, (usize, Result<parts::Exported>)>> =
-        Vec::new();
-    for (i, p) in table_parts.iter().enumerate() {
-        let (job, stop) = (&part_job, &part_cancel);
-        exports.push(Box::pin(async move {
-            let r = parts::export(job, i, p, stop).await;
-            if r.is_err() {
-                stop.cancel();
-            }
-            (i, r)
-        }));
-    }
-    // Unordered, so that a finished part frees its slot at once; sorted back afterwards.
-    let exporting = async {
-        let mut done = futures_util::stream::iter(exports)
-            .buffer_unordered(spec.backup.jobs)
-            .collect::<Vec<_>>()
-            .await;
-        done.sort_by_key(|(i, _)| *i);
-        done.into_iter().map(|(_, r)| r).collect::<Vec<_>>()
-    };
+    let exports: Vec<BoxFuture<'_, Result<parts::Exported>>> = table_parts
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let fut: BoxFuture<'_, _> = Box::pin(parts::export(&part_job, i, p, &part_cancel));
+            fut
+        })
+        .collect();
+    let exporting = parallel::all_or_stop(spec.backup.jobs, &part_cancel, exports);
     let (stored, (status, stderr_text), fp, encoded, exported) = tokio::join!(
         primary.store.put(&data_key, reader),
         dumper,
@@ -281,18 +269,6 @@ async fn run_pg_dump(spec: &DrillSpec, cancel: &CancellationToken) -> Result<Bac
         encoder,
         exporting
     );
-    // A part's own error, not the "aborted" of the parts it stopped.
-    let exported: Result<Vec<parts::Exported>> = match exported
-        .iter()
-        .position(|r| matches!(r, Err(e) if e.kind != ErrorKind::Aborted))
-    {
-        Some(i) => Err(exported
-            .into_iter()
-            .nth(i)
-            .and_then(Result::err)
-            .expect("an error")),
-        None => exported.into_iter().collect(),
-    };
     let part_keys: Vec<String> = (0..table_parts.len())
         .map(|i| layout::object_key(&spec.name, &backup_id, &parts::object_name(i)))
         .collect();

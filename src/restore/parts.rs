@@ -7,6 +7,7 @@
 use std::sync::Arc;
 
 use bytes::BytesMut;
+use futures_util::future::BoxFuture;
 use futures_util::SinkExt;
 use tokio::io::AsyncReadExt;
 use tokio_util::sync::CancellationToken;
@@ -17,7 +18,7 @@ use crate::pipeline::{bridge, decode, keys::Identity};
 use crate::progress::{Meter, MeteredRead};
 use crate::source::split::TablePart;
 use crate::storage::{layout, manifest::ObjectEntry, Destination, Manifest};
-use crate::{Error, Result};
+use crate::{parallel, Error, Result};
 
 const CHUNK: usize = 256 * 1024;
 
@@ -129,7 +130,6 @@ pub async fn restore(
     fetched: &Meter,
     cancel: &CancellationToken,
 ) -> Result<u64> {
-    use futures_util::StreamExt;
     // pg_restore's entries are not shown: the parts are the bulk of the work.
     let items = &Meter::default();
     super::pg_restore(tool, target, archive, Some("pre-data"), 1, items, cancel).await?;
@@ -141,48 +141,32 @@ pub async fn restore(
         }
         r.map(|()| 0)
     };
-    let mut loads: Vec<futures_util::future::BoxFuture<'_, Result<u64>>> = Vec::new();
-    for obj in &manifest.objects {
-        let Some(part) = obj.part.as_ref() else {
-            continue;
-        };
-        let (ids, stop) = (identities.clone(), &stop);
-        loads.push(Box::pin(async move {
-            let r = load(dest, manifest, obj, part, ids, target, fetched, stop).await;
-            if r.is_err() {
-                stop.cancel();
-            }
-            r
-        }));
-    }
-    let loads = futures_util::stream::iter(loads)
-        .buffer_unordered(jobs)
-        .collect::<Vec<_>>();
-    let (data, loaded) = tokio::join!(data, loads);
-    let results: Vec<Result<u64>> = std::iter::once(data).chain(loaded).collect();
+    let loads: Vec<BoxFuture<'_, Result<u64>>> = manifest
+        .objects
+        .iter()
+        .filter_map(|o| o.part.as_ref().map(|p| (o, p)))
+        .map(|(obj, part)| {
+            let fut: BoxFuture<'_, _> = Box::pin(load(
+                dest,
+                manifest,
+                obj,
+                part,
+                identities.clone(),
+                target,
+                fetched,
+                &stop,
+            ));
+            fut
+        })
+        .collect();
+    let (data, loaded) = tokio::join!(data, parallel::all_or_stop(jobs, &stop, loads));
     if cancel.is_cancelled() {
         return Err(Error::aborted());
     }
-    let mut plain = 0;
-    let mut first_err = None;
-    for r in results {
-        match r {
-            Ok(n) => plain += n,
-            Err(e) if e.kind == crate::ErrorKind::Aborted && first_err.is_some() => {}
-            Err(e) if e.kind == crate::ErrorKind::Aborted => first_err = Some(e),
-            Err(e) => {
-                if first_err
-                    .as_ref()
-                    .is_none_or(|f: &Error| f.kind == crate::ErrorKind::Aborted)
-                {
-                    first_err = Some(e);
-                }
-            }
-        }
-    }
-    if let Some(e) = first_err {
-        return Err(e);
-    }
+    // pg_restore's data section stopped by a failed part (or the reverse) is not the cause.
+    let plain = parallel::first_cause([data, loaded.map(|n| n.iter().sum())])?
+        .into_iter()
+        .sum();
     super::pg_restore(
         tool,
         target,
