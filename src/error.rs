@@ -25,6 +25,8 @@ pub enum ErrorKind {
     Integrity,
     /// The restore into the scratch target failed.
     Restore,
+    /// An object is under retention (S3 Object Lock) and cannot be deleted before it ends.
+    Retained,
     /// The scratch target could not be created or removed, or a safety rule refused an action.
     Scratch,
     /// The run was interrupted (SIGINT/SIGTERM).

@@ -11,18 +11,19 @@
 
 pub mod backup;
 pub mod catalog;
+pub mod check;
 pub mod demo;
 pub mod drill;
 mod error;
 pub mod fleet;
 pub mod measure;
+pub mod method;
 pub mod notify;
 pub mod parallel;
 pub mod pg;
 pub mod pipeline;
 pub mod progress;
 pub mod report;
-pub mod restore;
 pub mod schedule;
 pub mod scratch;
 pub mod source;

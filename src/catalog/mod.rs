@@ -7,10 +7,16 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tracing::warn;
 
+pub mod layout;
+pub mod listing;
+pub mod manifest;
 pub mod prune;
+pub mod replicate;
 pub mod retention;
 
-use crate::storage::{layout, Destination, Manifest};
+pub use manifest::Manifest;
+
+use crate::storage::Destination;
 use crate::{Error, Result};
 
 #[derive(Debug, Clone)]

@@ -1,12 +1,10 @@
-use firedrill::pg::PgTools;
-use firedrill::{scratch, Result};
+use firedrill::{method, Result};
 
 use super::SpecArgs;
 
 pub async fn run(args: SpecArgs) -> Result<u8> {
     let spec = args.load()?;
-    let tools = PgTools::new(spec.tools.bin_dir.clone());
-    let outcomes = scratch::sweep(&spec, &tools).await?;
+    let outcomes = method::of(&spec).sweep(&spec).await?;
     let failed = outcomes.iter().any(|o| !o.removed && !o.kept);
     if args.json {
         super::print_json(&outcomes);

@@ -3,9 +3,9 @@ use std::time::Duration;
 use clap::Args;
 use tokio_util::sync::CancellationToken;
 
+use firedrill::catalog::layout;
 use firedrill::catalog::Pick;
 use firedrill::drill::{self, DrillOptions};
-use firedrill::storage::layout;
 use firedrill::{Error, Result};
 
 use super::SpecArgs;

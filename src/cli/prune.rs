@@ -1,7 +1,7 @@
 use clap::Args;
 
 use firedrill::catalog::prune;
-use firedrill::{storage, Error, Result};
+use firedrill::Result;
 
 use super::SpecArgs;
 
@@ -16,50 +16,10 @@ pub struct PruneArgs {
 
 pub async fn run(args: PruneArgs) -> Result<u8> {
     let spec = args.spec.load()?;
-    let policy = spec.backup.retention.clone().ok_or_else(|| {
-        Error::spec(format!(
-            "`{}` has no [backup.retention]",
-            spec.path.display()
-        ))
-        .hint("add [backup.retention] with keep-last, daily, weekly and/or monthly")
-    })?;
-    let dests = storage::open_all(&spec.destinations).await?;
-    // What any destination protects (verified sets, sets in use) is kept in all of them.
-    let mut keep_everywhere = std::collections::BTreeMap::new();
-    for d in &dests {
-        keep_everywhere.extend(prune::protected(d, &spec.name).await?);
-    }
-    let mut outcomes = Vec::new();
-    for d in dests {
-        outcomes.push(
-            prune::prune(
-                &d,
-                &spec.name,
-                &policy,
-                spec.backup.orphan_grace,
-                // RDS snapshots are shared by every destination's manifest: deleted only in
-                // the pass over the destination drills read from.
-                spec.source
-                    .rds
-                    .as_ref()
-                    .filter(|_| d.name == spec.drill.from),
-                args.dry_run,
-                &keep_everywhere,
-            )
-            .await?,
-        );
-    }
-    // Retention under Object Lock is expected; any other refusal is a problem.
-    let code = if outcomes
-        .iter()
-        .any(|o| o.refused.values().any(|why| !why.contains("Object Lock")))
-    {
-        2
-    } else {
-        0
-    };
+    let run = prune::run(&spec, args.dry_run).await?;
+    let code = if run.has_problems() { 2 } else { 0 };
     if args.spec.json {
-        super::print_json(&outcomes);
+        super::print_json(&run);
         return Ok(code);
     }
     let verb = if args.dry_run {
@@ -67,7 +27,7 @@ pub async fn run(args: PruneArgs) -> Result<u8> {
     } else {
         "deleted"
     };
-    for o in &outcomes {
+    for o in &run.destinations {
         println!("destination `{}`:", o.destination);
         for (id, why) in &o.kept {
             println!("  keep   {id}  ({})", why.join(", "));

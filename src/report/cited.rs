@@ -17,8 +17,9 @@ use tokio::io::AsyncReadExt;
 
 use super::evidence::{self, Finding};
 use super::DrillReport;
+use crate::catalog::{layout, Manifest};
 use crate::spec::DrillSpec;
-use crate::storage::{self, layout, Destination, Manifest};
+use crate::storage::{self, Destination};
 use crate::{Error, Result};
 
 /// What [`verify_cited`] found.

@@ -8,7 +8,8 @@ use bytes::Bytes;
 use serde::Serialize;
 
 use super::{evidence, render_html, render_json, render_markdown, DrillReport};
-use crate::storage::{layout, Destination};
+use crate::catalog::layout;
+use crate::storage::Destination;
 use crate::{Error, Result};
 
 #[derive(Debug, Clone, Serialize)]

@@ -12,8 +12,8 @@ use tokio::process::Command;
 use tokio_postgres::Config;
 
 use super::{CleanupOutcome, ScratchInfo, ScratchTarget, MARKER};
+use crate::catalog::layout::random_hex;
 use crate::pg::{child, conn::pg_message, quote_ident, PgTarget, PgTool, PgTools};
-use crate::storage::layout::random_hex;
 use crate::{Error, ErrorKind, Result};
 
 const MARKER_FILE: &str = "firedrill-scratch.json";

@@ -18,11 +18,11 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use super::{CleanupOutcome, ScratchInfo, ScratchTarget};
+use crate::catalog::layout::random_hex;
+use crate::catalog::Manifest;
+use crate::method::rds::snapshot::{client, rds_err, wait_for, TAG};
 use crate::pg::PgTarget;
-use crate::source::rds::{client, rds_err, wait_for, TAG};
 use crate::spec::{RdsPassword, RdsScratch};
-use crate::storage::layout::random_hex;
-use crate::storage::Manifest;
 use crate::{Error, Result};
 
 /// Environment variable that points connections at another host:port (tests only).

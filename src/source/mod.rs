@@ -1,12 +1,9 @@
-//! Reading the source database: a consistent snapshot, its fingerprint, and the pg_dump
-//! stream taken in that same snapshot. The source is only ever read.
+//! Reading a live source database: a consistent snapshot and its fingerprint (row counts and
+//! object counts taken in that snapshot). The source is only ever read. How a backup is taken
+//! from it is a [`crate::method`].
 
-pub mod archive;
-pub mod dump;
 pub mod fingerprint;
-pub mod rds;
 pub mod snapshot;
-pub mod split;
 
 pub use crate::pg::conn::redact_url;
 pub use fingerprint::{Fingerprint, TableRows};

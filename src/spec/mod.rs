@@ -48,8 +48,28 @@ pub struct SourceSpec {
     pub url: SecretString,
     /// CA bundle to verify the source's TLS certificate (turns TLS on).
     pub ca_file: Option<PathBuf>,
-    /// Set for `kind = "rds"`: backups are RDS snapshots.
-    pub rds: Option<RdsSource>,
+    /// How backups of this source are made (`kind`).
+    pub method: SourceMethod,
+}
+
+/// The backup method a source is protected with: `[source] kind`. Each has its module under
+/// [`crate::method`].
+#[derive(Debug, Clone)]
+pub enum SourceMethod {
+    /// `kind = "postgres"` (the default): logical backups with pg_dump.
+    PgDump,
+    /// `kind = "rds"`: RDS snapshots copied to other regions.
+    Rds(RdsSource),
+}
+
+impl SourceMethod {
+    /// The RDS instance of an RDS source.
+    pub fn rds(&self) -> Option<&RdsSource> {
+        match self {
+            SourceMethod::Rds(r) => Some(r),
+            SourceMethod::PgDump => None,
+        }
+    }
 }
 
 /// An RDS instance whose backups are manual snapshots copied to other regions.

@@ -139,7 +139,7 @@ pub(super) fn validate(
     }
     let backup_jobs = jobs(backup.jobs, "backup.jobs", p);
     let split_size = match backup.split_size.as_ref().map(parse_size) {
-        None => crate::source::split::DEFAULT_SPLIT_SIZE,
+        None => crate::method::pg_dump::split::DEFAULT_SPLIT_SIZE,
         Some(Ok(n)) if n >= 16 * 1024 => n,
         Some(_) => {
             p.push(
@@ -147,7 +147,7 @@ pub(super) fn validate(
                 "must be a size of at least 16 KiB",
                 "write e.g. \"128MiB\" (tables this large are dumped as parallel parts)",
             );
-            crate::source::split::DEFAULT_SPLIT_SIZE
+            crate::method::pg_dump::split::DEFAULT_SPLIT_SIZE
         }
     };
     let row_counts = match backup.row_counts.as_deref() {
@@ -427,7 +427,10 @@ pub(super) fn validate(
         source: SourceSpec {
             url: SecretString::from(source_url),
             ca_file: source_ca,
-            rds: rds_source,
+            method: match rds_source {
+                Some(r) => SourceMethod::Rds(r),
+                None => SourceMethod::PgDump,
+            },
         },
         backup: BackupPolicy {
             compression,

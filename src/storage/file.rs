@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use tokio::io::AsyncWriteExt;
 
-use super::{layout, ByteStream, ObjectInfo, ObjectStore};
+use super::{random_hex, ByteStream, ObjectInfo, ObjectStore};
 use crate::{Error, Result};
 
 const TMP_MARK: &str = ".firedrill-partial-";
@@ -50,7 +50,7 @@ impl FileStore {
             .file_name()
             .expect("keys have a name")
             .to_string_lossy();
-        Ok(parent.join(format!("{TMP_MARK}{}-{name}", layout::random_hex(4))))
+        Ok(parent.join(format!("{TMP_MARK}{}-{name}", random_hex(4))))
     }
 
     async fn commit(&self, tmp: &Path, path: &Path, key: &str) -> Result<()> {

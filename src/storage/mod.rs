@@ -3,11 +3,8 @@
 //! (`<drill>/<backup-id>/<object>`).
 
 mod file;
-pub mod layout;
 pub mod lease;
-pub mod manifest;
 mod memory;
-pub mod replicate;
 mod s3;
 
 use std::sync::Arc;
@@ -20,9 +17,15 @@ use crate::spec::DestinationSpec;
 use crate::{Error, Result};
 
 pub use file::FileStore;
-pub use manifest::Manifest;
 pub use memory::MemoryStore;
 pub use s3::S3Store;
+
+/// `n` random bytes as hex: unique names for temporary objects, probes and backup ids.
+pub fn random_hex(n: usize) -> String {
+    let mut buf = vec![0u8; n];
+    getrandom::fill(&mut buf).expect("the OS random source works");
+    hex::encode(buf)
+}
 
 /// A readable byte stream.
 pub type ByteStream = Box<dyn AsyncRead + Send + Unpin>;
@@ -213,7 +216,7 @@ pub async fn open_all(specs: &[DestinationSpec]) -> Result<Vec<Destination>> {
 /// # Errors
 /// [`crate::ErrorKind::Storage`] naming the destination.
 pub async fn probe_writable(dest: &Destination) -> Result<()> {
-    let key = format!(".firedrill-probe-{}", layout::random_hex(4));
+    let key = format!(".firedrill-probe-{}", random_hex(4));
     dest.store.probe(&key).await.map_err(|e| {
         Error::storage(format!(
             "destination `{}` ({}) is not writable: {}",

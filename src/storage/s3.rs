@@ -27,7 +27,7 @@ use tokio::task::JoinSet;
 
 use super::{ByteStream, ObjectInfo, ObjectStore};
 use crate::spec::{DestinationSpec, ObjectLock, Sse};
-use crate::{Error, Result};
+use crate::{Error, ErrorKind, Result};
 
 /// S3 refuses CopyObject above this size; larger objects are copied part by part.
 const COPY_OBJECT_LIMIT: u64 = 5 * 1024 * 1024 * 1024;
@@ -169,6 +169,7 @@ impl S3Store {
             other => DisplayErrorContext(other).to_string(),
         };
         let lower = detail.to_ascii_lowercase();
+        let mut kind = ErrorKind::Storage;
         let place = format!("bucket `{}` in `{}`", self.bucket, self.region);
         let what = if key.is_empty() {
             format!("cannot {op} in {place}")
@@ -217,6 +218,7 @@ impl S3Store {
                 format!("set destination.{dest}.region to the bucket's region"),
             )
         } else if (code == "AccessDenied" || status == Some(403)) && lower.contains("object lock") {
+            kind = ErrorKind::Retained;
             (
                 format!("{what}: it is under Object Lock retention"),
                 "firedrill never bypasses retention: the object can be deleted once its retention period ends".to_string(),
@@ -239,7 +241,7 @@ impl S3Store {
             };
             (format!("{what}: {c}"), "see the cause below".to_string())
         };
-        Error::storage(message)
+        Error::new(kind, message)
             .hint(hint)
             .source(std::io::Error::other(detail))
     }

@@ -591,7 +591,7 @@ impl Drop for Role {
 #[tokio::test]
 async fn source_password_is_never_printed_or_stored() {
     let db = SourceDb::create(TINY_SQL).await;
-    let suffix = firedrill::storage::layout::random_hex(5);
+    let suffix = firedrill::catalog::layout::random_hex(5);
     let password = format!("S3cretPw{suffix}");
     let role = Role {
         name: format!("fdtest_pw_{suffix}"),

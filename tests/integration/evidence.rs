@@ -10,7 +10,7 @@ fn set_dir(env: &Env, dest: &str, drill: &str) -> std::path::PathBuf {
         .flatten()
         .map(|e| e.path())
         .filter(|p| {
-            firedrill::storage::layout::is_backup_id(&p.file_name().unwrap().to_string_lossy())
+            firedrill::catalog::layout::is_backup_id(&p.file_name().unwrap().to_string_lossy())
         })
         .collect();
     ids.sort();

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use firedrill::catalog::{self, prune, retention::Retention};
-use firedrill::storage::{layout, Destination, FileStore, Manifest, ObjectStore};
+use firedrill::catalog::{layout, Manifest};
+use firedrill::storage::{Destination, FileStore, ObjectStore};
 
 fn manifest(id: &str, at: DateTime<Utc>) -> Manifest {
     serde_json::from_value(serde_json::json!({

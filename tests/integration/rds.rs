@@ -27,12 +27,12 @@ fn rds_env() {
 
 async fn rds(region: &str) -> aws_sdk_rds::Client {
     rds_env();
-    firedrill::source::rds::client(region, Some(MOTO)).await
+    firedrill::method::rds::snapshot::client(region, Some(MOTO)).await
 }
 
 /// A source instance in us-east-1 (moto), named uniquely.
 async fn source_instance(tag: &str) -> String {
-    let id = format!("fdtest-{tag}-{}", firedrill::storage::layout::random_hex(3));
+    let id = format!("fdtest-{tag}-{}", firedrill::catalog::layout::random_hex(3));
     rds("us-east-1")
         .await
         .create_db_instance()
@@ -123,7 +123,7 @@ async fn snapshot_drill_in_the_dr_region_passes_and_deletes_the_instance() {
     let db = SourceDb::create(SOURCE_SQL).await;
     let env = Env::new();
     let instance = source_instance("snap").await;
-    let drill_name = format!("rds-snap-{}", firedrill::storage::layout::random_hex(2));
+    let drill_name = format!("rds-snap-{}", firedrill::catalog::layout::random_hex(2));
     let path = env.write_spec(
         "rds",
         &spec_text(&env, &drill_name, &instance, &db.name, "", COUNT_CHECK),
@@ -192,7 +192,7 @@ async fn point_in_time_drill_reports_rpo_from_latest_restorable_time() {
     let db = SourceDb::create(SOURCE_SQL).await;
     let env = Env::new();
     let instance = source_instance("pitr").await;
-    let drill_name = format!("rds-pitr-{}", firedrill::storage::layout::random_hex(2));
+    let drill_name = format!("rds-pitr-{}", firedrill::catalog::layout::random_hex(2));
     let text = spec_text(
         &env,
         &drill_name,
@@ -239,7 +239,7 @@ async fn failing_check_still_deletes_and_unknown_snapshot_creates_nothing() {
     let db = SourceDb::create(SOURCE_SQL).await;
     let env = Env::new();
     let instance = source_instance("fail").await;
-    let drill_name = format!("rds-fail-{}", firedrill::storage::layout::random_hex(2));
+    let drill_name = format!("rds-fail-{}", firedrill::catalog::layout::random_hex(2));
     let bad = "[[check]]\nname = \"rows\"\nsql = \"select count(*) from t\"\nexpect = \"== 501\"\n";
     let spec = env.load(&env.write_spec(
         "rds",
@@ -296,7 +296,7 @@ async fn failing_check_still_deletes_and_unknown_snapshot_creates_nothing() {
 #[tokio::test]
 async fn cleanup_sweeps_old_tagged_instances_and_leaves_untagged_ones() {
     let env = Env::new();
-    let drill_name = format!("rds-sweep-{}", firedrill::storage::layout::random_hex(2));
+    let drill_name = format!("rds-sweep-{}", firedrill::catalog::layout::random_hex(2));
     let c = rds("eu-west-1").await;
     let make = |id: String, tag: Option<String>| {
         let c = c.clone();
@@ -315,7 +315,7 @@ async fn cleanup_sweeps_old_tagged_instances_and_leaves_untagged_ones() {
             id
         }
     };
-    let suffix = firedrill::storage::layout::random_hex(2);
+    let suffix = firedrill::catalog::layout::random_hex(2);
     let tagged = make(
         format!("firedrill-{drill_name}-old"),
         Some(drill_name.clone()),
@@ -408,7 +408,7 @@ async fn prune_deletes_the_snapshots_of_pruned_rds_backups_in_every_region() {
     let db = SourceDb::create(SOURCE_SQL).await;
     let env = Env::new();
     let instance = source_instance("prune").await;
-    let drill_name = format!("rds-prune-{}", firedrill::storage::layout::random_hex(2));
+    let drill_name = format!("rds-prune-{}", firedrill::catalog::layout::random_hex(2));
     let spec = env.load(&env.write_spec(
         "rds",
         &spec_text(&env, &drill_name, &instance, &db.name, "", COUNT_CHECK),
@@ -428,12 +428,13 @@ async fn prune_deletes_the_snapshots_of_pruned_rds_backups_in_every_region() {
         keep_last: 1,
         ..Default::default()
     };
+    let method = firedrill::method::of(&spec);
     let out = firedrill::catalog::prune::prune(
         &primary,
         &drill_name,
         &policy,
         std::time::Duration::from_secs(86400),
-        spec.source.rds.as_ref(),
+        Some(method.as_ref()),
         false,
         &Default::default(),
     )
@@ -464,7 +465,7 @@ async fn prune_deletes_the_snapshots_of_pruned_rds_backups_in_every_region() {
 async fn a_failed_rds_backup_leaves_no_snapshot_behind() {
     let env = Env::new();
     let instance = source_instance("leak").await;
-    let drill_name = format!("rds-leak-{}", firedrill::storage::layout::random_hex(2));
+    let drill_name = format!("rds-leak-{}", firedrill::catalog::layout::random_hex(2));
     // The emulator refuses this copy (it has no such KMS key): the backup fails mid-way.
     let text = spec_text(&env, &drill_name, &instance, "postgres", "", COUNT_CHECK).replace(
         "copy-to = [\"eu-west-1\"]",

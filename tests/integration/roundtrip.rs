@@ -228,7 +228,7 @@ async fn server_scratch_databases_are_marked_dropped_and_foreign_ones_refused() 
     )
     .await;
     let env = Env::new();
-    let prefix = format!("fdscr{}_", firedrill::storage::layout::random_hex(2));
+    let prefix = format!("fdscr{}_", firedrill::catalog::layout::random_hex(2));
     let extra = format!(
         "scratch = {{ server = \"{}/postgres\", prefix = \"{prefix}\" }}\n[[check]]\nname = \"rows\"\nkind = \"row-counts\"\n[[check]]\nname = \"count\"\nsql = \"select count(*) from t\"\nexpect = \"== 500\"\n",
         support::PG
@@ -335,7 +335,7 @@ async fn rows_counted_in_the_dump_stream_equal_count_star_and_both_modes_agree()
         .output()
         .unwrap();
     assert!(out.status.success());
-    let counted = firedrill::source::archive::count_rows(&out.stdout[..]).unwrap();
+    let counted = firedrill::method::pg_dump::archive::count_rows(&out.stdout[..]).unwrap();
     let client = src.client().await;
     let exact = firedrill::source::fingerprint::take(&client, None)
         .await
@@ -351,7 +351,10 @@ async fn rows_counted_in_the_dump_stream_equal_count_star_and_both_modes_agree()
         );
     }
     // A truncated archive is an error, never a silent partial count.
-    assert!(firedrill::source::archive::count_rows(&out.stdout[..out.stdout.len() / 2]).is_err());
+    assert!(
+        firedrill::method::pg_dump::archive::count_rows(&out.stdout[..out.stdout.len() / 2])
+            .is_err()
+    );
 
     // Backups in both modes record the same fingerprint.
     let env = Env::new();

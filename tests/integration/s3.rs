@@ -7,9 +7,10 @@ use std::sync::{Arc, Once};
 use std::time::Duration;
 
 use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
+use firedrill::catalog::layout;
 use firedrill::drill::{self, DrillOptions};
 use firedrill::report::Verdict;
-use firedrill::storage::{self, layout};
+use firedrill::storage;
 use firedrill::{backup, ErrorKind};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_util::sync::CancellationToken;

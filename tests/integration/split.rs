@@ -3,8 +3,8 @@
 //! damaged part fails the drill by name and leaves no scratch behind; a part that cannot be
 //! read fails the backup and leaves no object behind.
 
+use firedrill::catalog::manifest::FORMAT_VERSION;
 use firedrill::drill::DrillOptions;
-use firedrill::storage::manifest::FORMAT_VERSION;
 use firedrill::{backup, catalog, storage, ErrorKind};
 use tokio_util::sync::CancellationToken;
 
@@ -138,10 +138,15 @@ async fn split_tables_stay_locked_against_truncate_until_the_backup_ends() {
         firedrill::pg::PgTarget::from_url(&secrecy::SecretString::from(src.url()), "source.url")
             .unwrap();
     let snap = firedrill::source::snapshot::open(&target).await.unwrap();
-    let plan = firedrill::source::split::plan(&snap.client, 2, snap.server.server_major, 16 << 10)
-        .await
-        .unwrap();
-    assert!(matches!(plan, firedrill::source::split::Plan::Parts(ref p) if p.len() >= 2));
+    let plan = firedrill::method::pg_dump::split::plan(
+        &snap.client,
+        2,
+        snap.server.server_major,
+        16 << 10,
+    )
+    .await
+    .unwrap();
+    assert!(matches!(plan, firedrill::method::pg_dump::split::Plan::Parts(ref p) if p.len() >= 2));
     let other = src.client().await;
     let err = other
         .batch_execute("set lock_timeout = '200ms'; truncate t")
@@ -191,7 +196,7 @@ async fn a_part_that_cannot_be_read_fails_the_backup_and_leaves_nothing() {
         }
     }
     // Declared before the database so that it is dropped after it.
-    let role = DropRole(format!("fd_rls_{}", storage::layout::random_hex(4)));
+    let role = DropRole(format!("fd_rls_{}", catalog::layout::random_hex(4)));
     let src = SourceDb::create(&format!(
         "create table t(id int primary key, v text); \
          insert into t select g, md5(g::text) from generate_series(1, 20000) g; \
@@ -230,7 +235,7 @@ async fn a_part_that_cannot_be_read_fails_the_backup_and_leaves_nothing() {
 async fn parts_load_into_a_server_scratch_database_too() {
     let src = SourceDb::create(SMALL_TABLE).await;
     let env = Env::new();
-    let prefix = format!("fdsplit{}_", storage::layout::random_hex(2));
+    let prefix = format!("fdsplit{}_", catalog::layout::random_hex(2));
     let extra = format!(
         "scratch = {{ server = \"{}/postgres\", prefix = \"{prefix}\" }}\n\
          [[check]]\nname = \"rows\"\nkind = \"row-counts\"\n\

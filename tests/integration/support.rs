@@ -37,7 +37,7 @@ pub struct SourceDb {
 
 impl SourceDb {
     pub async fn create(sql: &str) -> SourceDb {
-        let name = format!("fdtest_{}", firedrill::storage::layout::random_hex(5));
+        let name = format!("fdtest_{}", firedrill::catalog::layout::random_hex(5));
         let admin = connect("postgres").await;
         admin
             .batch_execute(&format!("create database {name}"))

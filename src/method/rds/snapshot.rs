@@ -1,4 +1,4 @@
-//! RDS sources: a backup is a manual snapshot (tagged as firedrill's), waited for, and copied
+//! RDS snapshots: a backup is a manual snapshot (tagged as firedrill's), waited for, and copied
 //! to every DR region; the manifest records the snapshot in each region.
 
 use std::time::{Duration, Instant};
@@ -8,35 +8,15 @@ use aws_sdk_rds::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_rds::types::Tag;
 use aws_sdk_rds::Client;
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
+use crate::catalog::manifest::{RdsSnapshotSet, RegionSnapshot};
 use crate::spec::RdsSource;
 use crate::{Error, Result};
 
 /// Tag key on everything firedrill creates in RDS; the value is the drill name.
 pub const TAG: &str = "firedrill";
-
-/// The snapshots of one RDS backup, per region.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct RdsSnapshotSet {
-    pub instance: String,
-    pub snapshots: Vec<RegionSnapshot>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct RegionSnapshot {
-    pub region: String,
-    pub id: String,
-    pub arn: String,
-}
-
-impl RdsSnapshotSet {
-    pub fn in_region(&self, region: &str) -> Option<&RegionSnapshot> {
-        self.snapshots.iter().find(|s| s.region == region)
-    }
-}
 
 /// A client for `region`, through `endpoint` when given (moto, VPC endpoints).
 pub async fn client(region: &str, endpoint: Option<&str>) -> Client {

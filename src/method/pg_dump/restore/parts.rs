@@ -1,4 +1,4 @@
-//! Loading table parts (see [`crate::source::split`]): each part streams fetch -> verify
+//! Loading table parts (see [`super::super::split`]): each part streams fetch -> verify
 //! SHA-256 -> age decrypt -> zstd decompress -> `COPY ... FROM STDIN` on its own connection,
 //! so the rows go in while the rest of the object is still arriving. The COPY is committed
 //! only after the whole object has been read and matches its manifest entry; otherwise it is
@@ -12,12 +12,13 @@ use futures_util::SinkExt;
 use tokio::io::AsyncReadExt;
 use tokio_util::sync::CancellationToken;
 
-use super::{checked, CancellableReader};
+use super::fetch::{checked, CancellableReader};
+use super::pg_restore::pg_restore;
+use crate::catalog::{layout, manifest::ObjectEntry, manifest::TablePart, Manifest};
 use crate::pg::{conn::pg_message, PgTarget};
 use crate::pipeline::{bridge, decode, keys::Identity};
 use crate::progress::{Meter, MeteredRead};
-use crate::source::split::TablePart;
-use crate::storage::{layout, manifest::ObjectEntry, Destination, Manifest};
+use crate::storage::Destination;
 use crate::{parallel, Error, Result};
 
 const CHUNK: usize = 256 * 1024;
@@ -25,7 +26,7 @@ const CHUNK: usize = 256 * 1024;
 /// Loads part `obj` (`part`) of `manifest` from `dest` into `target`; returns the plain bytes.
 ///
 /// # Errors
-/// [`crate::ErrorKind::Integrity`] or [`crate::ErrorKind::Key`] as [`super::fetch`],
+/// [`crate::ErrorKind::Integrity`] or [`crate::ErrorKind::Key`] as [`super::fetch::fetch`],
 /// [`crate::ErrorKind::Restore`] when the rows do not load.
 #[allow(clippy::too_many_arguments)]
 pub async fn load(
@@ -132,10 +133,10 @@ pub async fn restore(
 ) -> Result<u64> {
     // pg_restore's entries are not shown: the parts are the bulk of the work.
     let items = &Meter::default();
-    super::pg_restore(tool, target, archive, Some("pre-data"), 1, items, cancel).await?;
+    pg_restore(tool, target, archive, Some("pre-data"), 1, items, cancel).await?;
     let stop = cancel.child_token();
     let data = async {
-        let r = super::pg_restore(tool, target, archive, Some("data"), jobs, items, &stop).await;
+        let r = pg_restore(tool, target, archive, Some("data"), jobs, items, &stop).await;
         if r.is_err() {
             stop.cancel();
         }
@@ -167,7 +168,7 @@ pub async fn restore(
     let plain = parallel::first_cause([data, loaded.map(|n| n.iter().sum())])?
         .into_iter()
         .sum();
-    super::pg_restore(
+    pg_restore(
         tool,
         target,
         archive,

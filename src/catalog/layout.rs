@@ -3,6 +3,8 @@
 
 use chrono::{DateTime, Utc};
 
+pub use crate::storage::random_hex;
+
 pub const MANIFEST: &str = "manifest.json";
 pub const DATA_OBJECT: &str = "data.dump.zst.age";
 
@@ -33,13 +35,6 @@ pub fn object_key(drill: &str, backup_id: &str, object: &str) -> String {
 
 pub fn manifest_key(drill: &str, backup_id: &str) -> String {
     object_key(drill, backup_id, MANIFEST)
-}
-
-/// `n` random bytes as hex.
-pub fn random_hex(n: usize) -> String {
-    let mut buf = vec![0u8; n];
-    getrandom::fill(&mut buf).expect("the OS random source works");
-    hex::encode(buf)
 }
 
 #[cfg(test)]

@@ -37,3 +37,21 @@ pub fn spawn(
             .hint("check the PostgreSQL client installation or tools.bin-dir")
     })
 }
+
+/// pg_dump's stdout as a plain file, read with blocking reads on the encoding thread through
+/// a 1 MiB pipe: fewer wake-ups than going through the async runtime.
+///
+/// # Errors
+/// [`crate::ErrorKind::Internal`] when the pipe cannot be taken over.
+pub fn stdout_file(child: &mut Child) -> Result<std::fs::File> {
+    let stdout = std::fs::File::from(
+        child
+            .stdout
+            .take()
+            .expect("piped")
+            .into_owned_fd()
+            .map_err(|e| Error::internal(format!("cannot read pg_dump's output: {e}")))?,
+    );
+    let _ = nix::fcntl::fcntl(&stdout, nix::fcntl::FcntlArg::F_SETPIPE_SZ(1 << 20));
+    Ok(stdout)
+}

@@ -33,7 +33,7 @@ pub struct Manifest {
     pub fingerprint: Fingerprint,
     /// RDS snapshot backups: the snapshot in each region (no data objects then).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rds: Option<crate::source::rds::RdsSnapshotSet>,
+    pub rds: Option<RdsSnapshotSet>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -66,7 +66,42 @@ pub struct ObjectEntry {
     /// Set for a table part: the rows of one block range of one table, as COPY text, loaded
     /// between pg_restore's `pre-data` and `post-data` sections.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub part: Option<crate::source::split::TablePart>,
+    pub part: Option<TablePart>,
+}
+
+/// One block range of one table, stored as its own object. Recorded in the manifest so the
+/// restore knows where the rows go.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TablePart {
+    pub schema: String,
+    pub table: String,
+    /// Columns in the COPY text, in order (no dropped or generated columns).
+    pub columns: Vec<String>,
+    /// First heap block of the range.
+    pub first_block: u32,
+    /// Block after the range; `None` for the table's last range (blocks added after the
+    /// snapshot hold no row the snapshot sees, but are scanned all the same).
+    pub end_block: Option<u32>,
+}
+
+/// The snapshots of one RDS backup, per region.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RdsSnapshotSet {
+    pub instance: String,
+    pub snapshots: Vec<RegionSnapshot>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RegionSnapshot {
+    pub region: String,
+    pub id: String,
+    pub arn: String,
+}
+
+impl RdsSnapshotSet {
+    pub fn in_region(&self, region: &str) -> Option<&RegionSnapshot> {
+        self.snapshots.iter().find(|s| s.region == region)
+    }
 }
 
 impl Manifest {

@@ -1,4 +1,4 @@
-//! One table part (see [`crate::source::split`]): `COPY ... TO STDOUT` on its own connection in
+//! One table part (see [`crate::method::pg_dump::split`]): `COPY ... TO STDOUT` on its own connection in
 //! the backup's snapshot -> zstd -> age -> SHA-256 -> its own object in the primary
 //! destination. Rows are counted on the way (COPY text has one `\n` per row).
 
@@ -6,12 +6,13 @@ use bytes::BytesMut;
 use futures_util::StreamExt;
 use tokio_util::sync::CancellationToken;
 
+use crate::catalog::{layout, manifest::ObjectEntry};
+use crate::method::pg_dump::split::{self, TablePart};
 use crate::pg::{conn::pg_message, PgTarget};
 use crate::pipeline::{bridge, encode, keys};
 use crate::progress::{Meter, MeteredRead};
-use crate::source::split::{self, TablePart};
 use crate::spec::Compression;
-use crate::storage::{layout, manifest::ObjectEntry, Destination};
+use crate::storage::Destination;
 use crate::{Error, Result};
 
 /// Rows are handed to the encoder in chunks of this size (COPY sends one message per row).

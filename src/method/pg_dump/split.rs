@@ -10,9 +10,9 @@
 //! beside pg_restore's `data` section, and only then builds indexes and constraints
 //! (`post-data`), the same order pg_restore follows.
 
-use serde::{Deserialize, Serialize};
 use tokio_postgres::Client;
 
+pub use crate::catalog::manifest::TablePart;
 use crate::pg::{conn::pg_message, quote_ident, quote_literal};
 use crate::{Error, Result};
 
@@ -22,21 +22,7 @@ pub const DEFAULT_SPLIT_SIZE: u64 = 128 * 1024 * 1024;
 /// Parts per job: more parts than jobs keep every job busy until the end.
 const PARTS_PER_JOB: i64 = 4;
 
-/// One block range of one table, stored as its own object. Recorded in the manifest so the
-/// restore knows where the rows go.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TablePart {
-    pub schema: String,
-    pub table: String,
-    /// Columns in the COPY text, in order (no dropped or generated columns).
-    pub columns: Vec<String>,
-    /// First heap block of the range.
-    pub first_block: u32,
-    /// Block after the range; `None` for the table's last range (blocks added after the
-    /// snapshot hold no row the snapshot sees, but are scanned all the same).
-    pub end_block: Option<u32>,
-}
-
+/// SQL and names of a part (the part itself is a manifest entry's record).
 impl TablePart {
     /// `"schema"."table"`.
     pub fn qualified(&self) -> String {

@@ -3,6 +3,8 @@
 //! retention; the manifest goes first, so a half-deleted set is never listed as complete.
 //! Sets without a manifest (a killed backup) are swept once older than a grace period.
 
+mod orphans;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
@@ -10,11 +12,13 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tracing::info;
 
+use super::layout;
 use super::retention::{self, Retention};
 use super::BackupSet;
-use crate::spec::RdsSource;
-use crate::storage::{layout, lease, Destination};
-use crate::Result;
+use crate::method::{self, Method};
+use crate::spec::DrillSpec;
+use crate::storage::{self, lease, Destination};
+use crate::{Error, ErrorKind, Result};
 
 #[derive(Debug, Serialize)]
 pub struct PruneOutcome {
@@ -26,6 +30,9 @@ pub struct PruneOutcome {
     pub deleted: Vec<String>,
     /// Sets that could not be deleted, with the reason (e.g. Object Lock retention).
     pub refused: BTreeMap<String, String>,
+    /// Of the refused, those held by retention (Object Lock): expected, not a problem.
+    #[serde(skip)]
+    pub retained: BTreeSet<String>,
     /// Incomplete sets (no manifest) swept.
     pub orphans: Vec<String>,
 }
@@ -73,15 +80,66 @@ async fn newest_verified(
     Ok(None)
 }
 
-fn id_time(id: &str) -> Option<DateTime<Utc>> {
-    chrono::NaiveDateTime::parse_from_str(&id[..16], "%Y%m%dT%H%M%SZ")
-        .ok()
-        .map(|t| t.and_utc())
+/// `prune` of every destination of a spec.
+#[derive(Debug, Serialize)]
+#[serde(transparent)]
+pub struct PruneRun {
+    pub destinations: Vec<PruneOutcome>,
 }
 
-/// Prunes `drill`'s sets in `dest`. Pass `rds` only for the destination drills read from
-/// (whose reports and lease protect what drills use): RDS snapshots are shared by every
-/// destination's manifest and are deleted from that one only.
+impl PruneRun {
+    /// True when a set could not be deleted for another reason than retention (Object Lock
+    /// retention is expected).
+    pub fn has_problems(&self) -> bool {
+        self.destinations
+            .iter()
+            .any(|o| o.refused.keys().any(|id| !o.retained.contains(id)))
+    }
+}
+
+/// Prunes `spec`'s sets in every destination by `[backup.retention]`. What any destination
+/// protects (verified sets, sets in use) is kept in all of them. What sets hold outside the
+/// destinations (RDS snapshots, shared by every destination's manifest) is handed to the
+/// method in the pass over the destination drills read from only.
+///
+/// # Errors
+/// [`ErrorKind::Spec`] without `[backup.retention]`; a destination that cannot be listed.
+pub async fn run(spec: &DrillSpec, dry_run: bool) -> Result<PruneRun> {
+    let policy = spec.backup.retention.clone().ok_or_else(|| {
+        Error::spec(format!(
+            "`{}` has no [backup.retention]",
+            spec.path.display()
+        ))
+        .hint("add [backup.retention] with keep-last, daily, weekly and/or monthly")
+    })?;
+    let dests = storage::open_all(&spec.destinations).await?;
+    let mut keep_everywhere = BTreeMap::new();
+    for d in &dests {
+        keep_everywhere.extend(protected(d, &spec.name).await?);
+    }
+    let method = method::of(spec);
+    let mut destinations = Vec::new();
+    for d in dests {
+        let outside = (d.name == spec.drill.from).then_some(method.as_ref());
+        destinations.push(
+            prune(
+                &d,
+                &spec.name,
+                &policy,
+                spec.backup.orphan_grace,
+                outside,
+                dry_run,
+                &keep_everywhere,
+            )
+            .await?,
+        );
+    }
+    Ok(PruneRun { destinations })
+}
+
+/// Prunes `drill`'s sets in `dest`. Pass `outside` only for the destination drills read from
+/// (whose reports and lease protect what drills use): what sets hold outside the
+/// destinations is shared by every destination's manifest and is deleted in that pass only.
 ///
 /// # Errors
 /// When the destination cannot be listed.
@@ -90,11 +148,57 @@ pub async fn prune(
     drill: &str,
     policy: &Retention,
     orphan_grace: Duration,
-    rds: Option<&RdsSource>,
+    outside: Option<&dyn Method>,
     dry_run: bool,
     extra_keep: &BTreeMap<String, String>,
 ) -> Result<PruneOutcome> {
     let sets = super::list(dest, drill).await?;
+    let kept = kept(dest, drill, policy, &sets, extra_keep).await?;
+    let mut out = PruneOutcome {
+        destination: dest.name.clone(),
+        dry_run,
+        kept: BTreeMap::new(),
+        deleted: Vec::new(),
+        refused: BTreeMap::new(),
+        retained: BTreeSet::new(),
+        orphans: Vec::new(),
+    };
+    for set in sets.iter().filter(|s| !kept.contains_key(&s.id)) {
+        if dry_run {
+            out.deleted.push(set.id.clone());
+            continue;
+        }
+        match delete_set(dest, drill, set, outside).await {
+            Ok(()) => {
+                info!(destination = %dest.name, backup = %set.id, "Pruned.");
+                out.deleted.push(set.id.clone());
+            }
+            Err(e) => {
+                if e.kind == ErrorKind::Retained {
+                    out.retained.insert(set.id.clone());
+                }
+                out.refused.insert(set.id.clone(), e.message);
+            }
+        }
+    }
+    out.kept = kept
+        .into_iter()
+        .filter(|(id, _)| sets.iter().any(|s| &s.id == id))
+        .collect();
+    orphans::sweep(dest, drill, orphan_grace, dry_run, &sets, &mut out).await?;
+    Ok(out)
+}
+
+/// The sets kept, with why: the retention policy, the newest verified set, what other
+/// destinations protect, and what a running drill uses (all of them while it is still
+/// choosing).
+async fn kept(
+    dest: &Destination,
+    drill: &str,
+    policy: &Retention,
+    sets: &[BackupSet],
+    extra_keep: &BTreeMap<String, String>,
+) -> Result<BTreeMap<String, Vec<String>>> {
     let points: Vec<(String, DateTime<Utc>)> = sets
         .iter()
         .map(|s| (s.id.clone(), s.manifest.snapshot_at))
@@ -103,7 +207,7 @@ pub async fn prune(
         .into_iter()
         .map(|(id, why)| (id, why.into_iter().map(str::to_string).collect()))
         .collect();
-    if let Some(id) = newest_verified(dest, drill, &sets).await? {
+    if let Some(id) = newest_verified(dest, drill, sets).await? {
         kept.entry(id)
             .or_default()
             .push("newest verified by a drill".into());
@@ -122,7 +226,7 @@ pub async fn prune(
                 .push(format!("in use by a running drill ({})", l.holder)),
             // A drill that has not chosen its backup yet may choose any: keep them all.
             None => {
-                for s in &sets {
+                for s in sets {
                     kept.entry(s.id.clone())
                         .or_default()
                         .push(format!("a drill is choosing a backup ({})", l.holder));
@@ -130,109 +234,15 @@ pub async fn prune(
             }
         }
     }
-    let mut out = PruneOutcome {
-        destination: dest.name.clone(),
-        dry_run,
-        kept: BTreeMap::new(),
-        deleted: Vec::new(),
-        refused: BTreeMap::new(),
-        orphans: Vec::new(),
-    };
-    for set in &sets {
-        if kept.contains_key(&set.id) {
-            continue;
-        }
-        if dry_run {
-            out.deleted.push(set.id.clone());
-            continue;
-        }
-        match delete_set(dest, drill, set, rds).await {
-            Ok(()) => {
-                info!(destination = %dest.name, backup = %set.id, "Pruned.");
-                out.deleted.push(set.id.clone());
-            }
-            Err(e) => {
-                out.refused.insert(set.id.clone(), e.message);
-            }
-        }
-    }
-    out.kept = kept
-        .into_iter()
-        .filter(|(id, _)| sets.iter().any(|s| &s.id == id))
-        .collect();
-
-    // Orphans: ids with objects but no manifest key at all, older than the grace period. A
-    // manifest this firedrill cannot read (newer format, damage) is never swept. Nothing is
-    // swept while a backup runs: its data exists before its manifest.
-    let backup_running = lease::current(dest, drill, "backup")
-        .await?
-        .is_some_and(|l| l.expires_at > Utc::now());
-    let complete: BTreeSet<&str> = sets.iter().map(|s| s.id.as_str()).collect();
-    let mut orphan_keys: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let mut has_manifest: BTreeSet<String> = BTreeSet::new();
-    for obj in dest.store.list(&format!("{drill}/")).await? {
-        let rest = &obj.key[drill.len() + 1..];
-        let Some((id, name)) = rest.split_once('/') else {
-            continue;
-        };
-        if name == layout::MANIFEST {
-            has_manifest.insert(id.to_string());
-        }
-        if layout::is_backup_id(id) && !complete.contains(id) && !name.starts_with("drills/") {
-            orphan_keys
-                .entry(id.to_string())
-                .or_default()
-                .push(obj.key.clone());
-        }
-    }
-    for id in &has_manifest {
-        if orphan_keys.remove(id).is_some() {
-            out.refused.insert(
-                id.clone(),
-                "its manifest is unreadable by this firedrill; left alone".into(),
-            );
-        }
-    }
-    let mut partials = dest
-        .store
-        .stale_partials(&format!("{drill}/"), orphan_grace)
-        .await?;
-    if backup_running {
-        orphan_keys.clear();
-        partials.clear();
-    }
-    // Temporary files of writes killed mid-way (never visible as objects).
-    for path in partials {
-        if !dry_run {
-            if let Err(e) = dest.store.remove_partial(&path).await {
-                out.refused.insert(path.clone(), e.message);
-                continue;
-            }
-        }
-        out.orphans.push(path);
-    }
-    let cutoff = Utc::now() - chrono::Duration::from_std(orphan_grace).unwrap_or_default();
-    for (id, keys) in orphan_keys {
-        if id_time(&id).is_none_or(|t| t > cutoff) {
-            continue;
-        }
-        if !dry_run {
-            for k in &keys {
-                if let Err(e) = dest.store.delete(k).await {
-                    out.refused.insert(id.clone(), e.message);
-                }
-            }
-        }
-        out.orphans.push(id);
-    }
-    Ok(out)
+    Ok(kept)
 }
 
+/// The manifest goes first, so a half-deleted set is never listed as complete.
 async fn delete_set(
     dest: &Destination,
     drill: &str,
     set: &BackupSet,
-    rds: Option<&RdsSource>,
+    outside: Option<&dyn Method>,
 ) -> Result<()> {
     dest.store
         .delete(&layout::manifest_key(drill, &set.id))
@@ -242,10 +252,8 @@ async fn delete_set(
             .delete(&layout::object_key(drill, &set.id, &obj.name))
             .await?;
     }
-    if let (Some(snaps), Some(src)) = (&set.manifest.rds, rds) {
-        for s in &snaps.snapshots {
-            crate::source::rds::delete_snapshot(&s.region, src.endpoint.as_deref(), s).await?;
-        }
+    if let Some(method) = outside {
+        method.delete_outside(set).await?;
     }
     Ok(())
 }

@@ -1,0 +1,83 @@
+//! `firedrill list`: the backup sets of a spec merged across its destinations, with each
+//! set's presence and parity in every destination. One unreachable destination does not hide
+//! what the others hold.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::{presence, BackupSet, Presence};
+use crate::spec::DrillSpec;
+use crate::storage::{self, Destination};
+use crate::{Error, Result};
+
+/// One backup set across the destinations.
+#[derive(Debug, Serialize)]
+pub struct Row {
+    pub backup_id: String,
+    pub recovery_point: DateTime<Utc>,
+    pub size: u64,
+    /// Destination name -> presence.
+    pub destinations: BTreeMap<String, Presence>,
+    pub parity: bool,
+}
+
+/// Every set of a spec, oldest id first, and the destinations that could not be listed.
+#[derive(Debug)]
+pub struct Listing {
+    /// The destinations' names, in the spec's order.
+    pub destinations: Vec<String>,
+    pub rows: Vec<Row>,
+    pub unreachable: Vec<(String, Error)>,
+}
+
+/// Lists `spec`'s sets in every destination.
+///
+/// # Errors
+/// When a destination cannot be opened (a bad URL); unreachable ones are in the listing.
+pub async fn list_all(spec: &DrillSpec) -> Result<Listing> {
+    let dests = storage::open_all(&spec.destinations).await?;
+    let mut by_id: BTreeMap<String, BackupSet> = BTreeMap::new();
+    let mut unreachable = Vec::new();
+    for d in &dests {
+        match super::list(d, &spec.name).await {
+            Ok(sets) => {
+                for set in sets {
+                    by_id.entry(set.id.clone()).or_insert(set);
+                }
+            }
+            Err(e) => unreachable.push((d.name.clone(), e)),
+        }
+    }
+    let mut rows = Vec::new();
+    for set in by_id.values() {
+        rows.push(row(set, &dests, &unreachable).await);
+    }
+    Ok(Listing {
+        destinations: dests.iter().map(|d| d.name.clone()).collect(),
+        rows,
+        unreachable,
+    })
+}
+
+async fn row(set: &BackupSet, dests: &[Destination], unreachable: &[(String, Error)]) -> Row {
+    let mut destinations = BTreeMap::new();
+    for d in dests {
+        let p = if unreachable.iter().any(|(n, _)| n == &d.name) {
+            Presence::Unreachable
+        } else {
+            presence(d, &set.manifest)
+                .await
+                .unwrap_or(Presence::Unreachable)
+        };
+        destinations.insert(d.name.clone(), p);
+    }
+    Row {
+        backup_id: set.id.clone(),
+        recovery_point: set.manifest.snapshot_at,
+        size: set.manifest.total_size(),
+        parity: destinations.values().all(|p| *p == Presence::Complete),
+        destinations,
+    }
+}

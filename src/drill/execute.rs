@@ -1,0 +1,123 @@
+//! The steps of a drill that touch things: locate the set -> the method restores it into
+//! scratch -> verify. Everything gathered lands in [`State`], from which the report is built
+//! whatever happened.
+
+use chrono::{DateTime, Utc};
+use tokio_util::sync::CancellationToken;
+
+use super::{plan::scratch_label, resolve_from, DrillOptions};
+use crate::catalog::{self, BackupSet};
+use crate::measure::PhaseClock;
+use crate::method::{self, Method, Restore};
+use crate::scratch::ScratchTarget;
+use crate::spec::DrillSpec;
+use crate::storage::{lease, Destination};
+use crate::verify;
+use crate::{Error, Result};
+
+/// Everything gathered while the drill runs, turned into the report at the end.
+pub(super) struct State {
+    pub clock: PhaseClock,
+    pub dest: Option<Destination>,
+    pub set: Option<BackupSet>,
+    /// Recovery points of every set in the destination (the worst gap of the last 30 days).
+    pub history: Vec<DateTime<Utc>>,
+    pub scratch: Option<Box<dyn ScratchTarget>>,
+    pub checks: Vec<verify::CheckResult>,
+    pub verify_end: Option<DateTime<Utc>>,
+    /// Set when the recovery point is not the backup's snapshot (point-in-time restores).
+    pub recovery_point: Option<DateTime<Utc>>,
+    pub lease: Option<lease::Lease>,
+}
+
+impl State {
+    pub fn new(lease: Option<lease::Lease>) -> Self {
+        State {
+            clock: PhaseClock::default(),
+            dest: None,
+            set: None,
+            history: Vec::new(),
+            scratch: None,
+            checks: Vec::new(),
+            verify_end: None,
+            recovery_point: None,
+            lease,
+        }
+    }
+}
+
+pub(super) async fn execute(
+    spec: &DrillSpec,
+    opts: &DrillOptions,
+    cancel: &CancellationToken,
+    st: &mut State,
+) -> Result<()> {
+    let method = method::of(spec);
+    let (dest, set) = locate(spec, opts, method.as_ref(), st).await?;
+    let client = method
+        .restore(Restore {
+            spec,
+            dest: &dest,
+            set: &set,
+            cancel,
+            clock: &mut st.clock,
+            scratch: &mut st.scratch,
+            recovery_point: &mut st.recovery_point,
+        })
+        .await?;
+    verify(spec, &set, client, cancel, st).await
+}
+
+/// Chooses the set from the destination read from, and claims it in the lease.
+async fn locate(
+    spec: &DrillSpec,
+    opts: &DrillOptions,
+    method: &dyn Method,
+    st: &mut State,
+) -> Result<(Destination, BackupSet)> {
+    let phase = st.clock.start("locate");
+    let dest = resolve_from(spec, opts).await?;
+    st.dest = Some(dest.clone());
+    let sets = method.backups(&dest, &spec.name).await?;
+    st.history = sets.iter().map(|s| s.manifest.snapshot_at).collect();
+    let set = catalog::pick(&sets, &opts.pick, Utc::now(), &dest.name)?.clone();
+    st.set = Some(set.clone());
+    if let Some(l) = &st.lease {
+        l.set_backup_id(&set.id).await?;
+    }
+    method::check_restorable(method, &set, &spec.drill.scratch, &scratch_label(spec))?;
+    st.clock.end(phase, None);
+    Ok((dest, set))
+}
+
+/// The checks against the restored scratch target, through the method's connection when it
+/// opened one.
+async fn verify(
+    spec: &DrillSpec,
+    set: &BackupSet,
+    client: Option<tokio_postgres::Client>,
+    cancel: &CancellationToken,
+    st: &mut State,
+) -> Result<()> {
+    let m = &set.manifest;
+    let phase = st.clock.start("verify");
+    let client = match client {
+        Some(c) => c,
+        None => {
+            let scratch = st.scratch.as_ref().expect("restored");
+            scratch
+                .target()
+                .connect("the restored scratch database")
+                .await?
+        }
+    };
+    let recovery_point = st.recovery_point.unwrap_or(m.snapshot_at);
+    let checks = tokio::select! {
+        c = verify::run_checks(&client, &spec.checks, &m.fingerprint, recovery_point) => c,
+        () = cancel.cancelled() => return Err(Error::aborted()),
+    };
+    st.checks = checks;
+    let p = st.clock.end(phase, None);
+    st.verify_end = Some(p.ended_at);
+    Ok(())
+}

@@ -1,0 +1,168 @@
+//! `firedrill drill`: choose a recovery point -> the method restores it into scratch -> run
+//! checks -> measure RTO/RPO -> report -> clean up (always, also on error and on
+//! SIGINT/SIGTERM, unless `--keep`).
+//!
+//! [`plan`] is what `--dry-run` prints; [`execute`] the steps that touch things; [`report`]
+//! turns what they gathered into the drill report, whatever the verdict.
+
+mod execute;
+mod plan;
+mod report;
+
+use std::time::Duration;
+
+use chrono::Utc;
+use serde::Serialize;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use crate::catalog::Pick;
+use crate::report::{DrillReport, StoredReport};
+use crate::scratch::{CleanupOutcome, ScratchTarget};
+use crate::spec::DrillSpec;
+use crate::storage::{self, lease, Destination};
+use crate::{Error, ErrorKind, Result};
+
+pub use plan::{plan, DrillPlan};
+
+/// How to run a drill.
+#[derive(Debug, Clone)]
+pub struct DrillOptions {
+    pub pick: Pick,
+    /// Destination to read from instead of `drill.from`.
+    pub from: Option<String>,
+    pub keep: bool,
+    /// `manual`, `demo`, ...
+    pub trigger: String,
+}
+
+impl Default for DrillOptions {
+    fn default() -> Self {
+        Self {
+            pick: Pick::Latest,
+            from: None,
+            keep: false,
+            trigger: "manual".into(),
+        }
+    }
+}
+
+/// The result of a drill that got far enough to write a report.
+#[derive(Debug, Serialize)]
+pub struct DrillOutcome {
+    pub report: DrillReport,
+    pub stored: Option<StoredReport>,
+    /// Connection URL of the kept scratch target (`--keep`).
+    pub kept_url: Option<String>,
+}
+
+/// The destination a drill reads from: `--from`, else `drill.from`.
+async fn resolve_from(spec: &DrillSpec, opts: &DrillOptions) -> Result<Destination> {
+    let name = opts.from.as_deref().unwrap_or(&spec.drill.from);
+    let d = spec.destination(name).ok_or_else(|| {
+        let names: Vec<&str> = spec.destinations.iter().map(|d| d.name.as_str()).collect();
+        Error::spec(format!("no destination named `{name}`"))
+            .hint(format!("use one of: {}", names.join(", ")))
+    })?;
+    storage::open(d).await
+}
+
+/// Runs a drill. A report is written for every drill that starts, whatever its verdict.
+///
+/// # Errors
+/// Only when not even the report could be written; otherwise the verdict says what happened.
+pub async fn run(
+    spec: &DrillSpec,
+    opts: &DrillOptions,
+    cancel: &CancellationToken,
+) -> Result<DrillOutcome> {
+    // A signing key that cannot be read stops the drill before it starts, not after.
+    let signing_key = match &spec.drill.signing_key_file {
+        Some(path) => Some(crate::report::evidence::load_key(path)?),
+        None => None,
+    };
+    let mut st = execute::State::new(acquire_lease(spec, opts).await?);
+    let started_at = Utc::now();
+    info!(drill = %spec.name, "Drill started.");
+    let result = tokio::select! {
+        r = execute::execute(spec, opts, cancel, &mut st) => r,
+        // execute() notices the token itself; this is the backstop for a phase stuck elsewhere.
+        () = async { cancel.cancelled().await; tokio::time::sleep(Duration::from_secs(20)).await } => Err(Error::aborted()),
+    };
+    let (cleanup, kept_url) = match st.scratch.as_mut() {
+        None => (None, None),
+        Some(s) => settle_scratch(s.as_mut(), opts.keep && result.is_ok()).await,
+    };
+    let report = report::build(spec, opts, started_at, &st, result, cleanup);
+    info!(drill = %spec.name, verdict = ?report.verdict, "Drill finished.");
+    let mirrors = storage::open_all(&spec.destinations)
+        .await
+        .unwrap_or_else(|e| {
+            warn!(error = %e.message, "Reports not mirrored to the destinations.");
+            Vec::new()
+        });
+    let stored = crate::report::store(
+        &report,
+        &spec.drill.reports,
+        st.dest.as_ref(),
+        &mirrors,
+        signing_key.as_ref(),
+    )
+    .await;
+    if let Some(l) = st.lease.take() {
+        l.release().await;
+    }
+    Ok(DrillOutcome {
+        report,
+        stored: Some(stored?),
+        kept_url,
+    })
+}
+
+/// One drill of a spec at a time: a refused drill writes no report (it did not run). An
+/// unreachable destination is not refused here: the drill then fails at `locate` and its
+/// report says why. The lease lives in the primary (one place for every `--from`), or, when
+/// the primary is unreachable (a DR drill after losing it), in the destination read from.
+async fn acquire_lease(spec: &DrillSpec, opts: &DrillOptions) -> Result<Option<lease::Lease>> {
+    let primary = storage::open(spec.destinations.first().expect("validated")).await?;
+    match lease::acquire(&primary, &spec.name, "drill", None).await {
+        Ok(l) => return Ok(Some(l)),
+        Err(e) if e.kind == ErrorKind::Busy => return Err(e),
+        Err(_) => {}
+    }
+    let from = resolve_from(spec, opts).await?;
+    match lease::acquire(&from, &spec.name, "drill", None).await {
+        Ok(l) => Ok(Some(l)),
+        Err(e) if e.kind == ErrorKind::Busy => Err(e),
+        Err(_) => Ok(None),
+    }
+}
+
+/// Removes the scratch target, or leaves it up (`--keep` after a drill that ran) and returns
+/// how to connect to it.
+async fn settle_scratch(
+    s: &mut dyn ScratchTarget,
+    keep: bool,
+) -> (Option<CleanupOutcome>, Option<String>) {
+    if keep {
+        let url = s.keep();
+        let outcome = s.cleanup().await.unwrap_or_else(|e| CleanupOutcome {
+            removed: false,
+            kept: true,
+            detail: e.message,
+        });
+        return (Some(outcome), Some(url));
+    }
+    let outcome = match s.cleanup().await {
+        Ok(c) => c,
+        Err(e) => {
+            warn!(error = %e.message, "Scratch cleanup failed.");
+            CleanupOutcome {
+                removed: false,
+                kept: false,
+                detail: e.render(),
+            }
+        }
+    };
+    (Some(outcome), None)
+}

@@ -1,0 +1,173 @@
+//! The drill report from what the drill gathered: RTO (the phases against the target), RPO
+//! (the recovery point against the target), the backup read, the verdict and its reasons.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use super::execute::State;
+use super::DrillOptions;
+use crate::measure::{worst_gap, Measured};
+use crate::report::{
+    self, BackupRef, DrillReport, ObjectRef, PhaseTime, Rpo, Rto, SourceRef, Trigger, Verdict,
+};
+use crate::scratch::CleanupOutcome;
+use crate::spec::DrillSpec;
+use crate::{ErrorKind, Result};
+
+pub(super) fn build(
+    spec: &DrillSpec,
+    opts: &DrillOptions,
+    started_at: DateTime<Utc>,
+    st: &State,
+    result: Result<()>,
+    cleanup: Option<CleanupOutcome>,
+) -> DrillReport {
+    let rto = rto(spec, st);
+    let rpo = rpo(spec, started_at, st);
+    let (verdict, reasons) = verdict(&result, st, rto.as_ref(), rpo.as_ref(), cleanup.as_ref());
+    DrillReport {
+        lease_takeover: st.lease.as_ref().and_then(|l| l.took_over.clone()),
+        previous_sha256: None,
+        schedule: spec.drill.schedule.as_ref().map(|s| report::ScheduleRef {
+            cron: s.text().to_string(),
+            timezone: s.timezone().to_string(),
+        }),
+        format_version: report::FORMAT_VERSION,
+        tool_version: crate::VERSION.into(),
+        drill: spec.name.clone(),
+        verdict,
+        reason: (!reasons.is_empty()).then(|| reasons.join("\n")),
+        started_at,
+        finished_at: Utc::now(),
+        host: nix::unistd::gethostname()
+            .map(|h| h.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        trigger: Trigger {
+            kind: opts.trigger.clone(),
+            user: std::env::var("USER")
+                .or_else(|_| std::env::var("LOGNAME"))
+                .unwrap_or_else(|_| "unknown".into()),
+        },
+        backup: backup_ref(st),
+        scratch: st.scratch.as_ref().map(|s| s.info()),
+        phases: st.clock.phases.clone(),
+        rto,
+        rpo,
+        checks: st.checks.clone(),
+        cleanup,
+    }
+}
+
+/// Measured only when the drill got through `verify`.
+fn rto(spec: &DrillSpec, st: &State) -> Option<Rto> {
+    st.verify_end?;
+    let m = Measured::new(st.clock.wall_seconds(), spec.targets.rto);
+    Some(Rto {
+        seconds: m.seconds,
+        target_seconds: m.target_seconds,
+        pass: m.pass,
+        phases: st
+            .clock
+            .phases
+            .iter()
+            .map(|p| PhaseTime {
+                name: p.name.clone(),
+                seconds: p.seconds,
+            })
+            .collect(),
+    })
+}
+
+/// The data a disaster at the drill's start would have lost: since the recovery point.
+fn rpo(spec: &DrillSpec, started_at: DateTime<Utc>, st: &State) -> Option<Rpo> {
+    let set = st.set.as_ref()?;
+    let recovery_point = st.recovery_point.unwrap_or(set.manifest.snapshot_at);
+    let seconds = (started_at - recovery_point).num_milliseconds() as f64 / 1000.0;
+    let m = Measured::new(seconds.max(0.0), spec.targets.rpo);
+    Some(Rpo {
+        recovery_point,
+        disaster_at: started_at,
+        seconds: m.seconds,
+        target_seconds: m.target_seconds,
+        pass: m.pass,
+        worst_gap_30d_seconds: worst_gap(&st.history, started_at, Duration::from_secs(30 * 86400)),
+    })
+}
+
+fn backup_ref(st: &State) -> Option<BackupRef> {
+    let (set, dest) = (st.set.as_ref()?, st.dest.as_ref()?);
+    let m = &set.manifest;
+    Some(BackupRef {
+        id: set.id.clone(),
+        destination: dest.name.clone(),
+        location: dest.store.describe(),
+        snapshot_at: m.snapshot_at,
+        objects: m
+            .objects
+            .iter()
+            .map(|o| ObjectRef {
+                name: o.name.clone(),
+                size: o.size,
+                sha256: o.sha256.clone(),
+            })
+            .collect(),
+        source: SourceRef {
+            host: m.source.host.clone(),
+            database: m.source.database.clone(),
+            server_version: m.source.server_version.clone(),
+            size_bytes: u64::try_from(m.source.size_bytes).ok(),
+        },
+    })
+}
+
+/// The verdict and every reason for it. An error decides by its kind; otherwise failed
+/// checks and missed targets fail the drill. A scratch target that could not be removed
+/// turns a pass into an error.
+fn verdict(
+    result: &Result<()>,
+    st: &State,
+    rto: Option<&Rto>,
+    rpo: Option<&Rpo>,
+    cleanup: Option<&CleanupOutcome>,
+) -> (Verdict, Vec<String>) {
+    let mut reasons = Vec::new();
+    let verdict = match result {
+        Err(e) => {
+            reasons.push(e.render());
+            match e.kind {
+                ErrorKind::Aborted => Verdict::Aborted,
+                ErrorKind::Integrity | ErrorKind::Restore => Verdict::Failed,
+                _ => Verdict::Error,
+            }
+        }
+        Ok(()) => {
+            for c in st.checks.iter().filter(|c| !c.pass) {
+                reasons.push(format!("check `{}` failed: {}", c.name, c.actual));
+            }
+            if let Some(r) = rto.filter(|r| r.pass == Some(false)) {
+                reasons.push(format!("RTO {:.1} s exceeds the target", r.seconds));
+            }
+            if let Some(r) = rpo.filter(|r| r.pass == Some(false)) {
+                reasons.push(format!(
+                    "RPO {} exceeds the target",
+                    humantime::format_duration(Duration::from_secs(r.seconds as u64))
+                ));
+            }
+            if reasons.is_empty() {
+                Verdict::Passed
+            } else {
+                Verdict::Failed
+            }
+        }
+    };
+    let cleanup_failed = cleanup.is_some_and(|c| !c.removed && !c.kept);
+    if cleanup_failed {
+        reasons.push("the scratch target could not be removed".into());
+    }
+    if cleanup_failed && verdict == Verdict::Passed {
+        (Verdict::Error, reasons)
+    } else {
+        (verdict, reasons)
+    }
+}
