@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::{Integrity, IntegrityProblem};
+use crate::report::store::source::ReportSource;
+use crate::report::store::{drill_folders, file_name as name_of, no_folder, read_report, reports};
 use crate::report::{evidence, DrillReport};
 use crate::schedule::Schedule;
 use crate::spec::DrillSpec;
@@ -49,16 +51,11 @@ impl DrillHistory {
 }
 
 fn read_drill(dir: &Path) -> Result<Option<DrillHistory>> {
-    let files = evidence::reports(dir);
+    let files = reports(dir);
     if files.is_empty() {
         return Ok(None);
     }
     let (checked, findings) = evidence::verify(dir)?;
-    let name_of = |p: &Path| {
-        p.file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default()
-    };
     let mut integrity = Integrity {
         checked,
         signed: dir.join(evidence::PUBLIC_KEY_FILE).exists(),
@@ -72,10 +69,7 @@ fn read_drill(dir: &Path) -> Result<Option<DrillHistory>> {
     };
     let mut reports = Vec::new();
     for path in &files {
-        let parsed = std::fs::read(path)
-            .map_err(|e| e.to_string())
-            .and_then(|b| serde_json::from_slice::<DrillReport>(&b).map_err(|e| e.to_string()));
-        match parsed {
+        match read_report(path) {
             Ok(r) => reports.push((name_of(path), r)),
             Err(e) => integrity.problems.push(IntegrityProblem {
                 report: name_of(path),
@@ -109,6 +103,20 @@ fn read_drill(dir: &Path) -> Result<Option<DrillHistory>> {
     }))
 }
 
+/// Reads the drill histories of `source`: with a spec, its drill's, with the spec's schedule
+/// and targets.
+///
+/// # Errors
+/// As [`load_folder`].
+pub fn load(source: &ReportSource) -> Result<Vec<DrillHistory>> {
+    let Some(spec) = &source.spec else {
+        return load_folder(&source.root, None);
+    };
+    let mut histories = load_folder(&source.root, Some(&spec.name))?;
+    histories.iter_mut().for_each(|h| h.apply_spec(spec));
+    Ok(histories)
+}
+
 /// Reads every drill folder under `root` (or `root` itself when it holds reports); with
 /// `only`, just that drill's folder.
 ///
@@ -116,24 +124,11 @@ fn read_drill(dir: &Path) -> Result<Option<DrillHistory>> {
 /// [`crate::ErrorKind::Spec`] when the folder is missing or holds no drill reports.
 pub fn load_folder(root: &Path, only: Option<&str>) -> Result<Vec<DrillHistory>> {
     if !root.is_dir() {
-        return Err(
-            Error::spec(format!("report folder `{}` does not exist", root.display()))
-                .hint("give the drill.reports folder of a spec, or the spec itself"),
-        );
+        return Err(no_folder(root));
     }
     let folders: Vec<PathBuf> = match only {
         Some(drill) => vec![root.join(drill)],
-        None if !evidence::reports(root).is_empty() => vec![root.to_path_buf()],
-        None => {
-            let mut v: Vec<PathBuf> = std::fs::read_dir(root)
-                .map_err(|e| Error::storage(format!("cannot read `{}`: {e}", root.display())))?
-                .flatten()
-                .map(|e| e.path())
-                .filter(|p| p.is_dir())
-                .collect();
-            v.sort();
-            v
-        }
+        None => drill_folders(root)?,
     };
     let mut out = Vec::new();
     for dir in folders {

@@ -10,7 +10,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::report::human_seconds;
+use crate::report::drill::words::human_seconds;
 
 pub const MIN_SAMPLES: usize = 3;
 pub const MIN_SPAN_DAYS: f64 = 7.0;

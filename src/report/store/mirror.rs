@@ -9,7 +9,8 @@ use std::path::Path;
 use bytes::Bytes;
 use tracing::warn;
 
-use super::evidence::PUBLIC_KEY_FILE;
+use super::reports;
+use crate::report::evidence::{Finding, PUBLIC_KEY_FILE};
 use crate::storage::Destination;
 use crate::{Error, Result};
 
@@ -77,10 +78,10 @@ pub async fn pull(dest: &Destination, drill: &str, into: &Path) -> Result<usize>
 #[derive(Debug, Default)]
 pub struct MirrorCheck {
     /// Reports a destination holds that the folder lacks: removed from the folder.
-    pub missing: Vec<super::evidence::Finding>,
+    pub missing: Vec<Finding>,
     /// Reports of the folder a destination lacks (its write failed, or the report predates
     /// mirroring): not evidence of tampering, but said.
-    pub unmirrored: Vec<super::evidence::Finding>,
+    pub unmirrored: Vec<Finding>,
 }
 
 /// Compares the JSON reports of `folder` (a drill's report folder) with the copies mirrored
@@ -90,7 +91,7 @@ pub struct MirrorCheck {
 /// # Errors
 /// When a destination cannot be listed.
 pub async fn compare(dests: &[Destination], drill: &str, folder: &Path) -> Result<MirrorCheck> {
-    let local: std::collections::BTreeSet<String> = super::evidence::reports(folder)
+    let local: std::collections::BTreeSet<String> = reports(folder)
         .iter()
         .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
         .collect();
@@ -105,7 +106,7 @@ pub async fn compare(dests: &[Destination], drill: &str, folder: &Path) -> Resul
             .filter(|n| n.ends_with(".json") && !n.contains('/'))
             .collect();
         for name in there.difference(&local) {
-            out.missing.push(super::evidence::Finding {
+            out.missing.push(Finding {
                 report: name.clone(),
                 problem: format!(
                     "destination `{}` holds this report but the report folder does not: it was removed",
@@ -114,7 +115,7 @@ pub async fn compare(dests: &[Destination], drill: &str, folder: &Path) -> Resul
             });
         }
         for name in local.difference(&there) {
-            out.unmirrored.push(super::evidence::Finding {
+            out.unmirrored.push(Finding {
                 report: name.clone(),
                 problem: format!("not mirrored in destination `{}`", d.name),
             });

@@ -15,8 +15,8 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncReadExt;
 
-use super::evidence::{self, Finding};
-use super::DrillReport;
+use super::Finding;
+use crate::report::store::{read_report, reports};
 use crate::spec::DrillSpec;
 use crate::storage::{self, layout, Destination, Manifest};
 use crate::{Error, Result};
@@ -79,12 +79,9 @@ pub async fn verify_cited(dir: &Path, spec: &DrillSpec) -> Result<CitedCheck> {
     let mut dests: HashMap<String, Destination> = HashMap::new();
     let mut objects: HashMap<(String, String), Seen> = HashMap::new();
     let mut manifests: HashMap<(String, String), Option<Manifest>> = HashMap::new();
-    for path in evidence::reports(dir) {
+    for path in reports(dir) {
         let name = path.display().to_string();
-        let Ok(report) = std::fs::read(&path)
-            .map_err(|e| e.to_string())
-            .and_then(|b| serde_json::from_slice::<DrillReport>(&b).map_err(|e| e.to_string()))
-        else {
+        let Ok(report) = read_report(&path) else {
             continue; // `report verify` names unreadable reports already
         };
         let Some(b) = &report.backup else { continue };
