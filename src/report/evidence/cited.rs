@@ -17,6 +17,7 @@ use tokio::io::AsyncReadExt;
 
 use super::Finding;
 use crate::report::store::{read_report, reports};
+use crate::report::DrillReport;
 use crate::spec::DrillSpec;
 use crate::storage::{self, layout, Destination, Manifest};
 use crate::{Error, Result};
@@ -75,109 +76,154 @@ async fn hash_object(dest: &Destination, key: &str) -> Result<Seen> {
 /// # Errors
 /// When a destination cannot be opened or read (unreachable, no permission).
 pub async fn verify_cited(dir: &Path, spec: &DrillSpec) -> Result<CitedCheck> {
-    let mut out = CitedCheck::default();
-    let mut dests: HashMap<String, Destination> = HashMap::new();
-    let mut objects: HashMap<(String, String), Seen> = HashMap::new();
-    let mut manifests: HashMap<(String, String), Option<Manifest>> = HashMap::new();
+    let mut run = Run {
+        spec,
+        out: CitedCheck::default(),
+        dests: HashMap::new(),
+        objects: HashMap::new(),
+        manifests: HashMap::new(),
+    };
     for path in reports(dir) {
-        let name = path.display().to_string();
         let Ok(report) = read_report(&path) else {
             continue; // `report verify` names unreadable reports already
         };
-        let Some(b) = &report.backup else { continue };
+        run.report(&path.display().to_string(), &report).await?;
+    }
+    Ok(run.out)
+}
+
+/// One run of [`verify_cited`]: what it found, and the destinations, manifests and objects
+/// it read (each once, however many reports cite them), keyed by destination name.
+struct Run<'a> {
+    spec: &'a DrillSpec,
+    out: CitedCheck,
+    dests: HashMap<String, Destination>,
+    objects: HashMap<(String, String), Seen>,
+    manifests: HashMap<(String, String), Option<Manifest>>,
+}
+
+impl Run<'_> {
+    fn finding(&mut self, report: &str, problem: String) {
+        self.out.findings.push(Finding {
+            report: report.to_string(),
+            problem,
+        });
+    }
+
+    /// Checks the objects the report `name` cites.
+    async fn report(&mut self, name: &str, report: &DrillReport) -> Result<()> {
+        let Some(b) = &report.backup else {
+            return Ok(());
+        };
         if b.objects.is_empty() {
-            continue; // RDS snapshots: no objects to check
+            return Ok(()); // RDS snapshots: no objects to check
         }
-        let Some(dspec) = spec.destination(&b.destination) else {
-            out.unchecked.push(Finding {
-                report: name,
+        let Some(dest) = self.open(&b.destination).await? else {
+            self.out.unchecked.push(Finding {
+                report: name.to_string(),
                 problem: format!(
                     "cites destination `{}`, which the spec no longer has: its objects were not checked",
                     b.destination
                 ),
             });
-            continue;
+            return Ok(());
         };
-        if !dests.contains_key(&b.destination) {
-            dests.insert(b.destination.clone(), storage::open(dspec).await?);
-        }
-        let dest = &dests[&b.destination];
         let where_ = format!("destination `{}` ({})", dest.name, dest.store.describe());
-        let mkey = layout::manifest_key(&report.drill, &b.id);
-        let mslot = (dest.name.clone(), mkey.clone());
-        if !manifests.contains_key(&mslot) {
-            let m = match dest.store.get_bytes(&mkey).await? {
-                Some(bytes) => Some(Manifest::parse(&bytes, &mkey)?),
-                None => None,
-            };
-            manifests.insert(mslot.clone(), m);
-        }
-        let manifest = manifests[&mslot].as_ref();
+        let manifest = self
+            .manifest(&dest, &layout::manifest_key(&report.drill, &b.id))
+            .await?;
         let mut missing = Vec::new();
         for obj in &b.objects {
             let key = layout::object_key(&report.drill, &b.id, &obj.name);
-            let slot = (dest.name.clone(), key.clone());
-            if !objects.contains_key(&slot) {
-                let seen = hash_object(dest, &key).await?;
-                if matches!(seen, Seen::Present { .. }) {
-                    out.objects_checked += 1;
-                }
-                objects.insert(slot.clone(), seen);
-            }
-            let mut problem = |p: String| {
-                out.findings.push(Finding {
-                    report: name.clone(),
-                    problem: p,
-                })
-            };
-            match &objects[&slot] {
+            match self.object(&dest, &key).await? {
                 Seen::Missing => missing.push(key.clone()),
-                Seen::Present { size, sha256 } if *size != obj.size || *sha256 != obj.sha256 => {
-                    problem(format!(
+                Seen::Present { size, sha256 } if size != obj.size || sha256 != obj.sha256 => {
+                    self.finding(name, format!(
                         "cited object `{key}` in {where_} was altered: {size} bytes with SHA-256 {sha256}, the report recorded {} bytes with SHA-256 {}",
                         obj.size, obj.sha256
                     ))
                 }
                 Seen::Present { .. } => {}
             }
-            if let Some(entry) =
-                manifest.and_then(|m| m.objects.iter().find(|o| o.name == obj.name))
-            {
-                if entry.sha256 != obj.sha256 {
-                    problem(format!(
-                        "the manifest of backup `{}` in {where_} records SHA-256 {} for `{}`, the report recorded {}",
-                        b.id, entry.sha256, obj.name, obj.sha256
-                    ));
-                }
+            let recorded = manifest
+                .as_ref()
+                .and_then(|m| m.objects.iter().find(|o| o.name == obj.name));
+            if let Some(entry) = recorded.filter(|e| e.sha256 != obj.sha256) {
+                self.finding(name, format!(
+                    "the manifest of backup `{}` in {where_} records SHA-256 {} for `{}`, the report recorded {}",
+                    b.id, entry.sha256, obj.name, obj.sha256
+                ));
             }
         }
+        self.missing(name, &b.id, &where_, manifest.is_some(), missing);
+        Ok(())
+    }
+
+    /// Objects of backup `id` that are gone: pruned with their manifest, or a finding.
+    fn missing(
+        &mut self,
+        name: &str,
+        id: &str,
+        where_: &str,
+        has_manifest: bool,
+        missing: Vec<String>,
+    ) {
         if missing.is_empty() {
-            continue;
+            return;
         }
-        if manifest.is_none() {
-            out.pruned.push(Finding {
-                report: name,
+        if !has_manifest {
+            let keys: Vec<String> = missing.iter().map(|k| format!("`{k}`")).collect();
+            self.out.pruned.push(Finding {
+                report: name.to_string(),
                 problem: format!(
-                    "backup `{}` in {where_} was pruned: its manifest and {} are gone",
-                    b.id,
-                    missing
-                        .iter()
-                        .map(|k| format!("`{k}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    "backup `{id}` in {where_} was pruned: its manifest and {} are gone",
+                    keys.join(", ")
                 ),
             });
-        } else {
-            for key in missing {
-                out.findings.push(Finding {
-                    report: name.clone(),
-                    problem: format!(
-                        "cited object `{key}` is missing from {where_} while the manifest of backup `{}` is still there: removed outside retention",
-                        b.id
-                    ),
-                });
-            }
+            return;
+        }
+        for key in missing {
+            self.finding(name, format!(
+                "cited object `{key}` is missing from {where_} while the manifest of backup `{id}` is still there: removed outside retention"
+            ));
         }
     }
-    Ok(out)
+
+    /// The destination `name` of the spec, opened once; `None` when the spec has none.
+    async fn open(&mut self, name: &str) -> Result<Option<Destination>> {
+        let Some(spec) = self.spec.destination(name) else {
+            return Ok(None);
+        };
+        if !self.dests.contains_key(name) {
+            self.dests
+                .insert(name.to_string(), storage::open(spec).await?);
+        }
+        Ok(Some(self.dests[name].clone()))
+    }
+
+    /// The manifest `key` in `dest`, read once; `None` when it is gone.
+    async fn manifest(&mut self, dest: &Destination, key: &str) -> Result<Option<Manifest>> {
+        let slot = (dest.name.clone(), key.to_string());
+        if !self.manifests.contains_key(&slot) {
+            let m = match dest.store.get_bytes(key).await? {
+                Some(bytes) => Some(Manifest::parse(&bytes, key)?),
+                None => None,
+            };
+            self.manifests.insert(slot.clone(), m);
+        }
+        Ok(self.manifests[&slot].clone())
+    }
+
+    /// What the object `key` in `dest` looks like, read and hashed once.
+    async fn object(&mut self, dest: &Destination, key: &str) -> Result<Seen> {
+        let slot = (dest.name.clone(), key.to_string());
+        if !self.objects.contains_key(&slot) {
+            let seen = hash_object(dest, key).await?;
+            if matches!(seen, Seen::Present { .. }) {
+                self.out.objects_checked += 1;
+            }
+            self.objects.insert(slot.clone(), seen);
+        }
+        Ok(self.objects[&slot].clone())
+    }
 }
