@@ -19,6 +19,22 @@ pub fn prefix(drill: &str) -> String {
     format!("{drill}/reports/")
 }
 
+/// The keys in `dest` under `drill`'s prefix that hold a file of its own (not in a
+/// folder below), with their names.
+async fn listed(dest: &Destination, drill: &str) -> Result<Vec<(String, String)>> {
+    let prefix = prefix(drill);
+    Ok(dest
+        .store
+        .list(&prefix)
+        .await?
+        .into_iter()
+        .filter_map(|o| {
+            let name = o.key[prefix.len()..].to_string();
+            (!name.contains('/')).then_some((o.key, name))
+        })
+        .collect())
+}
+
 /// Mirrors the report files `names` of `folder` (a drill's report folder) into every
 /// destination. A destination that cannot be written is a warning: the local report stands.
 pub async fn push(dests: &[Destination], drill: &str, folder: &Path, names: &[String]) {
@@ -49,17 +65,16 @@ pub async fn pull(dest: &Destination, drill: &str, into: &Path) -> Result<usize>
     std::fs::create_dir_all(&dir)
         .map_err(|e| Error::storage(format!("cannot create `{}`: {e}", dir.display())))?;
     let mut n = 0;
-    for obj in dest.store.list(&prefix(drill)).await? {
-        let name = &obj.key[prefix(drill).len()..];
+    for (key, name) in listed(dest, drill).await? {
         // Flat names only: nothing from the destination can write outside the folder.
-        if name.is_empty() || name.contains('/') || name.starts_with('.') {
+        if name.is_empty() || name.starts_with('.') {
             continue;
         }
-        let Some(body) = dest.store.get_bytes(&obj.key).await? else {
+        let Some(body) = dest.store.get_bytes(&key).await? else {
             continue;
         };
-        std::fs::write(dir.join(name), &body).map_err(|e| {
-            Error::storage(format!("cannot write `{}`: {e}", dir.join(name).display()))
+        std::fs::write(dir.join(&name), &body).map_err(|e| {
+            Error::storage(format!("cannot write `{}`: {e}", dir.join(&name).display()))
         })?;
         n += usize::from(name.ends_with(".json"));
     }
@@ -97,13 +112,11 @@ pub async fn compare(dests: &[Destination], drill: &str, folder: &Path) -> Resul
         .collect();
     let mut out = MirrorCheck::default();
     for d in dests {
-        let there: std::collections::BTreeSet<String> = d
-            .store
-            .list(&prefix(drill))
+        let there: std::collections::BTreeSet<String> = listed(d, drill)
             .await?
             .into_iter()
-            .map(|o| o.key[prefix(drill).len()..].to_string())
-            .filter(|n| n.ends_with(".json") && !n.contains('/'))
+            .map(|(_, name)| name)
+            .filter(|n| n.ends_with(".json"))
             .collect();
         for name in there.difference(&local) {
             out.missing.push(Finding {

@@ -6,10 +6,11 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::{Integrity, IntegrityProblem};
+use super::Integrity;
+use crate::report::evidence::{self, Finding};
 use crate::report::store::source::ReportSource;
 use crate::report::store::{drill_folders, file_name as name_of, no_folder, read_report, reports};
-use crate::report::{evidence, DrillReport};
+use crate::report::DrillReport;
 use crate::schedule::Schedule;
 use crate::spec::DrillSpec;
 use crate::{Error, Result};
@@ -61,7 +62,7 @@ fn read_drill(dir: &Path) -> Result<Option<DrillHistory>> {
         signed: dir.join(evidence::PUBLIC_KEY_FILE).exists(),
         problems: findings
             .into_iter()
-            .map(|f| IntegrityProblem {
+            .map(|f| Finding {
                 report: name_of(Path::new(&f.report)),
                 problem: f.problem,
             })
@@ -71,7 +72,7 @@ fn read_drill(dir: &Path) -> Result<Option<DrillHistory>> {
     for path in &files {
         match read_report(path) {
             Ok(r) => reports.push((name_of(path), r)),
-            Err(e) => integrity.problems.push(IntegrityProblem {
+            Err(e) => integrity.problems.push(Finding {
                 report: name_of(path),
                 problem: format!("not a readable drill report: {e}"),
             }),

@@ -31,6 +31,7 @@ pub use render_csv::{render_csv, COLUMNS as CSV_COLUMNS};
 pub use render_html::render_html;
 pub use render_md::render_markdown;
 
+use super::evidence::Finding;
 use super::Verdict;
 use crate::{Error, Result};
 
@@ -158,13 +159,8 @@ pub struct Integrity {
     pub checked: usize,
     /// A `signing-key.pub` is recorded in the folder.
     pub signed: bool,
-    pub problems: Vec<IntegrityProblem>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct IntegrityProblem {
-    pub report: String,
-    pub problem: String,
+    /// What `report verify` finds, by report file name.
+    pub problems: Vec<Finding>,
 }
 
 /// JSON rendering (pretty, newline-terminated).
