@@ -11,6 +11,8 @@ pub mod signing;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+/// The reports the evidence covers: the report files of a drill folder (see
+/// [`store`](mod@crate::report::store)).
 pub use crate::report::store::reports;
 pub use chain::verify;
 pub use signing::{load_key, sign, write_new_key, PUBLIC_KEY_FILE};

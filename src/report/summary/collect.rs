@@ -1,6 +1,7 @@
-//! Reads the drill reports of a report folder (`drill.reports`): every drill folder under it,
-//! or the folder itself when it holds reports. The schedule and targets come from the spec
-//! when one is given, otherwise from the newest report that records them.
+//! Reads the drill histories of a report folder (`drill.reports`): every drill folder under
+//! it, or the folder itself when it holds reports, or the spec's drill. The schedule and
+//! targets come from the spec when one is given, otherwise from the newest report that
+//! records them.
 
 use std::path::{Path, PathBuf};
 
