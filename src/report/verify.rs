@@ -125,3 +125,47 @@ pub async fn verify(source: &ReportSource) -> Result<Verification> {
         cited_checked: source.spec.is_some(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finding(report: &str, problem: &str) -> Finding {
+        Finding {
+            report: report.into(),
+            problem: problem.into(),
+        }
+    }
+
+    #[test]
+    fn json_keys_sorted_and_text_lines_by_kind() {
+        let v = Verification {
+            checked: 2,
+            objects_checked: 1,
+            findings: vec![finding("a.json", "edited")],
+            pruned: vec![finding("b.json", "gone")],
+            unchecked: vec![],
+            unmirrored: vec![finding("b.json", "not mirrored")],
+            cited_checked: true,
+        };
+        assert_eq!(
+            v.render_json(),
+            "{\n  \"checked\": 2,\n  \"findings\": [\n    {\n      \"problem\": \"edited\",\n      \"report\": \"a.json\"\n    }\n  ],\n  \"objects_checked\": 1,\n  \"pruned\": [\n    {\n      \"problem\": \"gone\",\n      \"report\": \"b.json\"\n    }\n  ],\n  \"unchecked\": [],\n  \"unmirrored\": [\n    {\n      \"problem\": \"not mirrored\",\n      \"report\": \"b.json\"\n    }\n  ]\n}\n"
+        );
+        assert_eq!(
+            v.render_text(),
+            "TAMPERED a.json: edited\nPRUNED b.json: gone\nUNMIRRORED b.json: not mirrored\n\
+             2 reports checked, 1 cited objects hashed, 1 problems.\n"
+        );
+        assert_eq!(v.exit_code(), 1);
+        let intact = Verification {
+            findings: vec![],
+            cited_checked: false,
+            ..v
+        };
+        assert!(intact
+            .render_text()
+            .ends_with("\n2 reports verified: signatures and chain intact.\n"));
+        assert_eq!(intact.exit_code(), 0);
+    }
+}
