@@ -1,14 +1,14 @@
 //! `firedrill report DIR|SPEC`: the compliance summary; `firedrill report verify DIR|SPEC`:
 //! tamper evidence (and, with a spec, the cited backup objects).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::{Args, Subcommand, ValueEnum};
 
+use firedrill::report::store::source::ReportSource;
 use firedrill::report::summary::{self, SummaryOptions};
-use firedrill::report::{cited, evidence};
-use firedrill::spec::{self, DrillSpec};
-use firedrill::{Error, Result};
+use firedrill::report::verify;
+use firedrill::Result;
 
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
@@ -80,41 +80,6 @@ pub struct SummaryArgs {
     pub from: Option<String>,
 }
 
-/// With `--from NAME`: the spec's drill reports mirrored in destination NAME, downloaded into a
-/// temporary report folder (kept alive by the returned guard).
-async fn mirrored(
-    path: &Path,
-    sets: &[String],
-    from: &str,
-) -> Result<(DrillSpec, tempfile::TempDir)> {
-    let Some(spec) = as_spec(path, sets)? else {
-        return Err(Error::spec(format!(
-            "--from needs a drill spec, and `{}` is a folder",
-            path.display()
-        ))
-        .hint("give the spec whose destination holds the reports"));
-    };
-    let Some(d) = spec.destination(from) else {
-        let names: Vec<&str> = spec.destinations.iter().map(|d| d.name.as_str()).collect();
-        return Err(Error::spec(format!("no destination named `{from}`"))
-            .hint(format!("use one of: {}", names.join(", "))));
-    };
-    let dest = firedrill::storage::open(d).await?;
-    let tmp = tempfile::tempdir()
-        .map_err(|e| Error::storage(format!("cannot create a temporary folder: {e}")))?;
-    firedrill::report::mirror::pull(&dest, &spec.name, tmp.path()).await?;
-    Ok((spec, tmp))
-}
-
-/// A spec is a file; a report folder is a folder.
-fn as_spec(path: &Path, sets: &[String]) -> Result<Option<DrillSpec>> {
-    if path.is_file() {
-        spec::load(path, sets).map(Some)
-    } else {
-        Ok(None)
-    }
-}
-
 pub async fn run(args: ReportArgs) -> Result<u8> {
     match args.command {
         Some(ReportCommand::Verify {
@@ -122,150 +87,34 @@ pub async fn run(args: ReportArgs) -> Result<u8> {
             sets,
             from,
             json,
-        }) => verify(&path, &sets, from.as_deref(), json).await,
+        }) => {
+            let source = ReportSource::open(&path, &sets, from.as_deref()).await?;
+            let v = verify::verify(&source).await?;
+            print!(
+                "{}",
+                if json {
+                    v.render_json()
+                } else {
+                    v.render_text()
+                }
+            );
+            Ok(v.exit_code())
+        }
         None => summarize(args.summary).await,
     }
 }
 
 async fn summarize(a: SummaryArgs) -> Result<u8> {
     let path = a.path.expect("clap requires it");
-    let until = match &a.until {
-        Some(t) => summary::parse_time("--until", t)?,
-        None => chrono::Utc::now(),
-    };
-    let opts = SummaryOptions {
-        since: summary::parse_since(&a.since, until)?,
-        until,
-        grace: summary::parse_duration("--grace", &a.grace)?,
-        horizon_days: (summary::parse_duration("--horizon", &a.horizon)?.num_days()).clamp(0, 36500)
-            as u32,
-    };
-    let mut _pulled = None;
-    let histories = match &a.from {
-        Some(from) => {
-            let (spec, tmp) = mirrored(&path, &a.sets, from).await?;
-            let mut h = summary::load_folder(tmp.path(), Some(&spec.name))?;
-            h.iter_mut().for_each(|h| h.apply_spec(&spec));
-            _pulled = Some(tmp);
-            h
-        }
-        None => match as_spec(&path, &a.sets)? {
-            Some(spec) => {
-                let mut h = summary::load_folder(&spec.drill.reports, Some(&spec.name))?;
-                h.iter_mut().for_each(|h| h.apply_spec(&spec));
-                h
-            }
-            None => summary::load_folder(&path, None)?,
-        },
-    };
-    let s = summary::summarize(&histories, &opts);
-    let Some(out) = a.out else {
-        print!(
-            "{}",
-            match a.format {
-                Format::Md => summary::render_markdown(&s),
-                Format::Html => summary::render_html(&s),
-                Format::Json => summary::render_json(&s),
-                Format::Csv => summary::render_csv(&s),
-            }
-        );
-        return Ok(0);
-    };
-    std::fs::create_dir_all(&out).map_err(|e| {
-        Error::storage(format!("cannot create `{}`: {e}", out.display()))
-            .hint("choose another --out folder")
-    })?;
-    for (name, text) in [
-        ("summary.html", summary::render_html(&s)),
-        ("summary.md", summary::render_markdown(&s)),
-        ("summary.json", summary::render_json(&s)),
-        ("summary.csv", summary::render_csv(&s)),
-    ] {
-        let file = out.join(name);
-        std::fs::write(&file, text)
-            .map_err(|e| Error::storage(format!("cannot write `{}`: {e}", file.display())))?;
-        println!("{}", file.display());
+    let opts = SummaryOptions::from_words(&a.since, a.until.as_deref(), &a.grace, &a.horizon)?;
+    let source = ReportSource::open(&path, &a.sets, a.from.as_deref()).await?;
+    let s = summary::summarize(&summary::load(&source)?, &opts);
+    match (a.out, a.format) {
+        (Some(out), _) => summary::write_files(&s, &out, |f| println!("{}", f.display()))?,
+        (None, Format::Md) => print!("{}", summary::render_markdown(&s)),
+        (None, Format::Html) => print!("{}", summary::render_html(&s)),
+        (None, Format::Json) => print!("{}", summary::render_json(&s)),
+        (None, Format::Csv) => print!("{}", summary::render_csv(&s)),
     }
     Ok(0)
-}
-
-async fn verify(path: &Path, sets: &[String], from: Option<&str>, json: bool) -> Result<u8> {
-    let (spec, _pulled, dir) = match from {
-        Some(from) => {
-            let (spec, tmp) = mirrored(path, sets, from).await?;
-            let dir = tmp.path().join(&spec.name);
-            (Some(spec), Some(tmp), dir)
-        }
-        None => {
-            let spec = as_spec(path, sets)?;
-            let dir = match &spec {
-                Some(s) => s.drill.reports.join(&s.name),
-                None => path.to_path_buf(),
-            };
-            (spec, None, dir)
-        }
-    };
-    if !dir.is_dir() {
-        return Err(
-            Error::spec(format!("report folder `{}` does not exist", dir.display()))
-                .hint("give the drill.reports folder of a spec, or the spec itself"),
-        );
-    }
-    let (checked, mut findings) = evidence::verify(&dir)?;
-    let cited = match &spec {
-        Some(s) => cited::verify_cited(&dir, s).await?,
-        None => cited::CitedCheck::default(),
-    };
-    findings.extend(cited.findings);
-    // The local folder against the mirrors in the destinations (not when reading a mirror).
-    let mirrors = match (&spec, from) {
-        (Some(s), None) => {
-            let dests = firedrill::storage::open_all(&s.destinations).await?;
-            firedrill::report::mirror::compare(&dests, &s.name, &dir).await?
-        }
-        _ => firedrill::report::mirror::MirrorCheck::default(),
-    };
-    findings.extend(mirrors.missing);
-    if json {
-        super::print_json(&serde_json::json!({
-            "checked": checked,
-            "objects_checked": cited.objects_checked,
-            "findings": findings,
-            "pruned": cited.pruned,
-            "unchecked": cited.unchecked,
-            "unmirrored": mirrors.unmirrored,
-        }));
-    } else {
-        for f in &findings {
-            println!("TAMPERED {}: {}", f.report, f.problem);
-        }
-        for f in &cited.pruned {
-            println!("PRUNED {}: {}", f.report, f.problem);
-        }
-        for f in &cited.unchecked {
-            println!("UNCHECKED {}: {}", f.report, f.problem);
-        }
-        for f in &mirrors.unmirrored {
-            println!("UNMIRRORED {}: {}", f.report, f.problem);
-        }
-        let objects = if spec.is_some() {
-            format!(", {} cited objects hashed", cited.objects_checked)
-        } else {
-            String::new()
-        };
-        if findings.is_empty() {
-            let what = if spec.is_some() {
-                "signatures, chain and cited objects intact"
-            } else {
-                "signatures and chain intact"
-            };
-            println!("{checked} reports verified{objects}: {what}.");
-        } else {
-            println!(
-                "{checked} reports checked{objects}, {} problems.",
-                findings.len()
-            );
-        }
-    }
-    Ok(if findings.is_empty() { 0 } else { 1 })
 }

@@ -57,11 +57,56 @@ fn drill_summary(h: &DrillHistory, opts: &SummaryOptions) -> DrillSummary {
         .iter()
         .filter(|(_, r)| r.started_at >= opts.since && r.started_at <= opts.until)
         .collect();
+    // Up to the period end, older ones included: the newest verified backup, the last pass
+    // and the forecast may predate the period.
+    let until_end: Vec<&(String, DrillReport)> = h
+        .reports
+        .iter()
+        .filter(|(_, r)| r.started_at <= opts.until)
+        .collect();
+    let mut counts = verdict_counts(&in_period);
+    let missed = schedule_counts(h, opts, &mut counts);
+    let rto = trend(in_period.iter().map(|(_, r)| r), h.rto_target, |r| {
+        r.rto.as_ref().map(|x| (x.seconds, x.pass))
+    });
+    let rpo = trend(in_period.iter().map(|(_, r)| r), h.rpo_target, |r| {
+        r.rpo.as_ref().map(|x| (x.seconds, x.pass))
+    });
+    DrillSummary {
+        drill: h.drill.clone(),
+        schedule: h.schedule.as_ref().map(|(s, source)| ScheduleUsed {
+            cron: s.text().to_string(),
+            timezone: s.timezone().to_string(),
+            source: *source,
+        }),
+        counts,
+        missed,
+        failures: failures(&in_period),
+        rto,
+        rpo,
+        newest_verified: newest_verified(&until_end),
+        last_passed_at: until_end
+            .iter()
+            .filter(|(_, r)| r.verdict == Verdict::Passed)
+            .map(|(_, r)| r.started_at)
+            .max(),
+        forecast: forecast::forecast(
+            &samples(&until_end),
+            h.rto_target,
+            opts.until,
+            opts.horizon_days,
+        ),
+        integrity: h.integrity.clone(),
+    }
+}
+
+/// Reports run and their verdicts.
+fn verdict_counts(in_period: &[&(String, DrillReport)]) -> Counts {
     let mut counts = Counts {
         run: in_period.len(),
         ..Counts::default()
     };
-    for (_, r) in &in_period {
+    for (_, r) in in_period {
         match r.verdict {
             Verdict::Passed => counts.passed += 1,
             Verdict::Failed => counts.failed += 1,
@@ -69,22 +114,36 @@ fn drill_summary(h: &DrillHistory, opts: &SummaryOptions) -> DrillSummary {
             Verdict::Aborted => counts.aborted += 1,
         }
     }
-    let mut missed = Vec::new();
-    if let Some((schedule, _)) = &h.schedule {
-        let starts: Vec<_> = h
-            .reports
-            .iter()
-            .map(|(_, r)| r.started_at)
-            .filter(|t| *t <= opts.until)
-            .collect();
-        let o = match_slots(schedule, &starts, opts.since, opts.until, opts.grace);
-        counts.scheduled = Some(o.slots.len());
-        counts.on_schedule = Some(o.covered);
-        counts.missed = Some(o.missed.len());
-        counts.pending = Some(o.pending.len());
-        missed = o.missed;
-    }
-    let failures = in_period
+    counts
+}
+
+/// With a schedule: counts its slots in the period into `counts` and returns the missed
+/// ones.
+fn schedule_counts(
+    h: &DrillHistory,
+    opts: &SummaryOptions,
+    counts: &mut Counts,
+) -> Vec<chrono::DateTime<chrono::Utc>> {
+    let Some((schedule, _)) = &h.schedule else {
+        return Vec::new();
+    };
+    let starts: Vec<_> = h
+        .reports
+        .iter()
+        .map(|(_, r)| r.started_at)
+        .filter(|t| *t <= opts.until)
+        .collect();
+    let o = match_slots(schedule, &starts, opts.since, opts.until, opts.grace);
+    counts.scheduled = Some(o.slots.len());
+    counts.on_schedule = Some(o.covered);
+    counts.missed = Some(o.missed.len());
+    counts.pending = Some(o.pending.len());
+    o.missed
+}
+
+/// The drills that did not pass.
+fn failures(in_period: &[&(String, DrillReport)]) -> Vec<Failure> {
+    in_period
         .iter()
         .filter(|(_, r)| r.verdict != Verdict::Passed)
         .map(|(file, r)| Failure {
@@ -96,17 +155,13 @@ fn drill_summary(h: &DrillHistory, opts: &SummaryOptions) -> DrillSummary {
                 .unwrap_or_else(|| "no reason recorded".into()),
             report: file.clone(),
         })
-        .collect();
-    let rto = trend(in_period.iter().map(|(_, r)| r), h.rto_target, |r| {
-        r.rto.as_ref().map(|x| (x.seconds, x.pass))
-    });
-    let rpo = trend(in_period.iter().map(|(_, r)| r), h.rpo_target, |r| {
-        r.rpo.as_ref().map(|x| (x.seconds, x.pass))
-    });
-    // Newest passed drill per database, up to the period end (older ones included: the
-    // newest verified backup may predate the period).
+        .collect()
+}
+
+/// The newest passed drill per database, by database name.
+fn newest_verified(reports: &[&(String, DrillReport)]) -> Vec<VerifiedBackup> {
     let mut newest: BTreeMap<String, VerifiedBackup> = BTreeMap::new();
-    for (file, r) in h.reports.iter().filter(|(_, r)| r.started_at <= opts.until) {
+    for (file, r) in reports {
         if let (Verdict::Passed, Some(b)) = (r.verdict, &r.backup) {
             newest.insert(
                 b.source.database.clone(),
@@ -122,16 +177,13 @@ fn drill_summary(h: &DrillHistory, opts: &SummaryOptions) -> DrillSummary {
             );
         }
     }
-    let last_passed_at = h
-        .reports
+    newest.into_values().collect()
+}
+
+/// The forecast's samples: drills that measured an RTO and know the database size.
+fn samples(reports: &[&(String, DrillReport)]) -> Vec<Sample> {
+    reports
         .iter()
-        .filter(|(_, r)| r.verdict == Verdict::Passed && r.started_at <= opts.until)
-        .map(|(_, r)| r.started_at)
-        .max();
-    let samples: Vec<Sample> = h
-        .reports
-        .iter()
-        .filter(|(_, r)| r.started_at <= opts.until)
         .filter_map(|(_, r)| {
             Some(Sample {
                 at: r.started_at,
@@ -139,24 +191,7 @@ fn drill_summary(h: &DrillHistory, opts: &SummaryOptions) -> DrillSummary {
                 rto_seconds: r.rto.as_ref()?.seconds,
             })
         })
-        .collect();
-    DrillSummary {
-        drill: h.drill.clone(),
-        schedule: h.schedule.as_ref().map(|(s, source)| ScheduleUsed {
-            cron: s.text().to_string(),
-            timezone: s.timezone().to_string(),
-            source: *source,
-        }),
-        counts,
-        missed,
-        failures,
-        rto,
-        rpo,
-        newest_verified: newest.into_values().collect(),
-        last_passed_at,
-        forecast: forecast::forecast(&samples, h.rto_target, opts.until, opts.horizon_days),
-        integrity: h.integrity.clone(),
-    }
+        .collect()
 }
 
 /// Builds the summary of `histories` over the period of `opts`.

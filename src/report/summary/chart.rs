@@ -7,7 +7,7 @@ use std::fmt::Write;
 use chrono::{DateTime, Utc};
 
 use super::Trend;
-use crate::report::human_seconds as secs;
+use crate::report::drill::words::{human_seconds as secs, target_word};
 
 const INK: &str = "#111";
 const LINE: &str = "#1f4e8c";
@@ -95,7 +95,7 @@ pub fn trend_svg(
             "{}: {} ({})",
             p.at.format("%Y-%m-%d %H:%M"),
             secs(p.seconds),
-            crate::report::target_word(p.pass)
+            target_word(p.pass)
         );
         if p.pass == Some(false) {
             let _ = write!(

@@ -1,13 +1,17 @@
-//! Reads the drill reports of a report folder (`drill.reports`): every drill folder under it,
-//! or the folder itself when it holds reports. The schedule and targets come from the spec
-//! when one is given, otherwise from the newest report that records them.
+//! Reads the drill histories of a report folder (`drill.reports`): every drill folder under
+//! it, or the folder itself when it holds reports, or the spec's drill. The schedule and
+//! targets come from the spec when one is given, otherwise from the newest report that
+//! records them.
 
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::{Integrity, IntegrityProblem};
-use crate::report::{evidence, DrillReport};
+use super::Integrity;
+use crate::report::evidence::{self, Finding};
+use crate::report::store::source::ReportSource;
+use crate::report::store::{drill_folders, file_name as name_of, no_folder, read_report, reports};
+use crate::report::DrillReport;
 use crate::schedule::Schedule;
 use crate::spec::DrillSpec;
 use crate::{Error, Result};
@@ -49,22 +53,17 @@ impl DrillHistory {
 }
 
 fn read_drill(dir: &Path) -> Result<Option<DrillHistory>> {
-    let files = evidence::reports(dir);
+    let files = reports(dir);
     if files.is_empty() {
         return Ok(None);
     }
     let (checked, findings) = evidence::verify(dir)?;
-    let name_of = |p: &Path| {
-        p.file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default()
-    };
     let mut integrity = Integrity {
         checked,
         signed: dir.join(evidence::PUBLIC_KEY_FILE).exists(),
         problems: findings
             .into_iter()
-            .map(|f| IntegrityProblem {
+            .map(|f| Finding {
                 report: name_of(Path::new(&f.report)),
                 problem: f.problem,
             })
@@ -72,12 +71,9 @@ fn read_drill(dir: &Path) -> Result<Option<DrillHistory>> {
     };
     let mut reports = Vec::new();
     for path in &files {
-        let parsed = std::fs::read(path)
-            .map_err(|e| e.to_string())
-            .and_then(|b| serde_json::from_slice::<DrillReport>(&b).map_err(|e| e.to_string()));
-        match parsed {
+        match read_report(path) {
             Ok(r) => reports.push((name_of(path), r)),
-            Err(e) => integrity.problems.push(IntegrityProblem {
+            Err(e) => integrity.problems.push(Finding {
                 report: name_of(path),
                 problem: format!("not a readable drill report: {e}"),
             }),
@@ -109,6 +105,20 @@ fn read_drill(dir: &Path) -> Result<Option<DrillHistory>> {
     }))
 }
 
+/// Reads the drill histories of `source`: with a spec, its drill's, with the spec's schedule
+/// and targets.
+///
+/// # Errors
+/// As [`load_folder`].
+pub fn load(source: &ReportSource) -> Result<Vec<DrillHistory>> {
+    let Some(spec) = &source.spec else {
+        return load_folder(&source.root, None);
+    };
+    let mut histories = load_folder(&source.root, Some(&spec.name))?;
+    histories.iter_mut().for_each(|h| h.apply_spec(spec));
+    Ok(histories)
+}
+
 /// Reads every drill folder under `root` (or `root` itself when it holds reports); with
 /// `only`, just that drill's folder.
 ///
@@ -116,24 +126,11 @@ fn read_drill(dir: &Path) -> Result<Option<DrillHistory>> {
 /// [`crate::ErrorKind::Spec`] when the folder is missing or holds no drill reports.
 pub fn load_folder(root: &Path, only: Option<&str>) -> Result<Vec<DrillHistory>> {
     if !root.is_dir() {
-        return Err(
-            Error::spec(format!("report folder `{}` does not exist", root.display()))
-                .hint("give the drill.reports folder of a spec, or the spec itself"),
-        );
+        return Err(no_folder(root));
     }
     let folders: Vec<PathBuf> = match only {
         Some(drill) => vec![root.join(drill)],
-        None if !evidence::reports(root).is_empty() => vec![root.to_path_buf()],
-        None => {
-            let mut v: Vec<PathBuf> = std::fs::read_dir(root)
-                .map_err(|e| Error::storage(format!("cannot read `{}`: {e}", root.display())))?
-                .flatten()
-                .map(|e| e.path())
-                .filter(|p| p.is_dir())
-                .collect();
-            v.sort();
-            v
-        }
+        None => drill_folders(root)?,
     };
     let mut out = Vec::new();
     for dir in folders {

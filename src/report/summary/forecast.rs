@@ -10,7 +10,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::report::human_seconds;
+use crate::report::drill::words::human_seconds;
 
 pub const MIN_SAMPLES: usize = 3;
 pub const MIN_SPAN_DAYS: f64 = 7.0;
@@ -106,8 +106,10 @@ pub fn forecast(
         );
         return f;
     };
-    let day = |t: DateTime<Utc>| (t - first).num_seconds() as f64 / 86400.0;
-    let span = samples.iter().map(|s| day(s.at)).fold(0.0, f64::max);
+    let span = samples
+        .iter()
+        .map(|s| days_since(first, s.at))
+        .fold(0.0, f64::max);
     if samples.len() < MIN_SAMPLES || span < MIN_SPAN_DAYS {
         f.text = format!(
             "insufficient history: {} drills over {span:.1} days measured an RTO with a database size (at least {MIN_SAMPLES} over {MIN_SPAN_DAYS} days needed)",
@@ -115,27 +117,78 @@ pub fn forecast(
         );
         return f;
     }
-    let by_size: Vec<(f64, f64)> = samples
-        .iter()
-        .map(|s| (s.size_bytes, s.rto_seconds))
-        .collect();
-    let by_time: Vec<(f64, f64)> = samples.iter().map(|s| (day(s.at), s.size_bytes)).collect();
-    // A size that never changed gives no slope: RTO flat at its mean, size flat.
-    let (a, b) = fit(&by_size).unwrap_or((mean(samples.iter().map(|s| s.rto_seconds)), 0.0));
-    let (c, d) = fit(&by_time).unwrap_or((mean(samples.iter().map(|s| s.size_bytes)), 0.0));
-    f.seconds_per_gib = Some(b * GIB);
-    f.growth_bytes_per_day = Some(d);
-    let rto_at = |t: f64| a + b * (c + d * t);
-    let now_day = day(now);
-    let current = rto_at(now_day);
+    project(&mut f, &Fitted::new(samples, first), target, now);
+    f
+}
+
+/// Days from `first` to `t`.
+fn days_since(first: DateTime<Utc>, t: DateTime<Utc>) -> f64 {
+    (t - first).num_seconds() as f64 / 86400.0
+}
+
+/// The two fitted lines: RTO by size (`a + b size`) and size by day (`c + d day`), days
+/// counted from the first sample.
+struct Fitted {
+    first: DateTime<Utc>,
+    samples: usize,
+    a: f64,
+    b: f64,
+    c: f64,
+    d: f64,
+}
+
+impl Fitted {
+    fn new(samples: &[Sample], first: DateTime<Utc>) -> Fitted {
+        let by_size: Vec<(f64, f64)> = samples
+            .iter()
+            .map(|s| (s.size_bytes, s.rto_seconds))
+            .collect();
+        let by_time: Vec<(f64, f64)> = samples
+            .iter()
+            .map(|s| (days_since(first, s.at), s.size_bytes))
+            .collect();
+        // A size that never changed gives no slope: RTO flat at its mean, size flat.
+        let (a, b) = fit(&by_size).unwrap_or((mean(samples.iter().map(|s| s.rto_seconds)), 0.0));
+        let (c, d) = fit(&by_time).unwrap_or((mean(samples.iter().map(|s| s.size_bytes)), 0.0));
+        Fitted {
+            first,
+            samples: samples.len(),
+            a,
+            b,
+            c,
+            d,
+        }
+    }
+
+    /// The projected RTO `day` days after the first sample.
+    fn rto_at(&self, day: f64) -> f64 {
+        self.a + self.b * (self.c + self.d * day)
+    }
+
+    /// The fit in words.
+    fn words(&self) -> String {
+        format!(
+            "fit over {} drills: {:.1} s per GiB, database {} {:.1} MiB per day",
+            self.samples,
+            self.b * GIB,
+            if self.d >= 0.0 {
+                "growing"
+            } else {
+                "shrinking"
+            },
+            self.d.abs() / (1024.0 * 1024.0)
+        )
+    }
+}
+
+/// Fills in `f` from the fitted lines: the RTO at `now` and when it crosses `target`.
+fn project(f: &mut Forecast, m: &Fitted, target: f64, now: DateTime<Utc>) {
+    f.seconds_per_gib = Some(m.b * GIB);
+    f.growth_bytes_per_day = Some(m.d);
+    let now_day = days_since(m.first, now);
+    let current = m.rto_at(now_day);
     f.projected_rto_seconds = Some(current);
-    let fit_words = format!(
-        "fit over {} drills: {:.1} s per GiB, database {} {:.1} MiB per day",
-        samples.len(),
-        b * GIB,
-        if d >= 0.0 { "growing" } else { "shrinking" },
-        d.abs() / (1024.0 * 1024.0)
-    );
+    let fit_words = m.words();
     if current >= target {
         f.status = ForecastStatus::AlreadyExceeded;
         f.date = Some(now);
@@ -144,13 +197,13 @@ pub fn forecast(
             human_seconds(current),
             human_seconds(target)
         );
-        return f;
+        return;
     }
-    let slope = b * d;
+    let slope = m.b * m.d;
     let crossing = (slope > 0.0).then(|| now_day + (target - current) / slope);
-    match crossing.filter(|t| *t - now_day <= f64::from(horizon_days)) {
+    match crossing.filter(|t| *t - now_day <= f64::from(f.horizon_days)) {
         Some(t) => {
-            let date = first + chrono::Duration::seconds((t * 86400.0) as i64);
+            let date = m.first + chrono::Duration::seconds((t * 86400.0) as i64);
             f.status = ForecastStatus::Exceeds;
             f.date = Some(date);
             f.text = format!(
@@ -163,13 +216,13 @@ pub fn forecast(
         None => {
             f.status = ForecastStatus::NotProjected;
             f.text = format!(
-                "not projected to exceed the RTO target ({}) within {horizon_days} days (fitted RTO now {}); {fit_words}",
+                "not projected to exceed the RTO target ({}) within {} days (fitted RTO now {}); {fit_words}",
                 human_seconds(target),
+                f.horizon_days,
                 human_seconds(current)
             );
         }
     }
-    f
 }
 
 #[cfg(test)]

@@ -17,11 +17,13 @@ mod render_html;
 mod render_md;
 pub mod slots;
 
+use std::path::Path;
+
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 pub use assemble::summarize;
-pub use collect::{load_folder, DrillHistory, ScheduleSource};
+pub use collect::{load, load_folder, DrillHistory, ScheduleSource};
 pub use controls::Control;
 pub use forecast::{Forecast, ForecastStatus};
 pub use period::{parse_duration, parse_since, parse_time};
@@ -29,7 +31,9 @@ pub use render_csv::{render_csv, COLUMNS as CSV_COLUMNS};
 pub use render_html::render_html;
 pub use render_md::render_markdown;
 
+use super::evidence::Finding;
 use super::Verdict;
+use crate::{Error, Result};
 
 /// Version of the summary's JSON shape.
 pub const FORMAT_VERSION: u32 = 1;
@@ -155,13 +159,8 @@ pub struct Integrity {
     pub checked: usize,
     /// A `signing-key.pub` is recorded in the folder.
     pub signed: bool,
-    pub problems: Vec<IntegrityProblem>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct IntegrityProblem {
-    pub report: String,
-    pub problem: String,
+    /// What `report verify` finds, by report file name.
+    pub problems: Vec<Finding>,
 }
 
 /// JSON rendering (pretty, newline-terminated).
@@ -169,6 +168,30 @@ pub fn render_json(s: &Summary) -> String {
     let mut out = serde_json::to_string_pretty(s).expect("summary serialises");
     out.push('\n');
     out
+}
+
+/// Writes `summary.html`, `summary.md`, `summary.json` and `summary.csv` into the folder
+/// `out` (created if need be), calling `written` with each file written.
+///
+/// # Errors
+/// [`crate::ErrorKind::Storage`] when the folder or a file cannot be written.
+pub fn write_files(s: &Summary, out: &Path, mut written: impl FnMut(&Path)) -> Result<()> {
+    std::fs::create_dir_all(out).map_err(|e| {
+        Error::storage(format!("cannot create `{}`: {e}", out.display()))
+            .hint("choose another --out folder")
+    })?;
+    for (name, text) in [
+        ("summary.html", render_html(s)),
+        ("summary.md", render_markdown(s)),
+        ("summary.json", render_json(s)),
+        ("summary.csv", render_csv(s)),
+    ] {
+        let file = out.join(name);
+        std::fs::write(&file, text)
+            .map_err(|e| Error::storage(format!("cannot write `{}`: {e}", file.display())))?;
+        written(&file);
+    }
+    Ok(())
 }
 
 /// `2026-03-01 04:30 UTC`: minutes are enough for people.

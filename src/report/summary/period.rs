@@ -1,9 +1,37 @@
 //! The period of a summary from command-line words: `--since 90d` or `--since 2026-01-01`,
-//! `--until 2026-03-31T23:59:59Z`.
+//! `--until 2026-03-31T23:59:59Z`, `--grace 1h`, `--horizon 365d`.
 
 use chrono::{DateTime, NaiveDate, Utc};
 
+use super::SummaryOptions;
 use crate::{Error, Result};
+
+impl SummaryOptions {
+    /// The options from the words of `--since`, `--until` (default now), `--grace` and
+    /// `--horizon`.
+    ///
+    /// # Errors
+    /// [`crate::ErrorKind::Spec`] naming the flag whose words are wrong.
+    pub fn from_words(
+        since: &str,
+        until: Option<&str>,
+        grace: &str,
+        horizon: &str,
+    ) -> Result<SummaryOptions> {
+        let until = match until {
+            Some(t) => parse_time("--until", t)?,
+            None => Utc::now(),
+        };
+        Ok(SummaryOptions {
+            since: parse_since(since, until)?,
+            until,
+            grace: parse_duration("--grace", grace)?,
+            horizon_days: parse_duration("--horizon", horizon)?
+                .num_days()
+                .clamp(0, 36500) as u32,
+        })
+    }
+}
 
 /// A time: RFC 3339 (`2026-03-31T23:59:59Z`) or a date (`2026-03-31`, midnight UTC).
 ///

@@ -5,8 +5,8 @@ use std::fmt::Write;
 
 use super::chart::trend_svg;
 use super::{opt_count as n, when, DrillSummary, Summary};
-use crate::report::html::{esc, STYLE};
-use crate::report::{human_seconds as secs, Verdict};
+use crate::report::drill::html::{esc, STYLE};
+use crate::report::drill::words::{human_seconds as secs, verdict_word};
 
 /// Escapes `s` and shows its `code` spans as `<code>`.
 fn ticks(s: &str) -> String {
@@ -21,15 +21,6 @@ fn ticks(s: &str) -> String {
             }
         })
         .collect()
-}
-
-fn verdict_word(v: Verdict) -> &'static str {
-    match v {
-        Verdict::Passed => "PASSED",
-        Verdict::Failed => "FAILED",
-        Verdict::Error => "COULD NOT RUN",
-        Verdict::Aborted => "ABORTED",
-    }
 }
 
 fn trend_section(o: &mut String, id: &str, name: &str, d: &DrillSummary, s: &Summary) {

@@ -3,21 +3,7 @@
 use std::fmt::Write;
 
 use super::{opt_count as n, when, DrillSummary, Summary, Trend};
-use crate::report::human_seconds as secs;
-
-fn cell(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
-}
-
-fn verdict_word(v: crate::report::Verdict) -> &'static str {
-    use crate::report::Verdict::*;
-    match v {
-        Passed => "PASSED",
-        Failed => "FAILED",
-        Error => "COULD NOT RUN",
-        Aborted => "ABORTED",
-    }
-}
+use crate::report::drill::words::{human_seconds as secs, md_cell as cell, verdict_word};
 
 fn trend_line(o: &mut String, name: &str, t: &Trend) {
     let _ = writeln!(

@@ -4,7 +4,8 @@
 
 use std::fmt::Write;
 
-use super::{human_seconds as secs, target_word as target, DrillReport, Verdict};
+use super::words::{human_seconds as secs, target_word as target, verdict_word};
+use super::{DrillReport, Verdict};
 
 pub(crate) fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -92,12 +93,13 @@ fn timeline(r: &DrillReport) -> String {
 
 /// Renders the report as one self-contained HTML page.
 pub fn render_html(r: &DrillReport) -> String {
-    let (class, verdict) = match r.verdict {
-        Verdict::Passed => ("passed", "PASSED"),
-        Verdict::Failed => ("failed", "FAILED"),
-        Verdict::Error => ("error", "COULD NOT RUN"),
-        Verdict::Aborted => ("aborted", "ABORTED"),
+    let class = match r.verdict {
+        Verdict::Passed => "passed",
+        Verdict::Failed => "failed",
+        Verdict::Error => "error",
+        Verdict::Aborted => "aborted",
     };
+    let verdict = verdict_word(r.verdict);
     let mut o = String::new();
     let _ = write!(
         o,

@@ -2,21 +2,13 @@
 
 use std::fmt::Write;
 
-use super::{human_seconds as secs, target_word as pass, DrillReport, Verdict};
-
-fn cell(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
-}
+use super::words::{human_seconds as secs, md_cell as cell, target_word as pass, verdict_word};
+use super::DrillReport;
 
 /// Renders the report as Markdown.
 pub fn render_markdown(r: &DrillReport) -> String {
     let mut o = String::new();
-    let verdict = match r.verdict {
-        Verdict::Passed => "PASSED",
-        Verdict::Failed => "FAILED",
-        Verdict::Error => "COULD NOT RUN",
-        Verdict::Aborted => "ABORTED",
-    };
+    let verdict = verdict_word(r.verdict);
     let _ = writeln!(o, "# Drill `{}`: {verdict}\n", r.drill);
     if let Some(reason) = &r.reason {
         let _ = writeln!(o, "> {}\n", reason.replace('\n', "\n> "));

@@ -9,13 +9,30 @@ use std::path::Path;
 use bytes::Bytes;
 use tracing::warn;
 
-use super::evidence::PUBLIC_KEY_FILE;
+use super::reports;
+use crate::report::evidence::{Finding, PUBLIC_KEY_FILE};
 use crate::storage::Destination;
 use crate::{Error, Result};
 
 /// The prefix of `drill`'s mirrored reports.
 pub fn prefix(drill: &str) -> String {
     format!("{drill}/reports/")
+}
+
+/// The keys in `dest` under `drill`'s prefix that hold a file of its own (not in a
+/// folder below), with their names.
+async fn listed(dest: &Destination, drill: &str) -> Result<Vec<(String, String)>> {
+    let prefix = prefix(drill);
+    Ok(dest
+        .store
+        .list(&prefix)
+        .await?
+        .into_iter()
+        .filter_map(|o| {
+            let name = o.key[prefix.len()..].to_string();
+            (!name.contains('/')).then_some((o.key, name))
+        })
+        .collect())
 }
 
 /// Mirrors the report files `names` of `folder` (a drill's report folder) into every
@@ -48,17 +65,16 @@ pub async fn pull(dest: &Destination, drill: &str, into: &Path) -> Result<usize>
     std::fs::create_dir_all(&dir)
         .map_err(|e| Error::storage(format!("cannot create `{}`: {e}", dir.display())))?;
     let mut n = 0;
-    for obj in dest.store.list(&prefix(drill)).await? {
-        let name = &obj.key[prefix(drill).len()..];
+    for (key, name) in listed(dest, drill).await? {
         // Flat names only: nothing from the destination can write outside the folder.
-        if name.is_empty() || name.contains('/') || name.starts_with('.') {
+        if name.is_empty() || name.starts_with('.') {
             continue;
         }
-        let Some(body) = dest.store.get_bytes(&obj.key).await? else {
+        let Some(body) = dest.store.get_bytes(&key).await? else {
             continue;
         };
-        std::fs::write(dir.join(name), &body).map_err(|e| {
-            Error::storage(format!("cannot write `{}`: {e}", dir.join(name).display()))
+        std::fs::write(dir.join(&name), &body).map_err(|e| {
+            Error::storage(format!("cannot write `{}`: {e}", dir.join(&name).display()))
         })?;
         n += usize::from(name.ends_with(".json"));
     }
@@ -77,10 +93,10 @@ pub async fn pull(dest: &Destination, drill: &str, into: &Path) -> Result<usize>
 #[derive(Debug, Default)]
 pub struct MirrorCheck {
     /// Reports a destination holds that the folder lacks: removed from the folder.
-    pub missing: Vec<super::evidence::Finding>,
+    pub missing: Vec<Finding>,
     /// Reports of the folder a destination lacks (its write failed, or the report predates
     /// mirroring): not evidence of tampering, but said.
-    pub unmirrored: Vec<super::evidence::Finding>,
+    pub unmirrored: Vec<Finding>,
 }
 
 /// Compares the JSON reports of `folder` (a drill's report folder) with the copies mirrored
@@ -90,22 +106,20 @@ pub struct MirrorCheck {
 /// # Errors
 /// When a destination cannot be listed.
 pub async fn compare(dests: &[Destination], drill: &str, folder: &Path) -> Result<MirrorCheck> {
-    let local: std::collections::BTreeSet<String> = super::evidence::reports(folder)
+    let local: std::collections::BTreeSet<String> = reports(folder)
         .iter()
         .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
         .collect();
     let mut out = MirrorCheck::default();
     for d in dests {
-        let there: std::collections::BTreeSet<String> = d
-            .store
-            .list(&prefix(drill))
+        let there: std::collections::BTreeSet<String> = listed(d, drill)
             .await?
             .into_iter()
-            .map(|o| o.key[prefix(drill).len()..].to_string())
-            .filter(|n| n.ends_with(".json") && !n.contains('/'))
+            .map(|(_, name)| name)
+            .filter(|n| n.ends_with(".json"))
             .collect();
         for name in there.difference(&local) {
-            out.missing.push(super::evidence::Finding {
+            out.missing.push(Finding {
                 report: name.clone(),
                 problem: format!(
                     "destination `{}` holds this report but the report folder does not: it was removed",
@@ -114,7 +128,7 @@ pub async fn compare(dests: &[Destination], drill: &str, folder: &Path) -> Resul
             });
         }
         for name in local.difference(&there) {
-            out.unmirrored.push(super::evidence::Finding {
+            out.unmirrored.push(Finding {
                 report: name.clone(),
                 problem: format!("not mirrored in destination `{}`", d.name),
             });
