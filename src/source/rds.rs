@@ -112,7 +112,7 @@ where
     };
     Error::storage(msg)
         .hint(hint)
-        .source(std::io::Error::other(detail))
+        .caused_by(std::io::Error::other(detail))
 }
 
 /// The source instance, with an error naming it and its region when it cannot be found.

@@ -241,7 +241,7 @@ impl S3Store {
         };
         Error::storage(message)
             .hint(hint)
-            .source(std::io::Error::other(detail))
+            .caused_by(std::io::Error::other(detail))
     }
 
     async fn abort(&self, key: &str, upload_id: &str) {
@@ -378,7 +378,7 @@ impl S3Store {
                         "cannot upload {ctx}: {}",
                         e.code().unwrap_or("transfer failed after retries")
                     ))
-                    .source(std::io::Error::other(DisplayErrorContext(&e).to_string()))
+                    .caused_by(std::io::Error::other(DisplayErrorContext(&e).to_string()))
                 })?;
                 Ok(CompletedPart::builder()
                     .part_number(n)
