@@ -67,8 +67,9 @@ fn push(items: &mut Vec<Item>, what: &str, r: std::result::Result<String, Error>
 
 /// RDS specs: the instance exists (and the DR copies' regions answer); no pg tools or keys.
 async fn preflight_rds(spec: &DrillSpec, src: &firedrill::spec::RdsSource, items: &mut Vec<Item>) {
-    use firedrill::source::rds::{client, describe_instance, rds_err};
-    let c = client(&src.region, src.endpoint.as_deref()).await;
+    use firedrill::aws::{rds_client, rds_error};
+    use firedrill::source::rds::describe_instance;
+    let c = rds_client(&src.region, src.endpoint.as_deref()).await;
     let r = describe_instance(&c, src).await.map(|i| {
         format!(
             "RDS instance `{}` in `{}` ({} {})",
@@ -80,7 +81,7 @@ async fn preflight_rds(spec: &DrillSpec, src: &firedrill::spec::RdsSource, items
     });
     push(items, "source", r);
     for copy in &src.copy_to {
-        let rc = client(&copy.region, src.endpoint.as_deref()).await;
+        let rc = rds_client(&copy.region, src.endpoint.as_deref()).await;
         let r = rc
             .describe_db_snapshots()
             .db_instance_identifier(&src.instance)
@@ -88,7 +89,7 @@ async fn preflight_rds(spec: &DrillSpec, src: &firedrill::spec::RdsSource, items
             .send()
             .await
             .map(|_| format!("RDS answers in `{}`", copy.region))
-            .map_err(|e| rds_err("cannot list snapshots", &copy.region, e));
+            .map_err(|e| rds_error("cannot list snapshots", &copy.region, e));
         push(items, &format!("copy to {}", copy.region), r);
     }
     for d in &spec.destinations {

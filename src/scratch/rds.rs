@@ -18,8 +18,9 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use super::{CleanupOutcome, ScratchInfo, ScratchTarget};
+use crate::aws::{rds_client, rds_error};
 use crate::pg::PgTarget;
-use crate::source::rds::{client, rds_err, wait_for, TAG};
+use crate::source::rds::{wait_for, TAG};
 use crate::spec::{RdsPassword, RdsScratch};
 use crate::storage::layout::random_hex;
 use crate::storage::Manifest;
@@ -70,7 +71,7 @@ impl RdsInstance {
             ))
             .hint("restore pg_dump backups with scratch = \"ephemeral\" or a server")
         })?;
-        let c = client(&cfg.region, cfg.endpoint.as_deref()).await;
+        let c = rds_client(&cfg.region, cfg.endpoint.as_deref()).await;
         let id = instance_id(drill);
         let tags = vec![Tag::builder().key(TAG).value(drill).build()];
         let mut restored_to = None;
@@ -81,7 +82,7 @@ impl RdsInstance {
                 .send()
                 .await
                 .map_err(|e| {
-                    rds_err(
+                    rds_error(
                         &format!("cannot find source instance `{}`", set.instance),
                         &cfg.region,
                         e,
@@ -109,7 +110,7 @@ impl RdsInstance {
                 .send()
                 .await
                 .map_err(|e| {
-                    rds_err(
+                    rds_error(
                         &format!("cannot restore `{}` to a point in time", set.instance),
                         &cfg.region,
                         e,
@@ -145,7 +146,7 @@ impl RdsInstance {
                 .send()
                 .await
                 .map_err(|e| {
-                    rds_err(
+                    rds_error(
                         &format!("cannot restore snapshot `{}`", snap.id),
                         &cfg.region,
                         e,
@@ -186,7 +187,7 @@ impl RdsInstance {
                     .send()
                     .await
                     .map_err(|e| {
-                        rds_err(&format!("cannot describe instance `{id}`"), &region, e)
+                        rds_error(&format!("cannot describe instance `{id}`"), &region, e)
                     })?;
                 Ok(out
                     .db_instances()
@@ -256,7 +257,7 @@ async fn delete_tagged(c: &Client, region: &str, id: &str) -> Result<()> {
         .db_instance_identifier(id)
         .send()
         .await
-        .map_err(|e| rds_err(&format!("cannot describe instance `{id}`"), region, e))?;
+        .map_err(|e| rds_error(&format!("cannot describe instance `{id}`"), region, e))?;
     let Some(inst) = out.db_instances().first() else {
         return Ok(());
     };
@@ -271,7 +272,7 @@ async fn delete_tagged(c: &Client, region: &str, id: &str) -> Result<()> {
         .delete_automated_backups(true)
         .send()
         .await
-        .map_err(|e| rds_err(&format!("cannot delete scratch instance `{id}`"), region, e))?;
+        .map_err(|e| rds_error(&format!("cannot delete scratch instance `{id}`"), region, e))?;
     Ok(())
 }
 
@@ -326,13 +327,13 @@ impl ScratchTarget for RdsInstance {
 /// # Errors
 /// When the instances cannot be listed.
 pub async fn sweep(cfg: &RdsScratch, drill: &str) -> Result<Vec<CleanupOutcome>> {
-    let c = client(&cfg.region, cfg.endpoint.as_deref()).await;
+    let c = rds_client(&cfg.region, cfg.endpoint.as_deref()).await;
     let mut pages = c.describe_db_instances().into_paginator().send();
     let mut out = Vec::new();
     let cutoff =
         Utc::now() - chrono::Duration::from_std(cfg.ttl).unwrap_or(chrono::Duration::zero());
     while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| rds_err("cannot list DB instances", &cfg.region, e))?;
+        let page = page.map_err(|e| rds_error("cannot list DB instances", &cfg.region, e))?;
         for inst in page.db_instances() {
             let id = inst.db_instance_identifier().unwrap_or_default();
             if !id.starts_with("firedrill-") || !has_tag(inst.tag_list(), Some(drill)) {

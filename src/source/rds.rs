@@ -3,8 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use aws_config::BehaviorVersion;
-use aws_sdk_rds::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_rds::error::DisplayErrorContext;
 use aws_sdk_rds::types::Tag;
 use aws_sdk_rds::Client;
 use chrono::{DateTime, Utc};
@@ -12,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
+use crate::aws::{self, FailureKind};
 use crate::spec::RdsSource;
 use crate::{Error, Result};
 
@@ -38,83 +38,6 @@ impl RdsSnapshotSet {
     }
 }
 
-/// A client for `region`, through `endpoint` when given (moto, VPC endpoints).
-pub async fn client(region: &str, endpoint: Option<&str>) -> Client {
-    let shared = aws_config::defaults(BehaviorVersion::latest())
-        .region(aws_config::Region::new(region.to_string()))
-        .load()
-        .await;
-    let mut conf = aws_sdk_rds::config::Builder::from(&shared);
-    if let Some(ep) = endpoint {
-        conf = conf.endpoint_url(ep);
-    }
-    Client::from_conf(conf.build())
-}
-
-/// Maps an RDS error to one naming the object, the region and the fix.
-pub fn rds_err<E>(
-    what: &str,
-    region: &str,
-    e: SdkError<E, aws_smithy_runtime_api::http::Response>,
-) -> Error
-where
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-{
-    let status = e.raw_response().map(|r| r.status().as_u16());
-    let code = e
-        .code()
-        .map(str::to_string)
-        .or_else(|| status.map(|s| format!("HTTP {s}")))
-        .unwrap_or_default();
-    let message = e.message().unwrap_or("").to_string();
-    let detail = match &e {
-        SdkError::ServiceError(_) => format!("{code}: {message}"),
-        other => DisplayErrorContext(other).to_string(),
-    };
-    let lower = detail.to_ascii_lowercase();
-    let (msg, hint) = if lower.contains("credential") && !matches!(e, SdkError::ServiceError(_)) {
-        (
-            format!("{what} in `{region}`: no AWS credentials found"),
-            "set AWS credentials (environment, profile, IRSA or instance role)".to_string(),
-        )
-    } else if matches!(e, SdkError::DispatchFailure(_) | SdkError::TimeoutError(_)) {
-        (
-            format!("{what} in `{region}`: the RDS endpoint is unreachable"),
-            "check the network (and source.endpoint / scratch endpoint)".to_string(),
-        )
-    } else if code.ends_with("NotFound") || code.ends_with("NotFoundFault") {
-        (
-            format!(
-                "{what} in `{region}`: {}",
-                if message.is_empty() {
-                    code.clone()
-                } else {
-                    message.clone()
-                }
-            ),
-            "check the identifier and the region".to_string(),
-        )
-    } else if code.contains("QuotaExceeded") {
-        (
-            format!("{what} in `{region}`: quota exceeded ({code})"),
-            "raise the RDS quota or remove old snapshots/instances".to_string(),
-        )
-    } else if code == "AccessDenied" || code == "AccessDeniedException" {
-        (
-            format!("{what} in `{region}`: access denied"),
-            "grant the permissions listed in README (RDS drills)".to_string(),
-        )
-    } else {
-        (
-            format!("{what} in `{region}`: {code} {message}"),
-            "see the cause below".to_string(),
-        )
-    };
-    Error::storage(msg)
-        .hint(hint)
-        .caused_by(std::io::Error::other(detail))
-}
-
 /// The source instance, with an error naming it and its region when it cannot be found.
 ///
 /// # Errors
@@ -129,7 +52,7 @@ pub async fn describe_instance(
         .send()
         .await
         .map_err(|e| {
-            rds_err(
+            aws::rds_error(
                 &format!("cannot find DB instance `{}`", src.instance),
                 &src.region,
                 e,
@@ -191,7 +114,7 @@ async fn snapshot_state(
         .db_snapshot_identifier(id)
         .send()
         .await
-        .map_err(|e| rds_err(&format!("cannot describe snapshot `{id}`"), region, e))?;
+        .map_err(|e| aws::rds_error(&format!("cannot describe snapshot `{id}`"), region, e))?;
     let Some(s) = out.db_snapshots().first() else {
         return Ok(None);
     };
@@ -232,7 +155,7 @@ pub async fn snapshot(
         // A failed backup leaves no snapshot behind (they would count against the quota and
         // no manifest would ever lead prune to them).
         for (region, id) in created {
-            let c = client(&region, src.endpoint.as_deref()).await;
+            let c = aws::rds_client(&region, src.endpoint.as_deref()).await;
             if let Err(e) = c
                 .delete_db_snapshot()
                 .db_snapshot_identifier(&id)
@@ -253,7 +176,7 @@ async fn take_snapshot(
     cancel: &CancellationToken,
     created_ids: &mut Vec<(String, String)>,
 ) -> Result<RdsBackup> {
-    let c = client(&src.region, src.endpoint.as_deref()).await;
+    let c = aws::rds_client(&src.region, src.endpoint.as_deref()).await;
     let inst = describe_instance(&c, src).await?;
     let id = format!(
         "firedrill-{}-{}",
@@ -268,7 +191,7 @@ async fn take_snapshot(
         .send()
         .await
         .map_err(|e| {
-            rds_err(
+            aws::rds_error(
                 &format!("cannot snapshot DB instance `{}`", src.instance),
                 &src.region,
                 e,
@@ -299,7 +222,7 @@ async fn take_snapshot(
         arn: arn.clone(),
     }];
     for copy in &src.copy_to {
-        let rc = client(&copy.region, src.endpoint.as_deref()).await;
+        let rc = aws::rds_client(&copy.region, src.endpoint.as_deref()).await;
         info!(snapshot = %id, region = %copy.region, "Copying the RDS snapshot.");
         // Encrypted snapshots (a KMS key for the destination) need a request pre-signed for the
         // source region; real AWS refuses the copy without it.
@@ -316,7 +239,7 @@ async fn take_snapshot(
             .send()
             .await
             .map_err(|e| {
-                rds_err(
+                aws::rds_error(
                     &format!("cannot copy snapshot `{id}` from `{}`", src.region),
                     &copy.region,
                     e,
@@ -368,10 +291,7 @@ pub async fn presigned_copy_url(
     kms_key_id: &str,
 ) -> Result<String> {
     use aws_credential_types::provider::ProvideCredentials;
-    let shared = aws_config::defaults(BehaviorVersion::latest())
-        .region(aws_config::Region::new(source_region.to_string()))
-        .load()
-        .await;
+    let shared = aws::ClientConfig::new(source_region, None).load().await;
     let provider = shared
         .credentials_provider()
         .ok_or_else(|| Error::key("no AWS credentials to pre-sign the snapshot copy with"))?;
@@ -452,7 +372,7 @@ pub async fn delete_snapshot(
     endpoint: Option<&str>,
     s: &RegionSnapshot,
 ) -> Result<()> {
-    let c = client(region, endpoint).await;
+    let c = aws::rds_client(region, endpoint).await;
     let tags = match c
         .list_tags_for_resource()
         .resource_name(&s.arn)
@@ -460,14 +380,9 @@ pub async fn delete_snapshot(
         .await
     {
         Ok(t) => t,
-        Err(e)
-            if e.code()
-                .is_some_and(|c| c.ends_with("NotFound") || c.ends_with("NotFoundFault")) =>
-        {
-            return Ok(())
-        }
+        Err(e) if aws::classify(&e) == FailureKind::NotFound => return Ok(()),
         Err(e) => {
-            return Err(rds_err(
+            return Err(aws::rds_error(
                 &format!("cannot read the tags of snapshot `{}`", s.id),
                 region,
                 e,
@@ -489,13 +404,8 @@ pub async fn delete_snapshot(
         .await
     {
         Ok(_) => Ok(()),
-        Err(e)
-            if e.code()
-                .is_some_and(|c| c.ends_with("NotFound") || c.ends_with("NotFoundFault")) =>
-        {
-            Ok(())
-        }
-        Err(e) => Err(rds_err(
+        Err(e) if aws::classify(&e) == FailureKind::NotFound => Ok(()),
+        Err(e) => Err(aws::rds_error(
             &format!("cannot delete snapshot `{}`", s.id),
             region,
             e,

@@ -5,12 +5,7 @@
 //! and no object appears. Credentials come from the AWS default chain. Transient faults are
 //! retried by the SDK (standard mode, backoff) within per-attempt and per-operation deadlines.
 
-use std::time::Duration;
-
 use async_trait::async_trait;
-use aws_config::retry::RetryConfig;
-use aws_config::timeout::TimeoutConfig;
-use aws_config::BehaviorVersion;
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream as SdkBody;
 use aws_sdk_s3::types::{
@@ -18,6 +13,7 @@ use aws_sdk_s3::types::{
     ServerSideEncryption,
 };
 use aws_sdk_s3::Client;
+use aws_smithy_runtime_api::http::Response as HttpResponse;
 use bytes::Bytes;
 use std::sync::Arc;
 use tokio::io::AsyncReadExt;
@@ -26,6 +22,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 
 use super::{ByteStream, ObjectInfo, ObjectStore};
+use crate::aws;
 use crate::spec::{DestinationSpec, ObjectLock, Sse};
 use crate::{Error, Result};
 
@@ -57,29 +54,8 @@ impl S3Store {
         let rest = spec.url.strip_prefix("s3://").unwrap_or(&spec.url);
         let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
         let region = spec.region.clone().unwrap_or_else(|| "us-east-1".into());
-        let shared = aws_config::defaults(BehaviorVersion::latest())
-            .region(aws_config::Region::new(region.clone()))
-            .load()
-            .await;
-        let mut conf = aws_sdk_s3::config::Builder::from(&shared)
-            .retry_config(
-                RetryConfig::standard()
-                    .with_max_attempts(6)
-                    .with_initial_backoff(Duration::from_millis(200))
-                    .with_max_backoff(Duration::from_secs(5)),
-            )
-            .timeout_config(
-                TimeoutConfig::builder()
-                    .connect_timeout(Duration::from_secs(5))
-                    .operation_attempt_timeout(Duration::from_secs(120))
-                    .operation_timeout(Duration::from_secs(600))
-                    .build(),
-            );
-        if let Some(ep) = &spec.endpoint {
-            conf = conf.endpoint_url(ep).force_path_style(true);
-        }
         Ok(Self {
-            client: Client::from_conf(conf.build()),
+            client: aws::s3_client(&region, spec.endpoint.as_deref()).await,
             name: spec.name.clone(),
             bucket: bucket.to_string(),
             prefix: prefix.trim_matches('/').to_string(),
@@ -149,99 +125,20 @@ impl S3Store {
         }
     }
 
-    /// Maps an SDK error to one that names the bucket, region and the fix.
-    fn err<E>(
-        &self,
-        op: &str,
-        key: &str,
-        e: SdkError<E, aws_smithy_runtime_api::http::Response>,
-    ) -> Error
+    /// Maps an SDK error to one that names the bucket, region, destination and the fix.
+    fn err<E>(&self, op: &str, key: &str, e: SdkError<E, HttpResponse>) -> Error
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
-        let status = e.raw_response().map(|r| r.status().as_u16());
-        let code = e.code().unwrap_or("").to_string();
-        let server_message = e.message().unwrap_or("").to_string();
-        let detail = match &e {
-            SdkError::ServiceError(_) => {
-                format!("{code}: {server_message} (HTTP {})", status.unwrap_or(0))
-            }
-            other => DisplayErrorContext(other).to_string(),
+        let subject = aws::Subject::S3 {
+            op,
+            key,
+            bucket: &self.bucket,
+            region: &self.region,
+            endpoint: self.endpoint.as_deref(),
+            destination: &self.name,
         };
-        let lower = detail.to_ascii_lowercase();
-        let place = format!("bucket `{}` in `{}`", self.bucket, self.region);
-        let what = if key.is_empty() {
-            format!("cannot {op} in {place}")
-        } else {
-            format!("cannot {op} `{key}` in {place}")
-        };
-        let dest = &self.name;
-        let (message, hint) = if matches!(
-            e,
-            SdkError::DispatchFailure(_) | SdkError::TimeoutError(_)
-        ) && (lower.contains("credential")
-            || lower.contains("no providers"))
-        {
-            (
-                format!("{what}: no AWS credentials found"),
-                "set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or run where an IAM role (IRSA, instance profile) applies".to_string(),
-            )
-        } else if matches!(e, SdkError::DispatchFailure(_)) {
-            let ep = self
-                .endpoint
-                .clone()
-                .unwrap_or_else(|| format!("S3 in {}", self.region));
-            (
-                format!("{what}: the endpoint {ep} is unreachable"),
-                format!("check the network and destination.{dest}.endpoint"),
-            )
-        } else if matches!(e, SdkError::TimeoutError(_)) {
-            (
-                format!("{what}: timed out after retries"),
-                "check the network; the store may be overloaded".to_string(),
-            )
-        } else if code == "NoSuchBucket" {
-            (
-                format!("{place} not found"),
-                format!("create it or fix destination.{dest}.url / destination.{dest}.region"),
-            )
-        } else if code == "PermanentRedirect"
-            || code == "AuthorizationHeaderMalformed"
-            || status == Some(301)
-        {
-            (
-                format!(
-                    "{what}: the bucket is in another region than `{}`",
-                    self.region
-                ),
-                format!("set destination.{dest}.region to the bucket's region"),
-            )
-        } else if (code == "AccessDenied" || status == Some(403)) && lower.contains("object lock") {
-            (
-                format!("{what}: it is under Object Lock retention"),
-                "firedrill never bypasses retention: the object can be deleted once its retention period ends".to_string(),
-            )
-        } else if code == "AccessDenied" || status == Some(403) {
-            (
-                format!("{what}: access denied"),
-                "grant the credentials s3:GetObject, s3:PutObject, s3:ListBucket, s3:DeleteObject and s3:AbortMultipartUpload on it".to_string(),
-            )
-        } else if code == "NoSuchKey" || status == Some(404) {
-            (
-                format!("{what}: not found"),
-                "run `firedrill list SPEC` to see what is there".to_string(),
-            )
-        } else {
-            let c = if code.is_empty() {
-                status.map(|s| s.to_string()).unwrap_or_default()
-            } else {
-                code
-            };
-            (format!("{what}: {c}"), "see the cause below".to_string())
-        };
-        Error::storage(message)
-            .hint(hint)
-            .caused_by(std::io::Error::other(detail))
+        aws::error(subject, e)
     }
 
     async fn abort(&self, key: &str, upload_id: &str) {
@@ -374,11 +271,9 @@ impl S3Store {
                 let sent = req.send().await;
                 drop(permit);
                 let out = sent.map_err(|e| {
-                    Error::storage(format!(
-                        "cannot upload {ctx}: {}",
-                        e.code().unwrap_or("transfer failed after retries")
-                    ))
-                    .caused_by(std::io::Error::other(DisplayErrorContext(&e).to_string()))
+                    let code = e.code().unwrap_or("transfer failed after retries");
+                    Error::storage(format!("cannot upload {ctx}: {code}"))
+                        .caused_by(aws::AwsError::new(e))
                 })?;
                 Ok(CompletedPart::builder()
                     .part_number(n)
@@ -810,9 +705,7 @@ impl ObjectStore for S3Store {
 }
 
 /// A conditional write (`If-None-Match` / `If-Match`) that did not hold.
-fn condition_failed<E: ProvideErrorMetadata>(
-    e: &SdkError<E, aws_smithy_runtime_api::http::Response>,
-) -> bool {
+fn condition_failed<E: ProvideErrorMetadata>(e: &SdkError<E, HttpResponse>) -> bool {
     matches!(
         e.code(),
         Some("PreconditionFailed") | Some("ConditionalRequestConflict")
