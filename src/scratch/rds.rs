@@ -20,7 +20,7 @@ use tracing::{info, warn};
 use super::{CleanupOutcome, ScratchInfo, ScratchTarget};
 use crate::aws::{rds_client, rds_error};
 use crate::pg::PgTarget;
-use crate::source::rds::{wait_for, TAG};
+use crate::source::rds::{wait_for, RdsSnapshotSet, TAG};
 use crate::spec::{RdsPassword, RdsScratch};
 use crate::storage::layout::random_hex;
 use crate::storage::Manifest;
@@ -74,85 +74,12 @@ impl RdsInstance {
         let c = rds_client(&cfg.region, cfg.endpoint.as_deref()).await;
         let id = instance_id(drill);
         let tags = vec![Tag::builder().key(TAG).value(drill).build()];
-        let mut restored_to = None;
-        if cfg.point_in_time {
-            let src = c
-                .describe_db_instances()
-                .db_instance_identifier(&set.instance)
-                .send()
-                .await
-                .map_err(|e| {
-                    rds_error(
-                        &format!("cannot find source instance `{}`", set.instance),
-                        &cfg.region,
-                        e,
-                    )
-                })?;
-            restored_to = src
-                .db_instances()
-                .first()
-                .and_then(|i| i.latest_restorable_time())
-                .and_then(|t| DateTime::<Utc>::from_timestamp(t.secs(), t.subsec_nanos()));
-            info!(source = %set.instance, instance = %id, region = %cfg.region, "Restoring to the latest restorable time.");
-            c.restore_db_instance_to_point_in_time()
-                .source_db_instance_identifier(&set.instance)
-                .target_db_instance_identifier(&id)
-                .use_latest_restorable_time(true)
-                .db_instance_class(&cfg.instance_class)
-                .set_db_subnet_group_name(cfg.subnet_group.clone())
-                .set_vpc_security_group_ids(
-                    Some(cfg.security_groups.clone()).filter(|v| !v.is_empty()),
-                )
-                .set_db_parameter_group_name(cfg.parameter_group.clone())
-                .publicly_accessible(false)
-                .deletion_protection(false)
-                .set_tags(Some(tags))
-                .send()
-                .await
-                .map_err(|e| {
-                    rds_error(
-                        &format!("cannot restore `{}` to a point in time", set.instance),
-                        &cfg.region,
-                        e,
-                    )
-                })?;
+        let restored_to = if cfg.point_in_time {
+            restore_point_in_time(&c, cfg, set, &id, tags).await?
         } else {
-            let snap = set.in_region(&cfg.region).ok_or_else(|| {
-                Error::storage(format!(
-                    "backup `{}` has no snapshot copy in `{}` (it has: {})",
-                    m.backup_id,
-                    cfg.region,
-                    set.snapshots
-                        .iter()
-                        .map(|s| s.region.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ))
-                .hint("add the region to source.copy-to, or set drill.scratch.rds.region")
-            })?;
-            info!(snapshot = %snap.id, instance = %id, region = %cfg.region, "Restoring the snapshot.");
-            c.restore_db_instance_from_db_snapshot()
-                .db_instance_identifier(&id)
-                .db_snapshot_identifier(&snap.id)
-                .db_instance_class(&cfg.instance_class)
-                .set_db_subnet_group_name(cfg.subnet_group.clone())
-                .set_vpc_security_group_ids(
-                    Some(cfg.security_groups.clone()).filter(|v| !v.is_empty()),
-                )
-                .set_db_parameter_group_name(cfg.parameter_group.clone())
-                .publicly_accessible(false)
-                .deletion_protection(false)
-                .set_tags(Some(tags))
-                .send()
-                .await
-                .map_err(|e| {
-                    rds_error(
-                        &format!("cannot restore snapshot `{}`", snap.id),
-                        &cfg.region,
-                        e,
-                    )
-                })?;
-        }
+            restore_snapshot(&c, cfg, m, set, &id, tags).await?;
+            None
+        };
         Ok(Self {
             client: c,
             cfg: cfg.clone(),
@@ -197,23 +124,7 @@ impl RdsInstance {
             },
         )
         .await?;
-        let password = match &self.cfg.password {
-            RdsPassword::Env(var) => std::env::var(var).map_err(|_| {
-                Error::key(format!(
-                    "the scratch instance's password is not in the environment variable {var}"
-                ))
-                .hint("export it, or set drill.scratch.rds.password-file")
-            })?,
-            RdsPassword::File(path) => std::fs::read_to_string(path)
-                .map_err(|e| {
-                    Error::key(format!(
-                        "cannot read the password file `{}`: {e}",
-                        path.display()
-                    ))
-                })?
-                .trim_end()
-                .to_string(),
-        };
+        let password = read_password(&self.cfg)?;
         let user = self
             .cfg
             .user
@@ -248,6 +159,122 @@ impl RdsInstance {
         }
         Ok(())
     }
+}
+
+/// Restores the source instance to its latest restorable time as `id`; returns that time.
+async fn restore_point_in_time(
+    c: &Client,
+    cfg: &RdsScratch,
+    set: &RdsSnapshotSet,
+    id: &str,
+    tags: Vec<Tag>,
+) -> Result<Option<DateTime<Utc>>> {
+    let src = c
+        .describe_db_instances()
+        .db_instance_identifier(&set.instance)
+        .send()
+        .await
+        .map_err(|e| {
+            rds_error(
+                &format!("cannot find source instance `{}`", set.instance),
+                &cfg.region,
+                e,
+            )
+        })?;
+    let restored_to = src
+        .db_instances()
+        .first()
+        .and_then(|i| i.latest_restorable_time())
+        .and_then(|t| DateTime::<Utc>::from_timestamp(t.secs(), t.subsec_nanos()));
+    info!(source = %set.instance, instance = %id, region = %cfg.region, "Restoring to the latest restorable time.");
+    c.restore_db_instance_to_point_in_time()
+        .source_db_instance_identifier(&set.instance)
+        .target_db_instance_identifier(id)
+        .use_latest_restorable_time(true)
+        .db_instance_class(&cfg.instance_class)
+        .set_db_subnet_group_name(cfg.subnet_group.clone())
+        .set_vpc_security_group_ids(Some(cfg.security_groups.clone()).filter(|v| !v.is_empty()))
+        .set_db_parameter_group_name(cfg.parameter_group.clone())
+        .publicly_accessible(false)
+        .deletion_protection(false)
+        .set_tags(Some(tags))
+        .send()
+        .await
+        .map_err(|e| {
+            rds_error(
+                &format!("cannot restore `{}` to a point in time", set.instance),
+                &cfg.region,
+                e,
+            )
+        })?;
+    Ok(restored_to)
+}
+
+/// Restores the backup's snapshot copy in the drill's region as `id`.
+async fn restore_snapshot(
+    c: &Client,
+    cfg: &RdsScratch,
+    m: &Manifest,
+    set: &RdsSnapshotSet,
+    id: &str,
+    tags: Vec<Tag>,
+) -> Result<()> {
+    let snap = set.in_region(&cfg.region).ok_or_else(|| {
+        Error::storage(format!(
+            "backup `{}` has no snapshot copy in `{}` (it has: {})",
+            m.backup_id,
+            cfg.region,
+            set.snapshots
+                .iter()
+                .map(|s| s.region.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+        .hint("add the region to source.copy-to, or set drill.scratch.rds.region")
+    })?;
+    info!(snapshot = %snap.id, instance = %id, region = %cfg.region, "Restoring the snapshot.");
+    c.restore_db_instance_from_db_snapshot()
+        .db_instance_identifier(id)
+        .db_snapshot_identifier(&snap.id)
+        .db_instance_class(&cfg.instance_class)
+        .set_db_subnet_group_name(cfg.subnet_group.clone())
+        .set_vpc_security_group_ids(Some(cfg.security_groups.clone()).filter(|v| !v.is_empty()))
+        .set_db_parameter_group_name(cfg.parameter_group.clone())
+        .publicly_accessible(false)
+        .deletion_protection(false)
+        .set_tags(Some(tags))
+        .send()
+        .await
+        .map_err(|e| {
+            rds_error(
+                &format!("cannot restore snapshot `{}`", snap.id),
+                &cfg.region,
+                e,
+            )
+        })?;
+    Ok(())
+}
+
+/// The scratch instance's password, from the environment or a file.
+fn read_password(cfg: &RdsScratch) -> Result<String> {
+    let password = match &cfg.password {
+        RdsPassword::Env(var) => std::env::var(var).map_err(|_| {
+            Error::key(format!(
+                "the scratch instance's password is not in the environment variable {var}"
+            ))
+            .hint("export it, or set drill.scratch.rds.password-file")
+        })?,
+        RdsPassword::File(path) => std::fs::read_to_string(path)
+            .map_err(|e| {
+                Error::key(format!(
+                    "cannot read the password file `{}`: {e}",
+                    path.display()
+                ))
+            })?
+            .trim_end()
+            .to_string(),
+    };
+    Ok(password)
 }
 
 /// Deletes `id` in `c`, but only when it carries firedrill's tag.

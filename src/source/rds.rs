@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::info;
 
 use crate::aws::{self, FailureKind};
-use crate::spec::RdsSource;
+use crate::spec::{RdsCopy, RdsSource};
 use crate::{Error, Result};
 
 /// Tag key on everything firedrill creates in RDS; the value is the drill name.
@@ -222,42 +222,7 @@ async fn take_snapshot(
         arn: arn.clone(),
     }];
     for copy in &src.copy_to {
-        let rc = aws::rds_client(&copy.region, src.endpoint.as_deref()).await;
-        info!(snapshot = %id, region = %copy.region, "Copying the RDS snapshot.");
-        // Encrypted snapshots (a KMS key for the destination) need a request pre-signed for the
-        // source region; real AWS refuses the copy without it.
-        let presigned = match &copy.kms_key_id {
-            Some(kms) => Some(presigned_copy_url(&src.region, &copy.region, &arn, &id, kms).await?),
-            None => None,
-        };
-        rc.copy_db_snapshot()
-            .source_db_snapshot_identifier(&arn)
-            .target_db_snapshot_identifier(&id)
-            .set_kms_key_id(copy.kms_key_id.clone())
-            .set_pre_signed_url(presigned)
-            .set_tags(Some(tags(drill)))
-            .send()
-            .await
-            .map_err(|e| {
-                aws::rds_error(
-                    &format!("cannot copy snapshot `{id}` from `{}`", src.region),
-                    &copy.region,
-                    e,
-                )
-            })?;
-        created_ids.push((copy.region.clone(), id.clone()));
-        let copied_arn = wait_for(
-            &format!("the copy of `{id}` in `{}`", copy.region),
-            src.wait_timeout,
-            cancel,
-            || async {
-                Ok(match snapshot_state(&rc, &copy.region, &id).await? {
-                    Some((status, _, arn)) if status == "available" => Some(arn),
-                    _ => None,
-                })
-            },
-        )
-        .await?;
+        let copied_arn = copy_snapshot(src, copy, drill, (&id, &arn), cancel, created_ids).await?;
         snapshots.push(RegionSnapshot {
             region: copy.region.clone(),
             id: id.clone(),
@@ -275,6 +240,54 @@ async fn take_snapshot(
         size_bytes: i64::from(inst.allocated_storage().unwrap_or(0)) * 1024 * 1024 * 1024,
         host: endpoint.and_then(|e| e.address()).unwrap_or("").to_string(),
     })
+}
+
+/// Copies snapshot `id` (`arn`, in the source region) into `copy`'s region and waits for the
+/// copy; returns the copy's ARN.
+async fn copy_snapshot(
+    src: &RdsSource,
+    copy: &RdsCopy,
+    drill: &str,
+    (id, arn): (&str, &str),
+    cancel: &CancellationToken,
+    created_ids: &mut Vec<(String, String)>,
+) -> Result<String> {
+    let rc = aws::rds_client(&copy.region, src.endpoint.as_deref()).await;
+    info!(snapshot = %id, region = %copy.region, "Copying the RDS snapshot.");
+    // Encrypted snapshots (a KMS key for the destination) need a request pre-signed for the
+    // source region; real AWS refuses the copy without it.
+    let presigned = match &copy.kms_key_id {
+        Some(kms) => Some(presigned_copy_url(&src.region, &copy.region, arn, id, kms).await?),
+        None => None,
+    };
+    rc.copy_db_snapshot()
+        .source_db_snapshot_identifier(arn)
+        .target_db_snapshot_identifier(id)
+        .set_kms_key_id(copy.kms_key_id.clone())
+        .set_pre_signed_url(presigned)
+        .set_tags(Some(tags(drill)))
+        .send()
+        .await
+        .map_err(|e| {
+            aws::rds_error(
+                &format!("cannot copy snapshot `{id}` from `{}`", src.region),
+                &copy.region,
+                e,
+            )
+        })?;
+    created_ids.push((copy.region.clone(), id.to_string()));
+    wait_for(
+        &format!("the copy of `{id}` in `{}`", copy.region),
+        src.wait_timeout,
+        cancel,
+        || async {
+            Ok(match snapshot_state(&rc, &copy.region, id).await? {
+                Some((status, _, arn)) if status == "available" => Some(arn),
+                _ => None,
+            })
+        },
+    )
+    .await
 }
 
 /// The pre-signed `CopyDBSnapshot` URL real AWS requires for a cross-region copy of an
