@@ -309,10 +309,9 @@ pub async fn presigned_copy_url(
         .credentials_provider()
         .ok_or_else(|| Error::key("no AWS credentials to pre-sign the snapshot copy with"))?;
     let creds = provider.provide_credentials().await.map_err(|e| {
-        Error::key(format!(
-            "no AWS credentials to pre-sign the snapshot copy with: {e}"
-        ))
-        .hint("set AWS credentials (environment, profile, IRSA or instance role)")
+        Error::key("no AWS credentials to pre-sign the snapshot copy with")
+            .hint("set AWS credentials (environment, profile, IRSA or instance role)")
+            .caused_by(e)
     })?;
     presign_with(
         creds,
@@ -356,7 +355,7 @@ fn presign_with(
         .time(now)
         .settings(settings)
         .build()
-        .map_err(|e| Error::internal(format!("cannot pre-sign the snapshot copy: {e}")))?
+        .map_err(|e| Error::internal("cannot pre-sign the snapshot copy").caused_by(e))?
         .into();
     let request = SignableRequest::new(
         "GET",
@@ -364,9 +363,9 @@ fn presign_with(
         std::iter::empty(),
         SignableBody::Bytes(&[]),
     )
-    .map_err(|e| Error::internal(format!("cannot pre-sign the snapshot copy: {e}")))?;
+    .map_err(|e| Error::internal("cannot pre-sign the snapshot copy").caused_by(e))?;
     let (instructions, _) = sign(request, &params)
-        .map_err(|e| Error::internal(format!("cannot pre-sign the snapshot copy: {e}")))?
+        .map_err(|e| Error::internal("cannot pre-sign the snapshot copy").caused_by(e))?
         .into_parts();
     let mut url = base;
     for (k, v) in instructions.params() {

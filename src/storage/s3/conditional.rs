@@ -25,9 +25,10 @@ impl S3Store {
                 let etag = out.e_tag().map(str::to_string);
                 let data = out.body.collect().await.map_err(|e| {
                     Error::storage(format!(
-                        "cannot read `{full}` from bucket `{}`: {e}",
+                        "cannot read `{full}` from bucket `{}`",
                         self.bucket
                     ))
+                    .caused_by(e)
                 })?;
                 Ok(Some((data.into_bytes(), etag)))
             }
