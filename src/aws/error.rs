@@ -224,6 +224,15 @@ where
     Error::storage(message).hint(hint).caused_by(cause)
 }
 
+/// [`error`] for an RDS call: `what` names the operation and object ("cannot find DB instance
+/// `db`"), `region` where it ran.
+pub fn rds_error<E>(what: &str, region: &str, e: SdkError<E, HttpResponse>) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    error(Subject::Rds { what, region }, e)
+}
+
 /// Message and fix for an S3 destination's failure; `what` is "cannot OP `KEY` in PLACE".
 fn s3_text(
     e: &AwsError,
@@ -381,11 +390,7 @@ mod tests {
     }
 
     fn rds(e: RdsErr) -> Error {
-        let subject = Subject::Rds {
-            what: "cannot find DB instance `db1`",
-            region: "us-east-1",
-        };
-        error(subject, e)
+        rds_error("cannot find DB instance `db1`", "us-east-1", e)
     }
 
     fn hint(e: &Error) -> &str {
