@@ -66,10 +66,11 @@ impl Error {
         self
     }
 
-    /// Adds the underlying cause.
+    /// Adds the underlying cause (kept typed: callers may downcast it; [`Error::render`]
+    /// prints its chain).
     #[must_use]
-    pub fn source(mut self, source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
-        self.source = Some(source.into());
+    pub fn caused_by(mut self, cause: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        self.source = Some(cause.into());
         self
     }
 

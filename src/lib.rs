@@ -9,6 +9,7 @@
 //! [`drill`] ([`catalog`] -> [`restore`] into [`scratch`] -> [`verify`] -> [`measure`] ->
 //! [`report`]).
 
+pub mod aws;
 pub mod backup;
 pub mod catalog;
 pub mod check;

@@ -18,11 +18,13 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use super::{CleanupOutcome, ScratchInfo, ScratchTarget};
-use crate::catalog::layout::random_hex;
+use crate::aws::{rds_client, rds_error};
+use crate::catalog::manifest::RdsSnapshotSet;
 use crate::catalog::Manifest;
-use crate::method::rds::snapshot::{client, rds_err, wait_for, TAG};
+use crate::method::rds::snapshot::{wait_for, TAG};
 use crate::pg::PgTarget;
 use crate::spec::{RdsPassword, RdsScratch};
+use crate::storage::random_hex;
 use crate::{Error, Result};
 
 /// Environment variable that points connections at another host:port (tests only).
@@ -70,88 +72,15 @@ impl RdsInstance {
             ))
             .hint("restore pg_dump backups with scratch = \"ephemeral\" or a server")
         })?;
-        let c = client(&cfg.region, cfg.endpoint.as_deref()).await;
+        let c = rds_client(&cfg.region, cfg.endpoint.as_deref()).await;
         let id = instance_id(drill);
         let tags = vec![Tag::builder().key(TAG).value(drill).build()];
-        let mut restored_to = None;
-        if cfg.point_in_time {
-            let src = c
-                .describe_db_instances()
-                .db_instance_identifier(&set.instance)
-                .send()
-                .await
-                .map_err(|e| {
-                    rds_err(
-                        &format!("cannot find source instance `{}`", set.instance),
-                        &cfg.region,
-                        e,
-                    )
-                })?;
-            restored_to = src
-                .db_instances()
-                .first()
-                .and_then(|i| i.latest_restorable_time())
-                .and_then(|t| DateTime::<Utc>::from_timestamp(t.secs(), t.subsec_nanos()));
-            info!(source = %set.instance, instance = %id, region = %cfg.region, "Restoring to the latest restorable time.");
-            c.restore_db_instance_to_point_in_time()
-                .source_db_instance_identifier(&set.instance)
-                .target_db_instance_identifier(&id)
-                .use_latest_restorable_time(true)
-                .db_instance_class(&cfg.instance_class)
-                .set_db_subnet_group_name(cfg.subnet_group.clone())
-                .set_vpc_security_group_ids(
-                    Some(cfg.security_groups.clone()).filter(|v| !v.is_empty()),
-                )
-                .set_db_parameter_group_name(cfg.parameter_group.clone())
-                .publicly_accessible(false)
-                .deletion_protection(false)
-                .set_tags(Some(tags))
-                .send()
-                .await
-                .map_err(|e| {
-                    rds_err(
-                        &format!("cannot restore `{}` to a point in time", set.instance),
-                        &cfg.region,
-                        e,
-                    )
-                })?;
+        let restored_to = if cfg.point_in_time {
+            restore_point_in_time(&c, cfg, set, &id, tags).await?
         } else {
-            let snap = set.in_region(&cfg.region).ok_or_else(|| {
-                Error::storage(format!(
-                    "backup `{}` has no snapshot copy in `{}` (it has: {})",
-                    m.backup_id,
-                    cfg.region,
-                    set.snapshots
-                        .iter()
-                        .map(|s| s.region.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ))
-                .hint("add the region to source.copy-to, or set drill.scratch.rds.region")
-            })?;
-            info!(snapshot = %snap.id, instance = %id, region = %cfg.region, "Restoring the snapshot.");
-            c.restore_db_instance_from_db_snapshot()
-                .db_instance_identifier(&id)
-                .db_snapshot_identifier(&snap.id)
-                .db_instance_class(&cfg.instance_class)
-                .set_db_subnet_group_name(cfg.subnet_group.clone())
-                .set_vpc_security_group_ids(
-                    Some(cfg.security_groups.clone()).filter(|v| !v.is_empty()),
-                )
-                .set_db_parameter_group_name(cfg.parameter_group.clone())
-                .publicly_accessible(false)
-                .deletion_protection(false)
-                .set_tags(Some(tags))
-                .send()
-                .await
-                .map_err(|e| {
-                    rds_err(
-                        &format!("cannot restore snapshot `{}`", snap.id),
-                        &cfg.region,
-                        e,
-                    )
-                })?;
-        }
+            restore_snapshot(&c, cfg, m, set, &id, tags).await?;
+            None
+        };
         Ok(Self {
             client: c,
             cfg: cfg.clone(),
@@ -186,7 +115,7 @@ impl RdsInstance {
                     .send()
                     .await
                     .map_err(|e| {
-                        rds_err(&format!("cannot describe instance `{id}`"), &region, e)
+                        rds_error(&format!("cannot describe instance `{id}`"), &region, e)
                     })?;
                 Ok(out
                     .db_instances()
@@ -196,23 +125,7 @@ impl RdsInstance {
             },
         )
         .await?;
-        let password = match &self.cfg.password {
-            RdsPassword::Env(var) => std::env::var(var).map_err(|_| {
-                Error::key(format!(
-                    "the scratch instance's password is not in the environment variable {var}"
-                ))
-                .hint("export it, or set drill.scratch.rds.password-file")
-            })?,
-            RdsPassword::File(path) => std::fs::read_to_string(path)
-                .map_err(|e| {
-                    Error::key(format!(
-                        "cannot read the password file `{}`: {e}",
-                        path.display()
-                    ))
-                })?
-                .trim_end()
-                .to_string(),
-        };
+        let password = read_password(&self.cfg)?;
         let user = self
             .cfg
             .user
@@ -249,6 +162,122 @@ impl RdsInstance {
     }
 }
 
+/// Restores the source instance to its latest restorable time as `id`; returns that time.
+async fn restore_point_in_time(
+    c: &Client,
+    cfg: &RdsScratch,
+    set: &RdsSnapshotSet,
+    id: &str,
+    tags: Vec<Tag>,
+) -> Result<Option<DateTime<Utc>>> {
+    let src = c
+        .describe_db_instances()
+        .db_instance_identifier(&set.instance)
+        .send()
+        .await
+        .map_err(|e| {
+            rds_error(
+                &format!("cannot find source instance `{}`", set.instance),
+                &cfg.region,
+                e,
+            )
+        })?;
+    let restored_to = src
+        .db_instances()
+        .first()
+        .and_then(|i| i.latest_restorable_time())
+        .and_then(|t| DateTime::<Utc>::from_timestamp(t.secs(), t.subsec_nanos()));
+    info!(source = %set.instance, instance = %id, region = %cfg.region, "Restoring to the latest restorable time.");
+    c.restore_db_instance_to_point_in_time()
+        .source_db_instance_identifier(&set.instance)
+        .target_db_instance_identifier(id)
+        .use_latest_restorable_time(true)
+        .db_instance_class(&cfg.instance_class)
+        .set_db_subnet_group_name(cfg.subnet_group.clone())
+        .set_vpc_security_group_ids(Some(cfg.security_groups.clone()).filter(|v| !v.is_empty()))
+        .set_db_parameter_group_name(cfg.parameter_group.clone())
+        .publicly_accessible(false)
+        .deletion_protection(false)
+        .set_tags(Some(tags))
+        .send()
+        .await
+        .map_err(|e| {
+            rds_error(
+                &format!("cannot restore `{}` to a point in time", set.instance),
+                &cfg.region,
+                e,
+            )
+        })?;
+    Ok(restored_to)
+}
+
+/// Restores the backup's snapshot copy in the drill's region as `id`.
+async fn restore_snapshot(
+    c: &Client,
+    cfg: &RdsScratch,
+    m: &Manifest,
+    set: &RdsSnapshotSet,
+    id: &str,
+    tags: Vec<Tag>,
+) -> Result<()> {
+    let snap = set.in_region(&cfg.region).ok_or_else(|| {
+        Error::storage(format!(
+            "backup `{}` has no snapshot copy in `{}` (it has: {})",
+            m.backup_id,
+            cfg.region,
+            set.snapshots
+                .iter()
+                .map(|s| s.region.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+        .hint("add the region to source.copy-to, or set drill.scratch.rds.region")
+    })?;
+    info!(snapshot = %snap.id, instance = %id, region = %cfg.region, "Restoring the snapshot.");
+    c.restore_db_instance_from_db_snapshot()
+        .db_instance_identifier(id)
+        .db_snapshot_identifier(&snap.id)
+        .db_instance_class(&cfg.instance_class)
+        .set_db_subnet_group_name(cfg.subnet_group.clone())
+        .set_vpc_security_group_ids(Some(cfg.security_groups.clone()).filter(|v| !v.is_empty()))
+        .set_db_parameter_group_name(cfg.parameter_group.clone())
+        .publicly_accessible(false)
+        .deletion_protection(false)
+        .set_tags(Some(tags))
+        .send()
+        .await
+        .map_err(|e| {
+            rds_error(
+                &format!("cannot restore snapshot `{}`", snap.id),
+                &cfg.region,
+                e,
+            )
+        })?;
+    Ok(())
+}
+
+/// The scratch instance's password, from the environment or a file.
+fn read_password(cfg: &RdsScratch) -> Result<String> {
+    let password = match &cfg.password {
+        RdsPassword::Env(var) => std::env::var(var).map_err(|_| {
+            Error::key(format!(
+                "the scratch instance's password is not in the environment variable {var}"
+            ))
+            .hint("export it, or set drill.scratch.rds.password-file")
+        })?,
+        RdsPassword::File(path) => std::fs::read_to_string(path)
+            .map_err(|e| {
+                Error::key(format!(
+                    "cannot read the password file `{}`: {e}",
+                    path.display()
+                ))
+            })?
+            .trim_end()
+            .to_string(),
+    };
+    Ok(password)
+}
+
 /// Deletes `id` in `c`, but only when it carries firedrill's tag.
 async fn delete_tagged(c: &Client, region: &str, id: &str) -> Result<()> {
     let out = c
@@ -256,7 +285,7 @@ async fn delete_tagged(c: &Client, region: &str, id: &str) -> Result<()> {
         .db_instance_identifier(id)
         .send()
         .await
-        .map_err(|e| rds_err(&format!("cannot describe instance `{id}`"), region, e))?;
+        .map_err(|e| rds_error(&format!("cannot describe instance `{id}`"), region, e))?;
     let Some(inst) = out.db_instances().first() else {
         return Ok(());
     };
@@ -271,7 +300,7 @@ async fn delete_tagged(c: &Client, region: &str, id: &str) -> Result<()> {
         .delete_automated_backups(true)
         .send()
         .await
-        .map_err(|e| rds_err(&format!("cannot delete scratch instance `{id}`"), region, e))?;
+        .map_err(|e| rds_error(&format!("cannot delete scratch instance `{id}`"), region, e))?;
     Ok(())
 }
 
@@ -326,13 +355,13 @@ impl ScratchTarget for RdsInstance {
 /// # Errors
 /// When the instances cannot be listed.
 pub async fn sweep(cfg: &RdsScratch, drill: &str) -> Result<Vec<CleanupOutcome>> {
-    let c = client(&cfg.region, cfg.endpoint.as_deref()).await;
+    let c = rds_client(&cfg.region, cfg.endpoint.as_deref()).await;
     let mut pages = c.describe_db_instances().into_paginator().send();
     let mut out = Vec::new();
     let cutoff =
         Utc::now() - chrono::Duration::from_std(cfg.ttl).unwrap_or(chrono::Duration::zero());
     while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| rds_err("cannot list DB instances", &cfg.region, e))?;
+        let page = page.map_err(|e| rds_error("cannot list DB instances", &cfg.region, e))?;
         for inst in page.db_instances() {
             let id = inst.db_instance_identifier().unwrap_or_default();
             if !id.starts_with("firedrill-") || !has_tag(inst.tag_list(), Some(drill)) {

@@ -27,7 +27,7 @@ fn rds_env() {
 
 async fn rds(region: &str) -> aws_sdk_rds::Client {
     rds_env();
-    firedrill::method::rds::snapshot::client(region, Some(MOTO)).await
+    firedrill::aws::rds_client(region, Some(MOTO)).await
 }
 
 /// A source instance in us-east-1 (moto), named uniquely.

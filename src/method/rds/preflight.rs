@@ -1,7 +1,8 @@
 //! `check` of an RDS spec: the instance exists, the DR copies' regions answer, the
 //! destinations take writes. No PostgreSQL tools or age keys are involved.
 
-use super::snapshot::{client, describe_instance, rds_err};
+use super::snapshot::describe_instance;
+use crate::aws::{rds_client as client, rds_error as rds_err};
 use crate::method::{preflight, CheckItem};
 use crate::spec::{DrillSpec, RdsSource};
 

@@ -3,97 +3,20 @@
 
 use std::time::{Duration, Instant};
 
-use aws_config::BehaviorVersion;
-use aws_sdk_rds::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_rds::error::DisplayErrorContext;
 use aws_sdk_rds::types::Tag;
 use aws_sdk_rds::Client;
 use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
+use crate::aws::{self, FailureKind};
 use crate::catalog::manifest::{RdsSnapshotSet, RegionSnapshot};
-use crate::spec::RdsSource;
+use crate::spec::{RdsCopy, RdsSource};
 use crate::{Error, Result};
 
 /// Tag key on everything firedrill creates in RDS; the value is the drill name.
 pub const TAG: &str = "firedrill";
-
-/// A client for `region`, through `endpoint` when given (moto, VPC endpoints).
-pub async fn client(region: &str, endpoint: Option<&str>) -> Client {
-    let shared = aws_config::defaults(BehaviorVersion::latest())
-        .region(aws_config::Region::new(region.to_string()))
-        .load()
-        .await;
-    let mut conf = aws_sdk_rds::config::Builder::from(&shared);
-    if let Some(ep) = endpoint {
-        conf = conf.endpoint_url(ep);
-    }
-    Client::from_conf(conf.build())
-}
-
-/// Maps an RDS error to one naming the object, the region and the fix.
-pub fn rds_err<E>(
-    what: &str,
-    region: &str,
-    e: SdkError<E, aws_smithy_runtime_api::http::Response>,
-) -> Error
-where
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-{
-    let status = e.raw_response().map(|r| r.status().as_u16());
-    let code = e
-        .code()
-        .map(str::to_string)
-        .or_else(|| status.map(|s| format!("HTTP {s}")))
-        .unwrap_or_default();
-    let message = e.message().unwrap_or("").to_string();
-    let detail = match &e {
-        SdkError::ServiceError(_) => format!("{code}: {message}"),
-        other => DisplayErrorContext(other).to_string(),
-    };
-    let lower = detail.to_ascii_lowercase();
-    let (msg, hint) = if lower.contains("credential") && !matches!(e, SdkError::ServiceError(_)) {
-        (
-            format!("{what} in `{region}`: no AWS credentials found"),
-            "set AWS credentials (environment, profile, IRSA or instance role)".to_string(),
-        )
-    } else if matches!(e, SdkError::DispatchFailure(_) | SdkError::TimeoutError(_)) {
-        (
-            format!("{what} in `{region}`: the RDS endpoint is unreachable"),
-            "check the network (and source.endpoint / scratch endpoint)".to_string(),
-        )
-    } else if code.ends_with("NotFound") || code.ends_with("NotFoundFault") {
-        (
-            format!(
-                "{what} in `{region}`: {}",
-                if message.is_empty() {
-                    code.clone()
-                } else {
-                    message.clone()
-                }
-            ),
-            "check the identifier and the region".to_string(),
-        )
-    } else if code.contains("QuotaExceeded") {
-        (
-            format!("{what} in `{region}`: quota exceeded ({code})"),
-            "raise the RDS quota or remove old snapshots/instances".to_string(),
-        )
-    } else if code == "AccessDenied" || code == "AccessDeniedException" {
-        (
-            format!("{what} in `{region}`: access denied"),
-            "grant the permissions listed in README (RDS drills)".to_string(),
-        )
-    } else {
-        (
-            format!("{what} in `{region}`: {code} {message}"),
-            "see the cause below".to_string(),
-        )
-    };
-    Error::storage(msg)
-        .hint(hint)
-        .source(std::io::Error::other(detail))
-}
 
 /// The source instance, with an error naming it and its region when it cannot be found.
 ///
@@ -109,7 +32,7 @@ pub async fn describe_instance(
         .send()
         .await
         .map_err(|e| {
-            rds_err(
+            aws::rds_error(
                 &format!("cannot find DB instance `{}`", src.instance),
                 &src.region,
                 e,
@@ -171,7 +94,7 @@ async fn snapshot_state(
         .db_snapshot_identifier(id)
         .send()
         .await
-        .map_err(|e| rds_err(&format!("cannot describe snapshot `{id}`"), region, e))?;
+        .map_err(|e| aws::rds_error(&format!("cannot describe snapshot `{id}`"), region, e))?;
     let Some(s) = out.db_snapshots().first() else {
         return Ok(None);
     };
@@ -212,7 +135,7 @@ pub async fn snapshot(
         // A failed backup leaves no snapshot behind (they would count against the quota and
         // no manifest would ever lead prune to them).
         for (region, id) in created {
-            let c = client(&region, src.endpoint.as_deref()).await;
+            let c = aws::rds_client(&region, src.endpoint.as_deref()).await;
             if let Err(e) = c
                 .delete_db_snapshot()
                 .db_snapshot_identifier(&id)
@@ -233,7 +156,7 @@ async fn take_snapshot(
     cancel: &CancellationToken,
     created_ids: &mut Vec<(String, String)>,
 ) -> Result<RdsBackup> {
-    let c = client(&src.region, src.endpoint.as_deref()).await;
+    let c = aws::rds_client(&src.region, src.endpoint.as_deref()).await;
     let inst = describe_instance(&c, src).await?;
     let id = format!(
         "firedrill-{}-{}",
@@ -248,7 +171,7 @@ async fn take_snapshot(
         .send()
         .await
         .map_err(|e| {
-            rds_err(
+            aws::rds_error(
                 &format!("cannot snapshot DB instance `{}`", src.instance),
                 &src.region,
                 e,
@@ -279,42 +202,7 @@ async fn take_snapshot(
         arn: arn.clone(),
     }];
     for copy in &src.copy_to {
-        let rc = client(&copy.region, src.endpoint.as_deref()).await;
-        info!(snapshot = %id, region = %copy.region, "Copying the RDS snapshot.");
-        // Encrypted snapshots (a KMS key for the destination) need a request pre-signed for the
-        // source region; real AWS refuses the copy without it.
-        let presigned = match &copy.kms_key_id {
-            Some(kms) => Some(presigned_copy_url(&src.region, &copy.region, &arn, &id, kms).await?),
-            None => None,
-        };
-        rc.copy_db_snapshot()
-            .source_db_snapshot_identifier(&arn)
-            .target_db_snapshot_identifier(&id)
-            .set_kms_key_id(copy.kms_key_id.clone())
-            .set_pre_signed_url(presigned)
-            .set_tags(Some(tags(drill)))
-            .send()
-            .await
-            .map_err(|e| {
-                rds_err(
-                    &format!("cannot copy snapshot `{id}` from `{}`", src.region),
-                    &copy.region,
-                    e,
-                )
-            })?;
-        created_ids.push((copy.region.clone(), id.clone()));
-        let copied_arn = wait_for(
-            &format!("the copy of `{id}` in `{}`", copy.region),
-            src.wait_timeout,
-            cancel,
-            || async {
-                Ok(match snapshot_state(&rc, &copy.region, &id).await? {
-                    Some((status, _, arn)) if status == "available" => Some(arn),
-                    _ => None,
-                })
-            },
-        )
-        .await?;
+        let copied_arn = copy_snapshot(src, copy, drill, (&id, &arn), cancel, created_ids).await?;
         snapshots.push(RegionSnapshot {
             region: copy.region.clone(),
             id: id.clone(),
@@ -334,6 +222,54 @@ async fn take_snapshot(
     })
 }
 
+/// Copies snapshot `id` (`arn`, in the source region) into `copy`'s region and waits for the
+/// copy; returns the copy's ARN.
+async fn copy_snapshot(
+    src: &RdsSource,
+    copy: &RdsCopy,
+    drill: &str,
+    (id, arn): (&str, &str),
+    cancel: &CancellationToken,
+    created_ids: &mut Vec<(String, String)>,
+) -> Result<String> {
+    let rc = aws::rds_client(&copy.region, src.endpoint.as_deref()).await;
+    info!(snapshot = %id, region = %copy.region, "Copying the RDS snapshot.");
+    // Encrypted snapshots (a KMS key for the destination) need a request pre-signed for the
+    // source region; real AWS refuses the copy without it.
+    let presigned = match &copy.kms_key_id {
+        Some(kms) => Some(presigned_copy_url(&src.region, &copy.region, arn, id, kms).await?),
+        None => None,
+    };
+    rc.copy_db_snapshot()
+        .source_db_snapshot_identifier(arn)
+        .target_db_snapshot_identifier(id)
+        .set_kms_key_id(copy.kms_key_id.clone())
+        .set_pre_signed_url(presigned)
+        .set_tags(Some(tags(drill)))
+        .send()
+        .await
+        .map_err(|e| {
+            aws::rds_error(
+                &format!("cannot copy snapshot `{id}` from `{}`", src.region),
+                &copy.region,
+                e,
+            )
+        })?;
+    created_ids.push((copy.region.clone(), id.to_string()));
+    wait_for(
+        &format!("the copy of `{id}` in `{}`", copy.region),
+        src.wait_timeout,
+        cancel,
+        || async {
+            Ok(match snapshot_state(&rc, &copy.region, id).await? {
+                Some((status, _, arn)) if status == "available" => Some(arn),
+                _ => None,
+            })
+        },
+    )
+    .await
+}
+
 /// The pre-signed `CopyDBSnapshot` URL real AWS requires for a cross-region copy of an
 /// encrypted snapshot: the request signed (SigV4, query string) for the *source* region,
 /// naming the destination region and KMS key. The Rust SDK does not build it itself.
@@ -348,18 +284,14 @@ pub async fn presigned_copy_url(
     kms_key_id: &str,
 ) -> Result<String> {
     use aws_credential_types::provider::ProvideCredentials;
-    let shared = aws_config::defaults(BehaviorVersion::latest())
-        .region(aws_config::Region::new(source_region.to_string()))
-        .load()
-        .await;
+    let shared = aws::ClientConfig::new(source_region, None).load().await;
     let provider = shared
         .credentials_provider()
         .ok_or_else(|| Error::key("no AWS credentials to pre-sign the snapshot copy with"))?;
     let creds = provider.provide_credentials().await.map_err(|e| {
-        Error::key(format!(
-            "no AWS credentials to pre-sign the snapshot copy with: {e}"
-        ))
-        .hint("set AWS credentials (environment, profile, IRSA or instance role)")
+        Error::key("no AWS credentials to pre-sign the snapshot copy with")
+            .hint("set AWS credentials (environment, profile, IRSA or instance role)")
+            .caused_by(e)
     })?;
     presign_with(
         creds,
@@ -403,7 +335,7 @@ fn presign_with(
         .time(now)
         .settings(settings)
         .build()
-        .map_err(|e| Error::internal(format!("cannot pre-sign the snapshot copy: {e}")))?
+        .map_err(|e| Error::internal("cannot pre-sign the snapshot copy").caused_by(e))?
         .into();
     let request = SignableRequest::new(
         "GET",
@@ -411,9 +343,9 @@ fn presign_with(
         std::iter::empty(),
         SignableBody::Bytes(&[]),
     )
-    .map_err(|e| Error::internal(format!("cannot pre-sign the snapshot copy: {e}")))?;
+    .map_err(|e| Error::internal("cannot pre-sign the snapshot copy").caused_by(e))?;
     let (instructions, _) = sign(request, &params)
-        .map_err(|e| Error::internal(format!("cannot pre-sign the snapshot copy: {e}")))?
+        .map_err(|e| Error::internal("cannot pre-sign the snapshot copy").caused_by(e))?
         .into_parts();
     let mut url = base;
     for (k, v) in instructions.params() {
@@ -432,7 +364,7 @@ pub async fn delete_snapshot(
     endpoint: Option<&str>,
     s: &RegionSnapshot,
 ) -> Result<()> {
-    let c = client(region, endpoint).await;
+    let c = aws::rds_client(region, endpoint).await;
     let tags = match c
         .list_tags_for_resource()
         .resource_name(&s.arn)
@@ -440,14 +372,9 @@ pub async fn delete_snapshot(
         .await
     {
         Ok(t) => t,
-        Err(e)
-            if e.code()
-                .is_some_and(|c| c.ends_with("NotFound") || c.ends_with("NotFoundFault")) =>
-        {
-            return Ok(())
-        }
+        Err(e) if aws::classify(&e) == FailureKind::NotFound => return Ok(()),
         Err(e) => {
-            return Err(rds_err(
+            return Err(aws::rds_error(
                 &format!("cannot read the tags of snapshot `{}`", s.id),
                 region,
                 e,
@@ -469,13 +396,8 @@ pub async fn delete_snapshot(
         .await
     {
         Ok(_) => Ok(()),
-        Err(e)
-            if e.code()
-                .is_some_and(|c| c.ends_with("NotFound") || c.ends_with("NotFoundFault")) =>
-        {
-            Ok(())
-        }
-        Err(e) => Err(rds_err(
+        Err(e) if aws::classify(&e) == FailureKind::NotFound => Ok(()),
+        Err(e) => Err(aws::rds_error(
             &format!("cannot delete snapshot `{}`", s.id),
             region,
             e,
