@@ -8,8 +8,8 @@ use serde::Serialize;
 
 use super::{Integrity, IntegrityProblem};
 use crate::report::{evidence, DrillReport};
-use crate::schedule::Schedule;
 use crate::spec::DrillSpec;
+use crate::spec::Schedule;
 use crate::{Error, Result};
 
 /// Where the schedule of a summary came from.
