@@ -12,7 +12,7 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tracing::warn;
 
-use crate::spec;
+use crate::{spec, Error, Result};
 
 pub use run::{run_backup, run_drill};
 
@@ -63,6 +63,20 @@ pub fn specs_in(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
         .collect();
     out.sort();
     Ok(out)
+}
+
+/// Specs in `dir` as [`specs_in`], or the error naming the folder with `hint` as the fix.
+///
+/// # Errors
+/// When the folder cannot be read.
+pub fn read_folder(dir: &Path, hint: &str) -> Result<Vec<PathBuf>> {
+    specs_in(dir).map_err(|e| {
+        Error::spec(format!(
+            "cannot read the spec folder `{}`: {e}",
+            dir.display()
+        ))
+        .hint(hint)
+    })
 }
 
 /// Runs `op` for every spec in `dir`, at most `concurrency` at once; rows in spec order.

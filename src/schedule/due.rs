@@ -115,9 +115,9 @@ pub async fn run_due(
     now: DateTime<Utc>,
     concurrency: usize,
     cancel: &CancellationToken,
-) -> std::io::Result<Vec<RunRow>> {
+) -> crate::Result<Vec<RunRow>> {
     let mut jobs = Vec::new();
-    for path in fleet::specs_in(dir)? {
+    for path in fleet::read_folder(dir, super::FOLDER_HINT)? {
         let spec = match spec::load(&path, &[]) {
             Ok(s) => s,
             Err(e) => {

@@ -3,4 +3,8 @@
 
 pub mod daemon;
 pub mod due;
+mod health;
 mod http;
+
+/// The fix for a spec folder that cannot be read.
+const FOLDER_HINT: &str = "point it at a folder of drill specs";
