@@ -1,11 +1,11 @@
 //! Printing rows of many runs (`--all`, `run-due`, `schedule`) as a summary table or JSON.
 
-use std::path::Path;
-
 use tokio_util::sync::CancellationToken;
 
 use firedrill::fleet::{self, Operation, RunRow};
-use firedrill::{Error, Result};
+use firedrill::Result;
+
+use super::SpecArgs;
 
 /// Arguments shared by `backup` and `drill` for running every spec of a folder.
 #[derive(Debug, clap::Args)]
@@ -68,27 +68,25 @@ pub fn print(rows: &[RunRow], json: bool) {
 
 /// `backup --all DIR` / `drill --all DIR`.
 pub async fn run_all(
-    dir: &Path,
-    op: Operation,
+    args: &SpecArgs,
     all: &AllArgs,
-    json: bool,
+    op: Operation,
     cancel: &CancellationToken,
 ) -> Result<u8> {
-    let rows = fleet::run_all(dir, op, "fleet", usize::from(all.concurrency), cancel)
-        .await
-        .map_err(|e| {
-            Error::spec(format!(
-                "cannot read the spec folder `{}`: {e}",
-                dir.display()
-            ))
-            .hint("with --all, give a folder of drill specs (*.toml)")
-        })?;
-    if rows.is_empty() {
-        return Err(
-            Error::spec(format!("no drill specs (*.toml) in `{}`", dir.display()))
-                .hint("with --all, give a folder of drill specs"),
-        );
-    }
-    print(&rows, json);
+    let concurrency = usize::from(all.concurrency);
+    let rows = fleet::run_all(&args.spec, op, "fleet", concurrency, cancel).await?;
+    print(&rows, args.json);
     Ok(fleet::worst(&rows))
+}
+
+/// One line of a row, as the daemon prints them while it runs.
+pub fn line(row: &RunRow) -> String {
+    format!(
+        "{:<6} {:<20} exit {}  {:.1} s  {}",
+        row.operation,
+        row.drill,
+        row.code,
+        row.seconds,
+        row.detail.lines().next().unwrap_or("")
+    )
 }

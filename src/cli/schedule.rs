@@ -72,14 +72,7 @@ pub async fn schedule(args: ScheduleArgs, cancel: &CancellationToken) -> Result<
             if json {
                 println!("{}", serde_json::to_string(row).expect("serialisable"));
             } else {
-                println!(
-                    "{:<6} {:<20} exit {}  {:.1} s  {}",
-                    row.operation,
-                    row.drill,
-                    row.code,
-                    row.seconds,
-                    row.detail.lines().next().unwrap_or("")
-                );
+                println!("{}", super::fleet::line(row));
             }
         },
     )

@@ -14,7 +14,7 @@ use tracing::warn;
 
 use crate::{spec, Error, Result};
 
-pub use run::{run_backup, run_drill};
+pub use run::{run_and_notify, run_row, Outcome, Run};
 
 /// What one run did for one spec.
 #[derive(Debug, Clone, Serialize)]
@@ -83,15 +83,15 @@ pub fn read_folder(dir: &Path, hint: &str) -> Result<Vec<PathBuf>> {
 /// After cancellation no new run starts; the running ones stop as single runs do.
 ///
 /// # Errors
-/// When the folder cannot be read.
+/// When the folder cannot be read or nothing ran (no specs in it).
 pub async fn run_all(
     dir: &Path,
     op: Operation,
     trigger: &str,
     concurrency: usize,
     cancel: &CancellationToken,
-) -> std::io::Result<Vec<RunRow>> {
-    let paths = specs_in(dir)?;
+) -> Result<Vec<RunRow>> {
+    let paths = read_folder(dir, "with --all, give a folder of drill specs (*.toml)")?;
     let jobs = paths.into_iter().map(|path| {
         let trigger = trigger.to_string();
         let cancel = cancel.clone();
@@ -100,13 +100,17 @@ pub async fn run_all(
                 Ok(s) => s,
                 Err(e) => return vec![RunRow::broken_spec(&path, &e)],
             };
-            vec![match op {
-                Operation::Backup => run_backup(&spec, &trigger, &cancel).await,
-                Operation::Drill => run_drill(&spec, &trigger, &cancel).await,
-            }]
+            vec![run_row(&spec, op, &trigger, &cancel).await]
         }
     });
-    Ok(bounded(jobs, concurrency, cancel).await)
+    let rows = bounded(jobs, concurrency, cancel).await;
+    if rows.is_empty() {
+        return Err(
+            Error::spec(format!("no drill specs (*.toml) in `{}`", dir.display()))
+                .hint("with --all, give a folder of drill specs"),
+        );
+    }
+    Ok(rows)
 }
 
 /// Runs `jobs` at most `concurrency` at once, in their order; jobs not started before

@@ -21,7 +21,7 @@ pub use event::Event;
 
 /// Metrics and webhooks after a backup. A run refused because another holds the lease
 /// changes nothing.
-pub async fn after_backup(
+pub(crate) async fn after_backup(
     spec: &DrillSpec,
     trigger: &str,
     started: DateTime<Utc>,
@@ -36,7 +36,7 @@ pub async fn after_backup(
 }
 
 /// Metrics and webhooks after a drill (or a drill that could not start).
-pub async fn after_drill(
+pub(crate) async fn after_drill(
     spec: &DrillSpec,
     trigger: &str,
     started: DateTime<Utc>,

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
-use crate::fleet::{self, RunRow};
+use crate::fleet::{self, Operation, RunRow};
 use crate::spec::DrillSpec;
 use crate::{catalog, spec, storage};
 
@@ -96,11 +96,11 @@ pub async fn run_spec(
             let _ = std::fs::create_dir_all(dir);
         }
         let _ = std::fs::write(&state, Utc::now().to_rfc3339());
-        rows.push(fleet::run_backup(spec, "schedule", cancel).await);
+        rows.push(fleet::run_row(spec, Operation::Backup, "schedule", cancel).await);
     }
     if drill && !cancel.is_cancelled() {
         info!(drill = %spec.name, "Scheduled drill due.");
-        rows.push(fleet::run_drill(spec, "schedule", cancel).await);
+        rows.push(fleet::run_row(spec, Operation::Drill, "schedule", cancel).await);
     }
     rows
 }
