@@ -97,19 +97,24 @@ fn print(outcome: &DrillOutcome, args: &SpecArgs) {
         }));
         return;
     }
-    println!("{}", summary(r));
-    if let Some(s) = &outcome.stored {
-        println!("Report: {}", s.json.display());
-        println!("        {}", s.markdown.display());
-        println!("        {}", s.html.display());
-    }
+    print_verdict(outcome);
     if let Some(url) = &outcome.kept_url {
         println!("Scratch target kept. Connect with:\n  psql '{url}'\nRemove it with: firedrill cleanup {}", args.spec.display());
     }
 }
 
+/// The verdict for people and where the report files are.
+pub fn print_verdict(outcome: &DrillOutcome) {
+    println!("{}", summary(&outcome.report));
+    if let Some(s) = &outcome.stored {
+        println!("Report: {}", s.json.display());
+        println!("        {}", s.markdown.display());
+        println!("        {}", s.html.display());
+    }
+}
+
 /// One-paragraph verdict for people.
-pub fn summary(r: &firedrill::report::DrillReport) -> String {
+fn summary(r: &firedrill::report::DrillReport) -> String {
     let mut s = format!("Drill `{}`: {:?}", r.drill, r.verdict).to_uppercase();
     s = s.replacen(&r.drill.to_uppercase(), &r.drill, 1);
     if let Some(rto) = &r.rto {
