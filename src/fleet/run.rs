@@ -10,8 +10,9 @@ use tracing::info;
 use super::{Operation, RunRow};
 use crate::backup::{self, BackupOutcome};
 use crate::drill::{self, DrillOptions, DrillOutcome};
+use crate::notify::{self, Finished};
 use crate::spec::DrillSpec;
-use crate::{notify, Result};
+use crate::Result;
 
 /// What one run of a spec does.
 #[derive(Debug, Clone)]
@@ -68,7 +69,7 @@ pub async fn run_and_notify(
     match run {
         Run::Backup => {
             let result = backup::run(spec, cancel).await;
-            notify::after_backup(spec, trigger, started, &result).await;
+            notify::after(spec, trigger, started, Finished::Backup(&result)).await;
             result.map(Outcome::Backup)
         }
         Run::Drill(opts) => {
@@ -77,7 +78,7 @@ pub async fn run_and_notify(
                 ..opts
             };
             let result = drill::run(spec, &opts, cancel).await;
-            notify::after_drill(spec, trigger, started, &result).await;
+            notify::after(spec, trigger, started, Finished::Drill(&result)).await;
             result.map(|o| Outcome::Drill(Box::new(o)))
         }
     }
