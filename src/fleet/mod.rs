@@ -12,7 +12,8 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tracing::warn;
 
-use crate::{spec, Error, Result};
+use crate::spec::{self, DrillSpec};
+use crate::{Error, Result};
 
 pub use run::{run_and_notify, run_row, Outcome, Run};
 
@@ -27,6 +28,14 @@ pub struct RunRow {
     pub code: u8,
     pub seconds: f64,
     pub detail: String,
+}
+
+/// Loads the spec at `path` as it is (no overrides).
+///
+/// # Errors
+/// The row of a spec that does not load (and a warning in the log).
+pub fn load(path: &Path) -> std::result::Result<DrillSpec, RunRow> {
+    spec::load(path, &[]).map_err(|e| RunRow::broken_spec(path, &e))
 }
 
 impl RunRow {
@@ -96,9 +105,9 @@ pub async fn run_all(
         let trigger = trigger.to_string();
         let cancel = cancel.clone();
         async move {
-            let spec = match spec::load(&path, &[]) {
+            let spec = match load(&path) {
                 Ok(s) => s,
-                Err(e) => return vec![RunRow::broken_spec(&path, &e)],
+                Err(row) => return vec![row],
             };
             vec![run_row(&spec, op, &trigger, &cancel).await]
         }

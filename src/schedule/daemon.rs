@@ -112,11 +112,11 @@ impl Daemon {
             if self.is_running(&path) {
                 continue;
             }
-            let spec = match spec::load(&path, &[]) {
+            let spec = match fleet::load(&path) {
                 Ok(s) => s,
-                Err(e) => {
+                Err(row) => {
                     // Said once per pass; the rest of the folder goes on.
-                    (self.on_row)(&RunRow::broken_spec(&path, &e));
+                    (self.on_row)(&row);
                     continue;
                 }
             };

@@ -9,7 +9,7 @@ use tracing::info;
 
 use crate::fleet::{self, Operation, RunRow};
 use crate::spec::DrillSpec;
-use crate::{catalog, spec, storage};
+use crate::{catalog, storage};
 
 fn state_file(spec: &DrillSpec) -> PathBuf {
     spec.drill
@@ -118,10 +118,9 @@ pub async fn run_due(
 ) -> crate::Result<Vec<RunRow>> {
     let mut jobs = Vec::new();
     for path in fleet::read_folder(dir, super::FOLDER_HINT)? {
-        let spec = match spec::load(&path, &[]) {
+        let spec = match fleet::load(&path) {
             Ok(s) => s,
-            Err(e) => {
-                let row = RunRow::broken_spec(&path, &e);
+            Err(row) => {
                 jobs.push(Box::pin(async move { vec![row] }) as Job);
                 continue;
             }
