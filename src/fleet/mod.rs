@@ -30,14 +30,6 @@ pub struct RunRow {
     pub detail: String,
 }
 
-/// Loads the spec at `path` as it is (no overrides).
-///
-/// # Errors
-/// The row of a spec that does not load (and a warning in the log).
-pub fn load(path: &Path) -> std::result::Result<DrillSpec, RunRow> {
-    spec::load(path, &[]).map_err(|e| RunRow::broken_spec(path, &e))
-}
-
 impl RunRow {
     /// The row of a spec that did not load.
     pub fn broken_spec(path: &Path, e: &crate::Error) -> RunRow {
@@ -53,7 +45,15 @@ impl RunRow {
     }
 }
 
-/// Which operation `--all` runs.
+/// Loads the spec at `path` as it is (no overrides).
+///
+/// # Errors
+/// The row of a spec that does not load (and a warning in the log).
+pub fn load(path: &Path) -> std::result::Result<DrillSpec, RunRow> {
+    spec::load(path, &[]).map_err(|e| RunRow::broken_spec(path, &e))
+}
+
+/// Which operation a row runs (`--all`, `run-due`, the daemon).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Operation {
     Backup,
