@@ -72,7 +72,7 @@ pub async fn schedule(args: ScheduleArgs, cancel: &CancellationToken) -> Result<
             if json {
                 println!("{}", serde_json::to_string(row).expect("serialisable"));
             } else {
-                println!("{}", super::fleet::line(row));
+                println!("{}", fleet::line(row));
             }
         },
     )

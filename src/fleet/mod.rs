@@ -2,6 +2,7 @@
 //! summary, at most `concurrency` at once. Used by `backup --all`, `drill --all`, `run-due`
 //! and the schedule daemon.
 
+mod render;
 mod run;
 
 use std::path::{Path, PathBuf};
@@ -15,6 +16,7 @@ use tracing::warn;
 use crate::spec::{self, DrillSpec};
 use crate::{Error, Result};
 
+pub use render::{line, table};
 pub use run::{run_and_notify, run_row, Outcome, Run};
 
 /// What one run did for one spec.
