@@ -105,43 +105,10 @@ fn print(outcome: &DrillOutcome, args: &SpecArgs) {
 
 /// The verdict for people and where the report files are.
 pub fn print_verdict(outcome: &DrillOutcome) {
-    println!("{}", summary(&outcome.report));
+    println!("{}", fleet::verdict(&outcome.report));
     if let Some(s) = &outcome.stored {
         println!("Report: {}", s.json.display());
         println!("        {}", s.markdown.display());
         println!("        {}", s.html.display());
     }
-}
-
-/// One-paragraph verdict for people.
-fn summary(r: &firedrill::report::DrillReport) -> String {
-    let mut s = format!("Drill `{}`: {:?}", r.drill, r.verdict).to_uppercase();
-    s = s.replacen(&r.drill.to_uppercase(), &r.drill, 1);
-    if let Some(rto) = &r.rto {
-        s.push_str(&format!("\n  RTO {:.1} s", rto.seconds));
-        if let Some(t) = rto.target_seconds {
-            s.push_str(&format!(" (target {t:.0} s)"));
-        }
-    }
-    if let Some(rpo) = &r.rpo {
-        s.push_str(&format!("\n  RPO {:.1} s", rpo.seconds));
-        if let Some(t) = rpo.target_seconds {
-            s.push_str(&format!(" (target {t:.0} s)"));
-        }
-    }
-    for c in &r.checks {
-        s.push_str(&format!(
-            "\n  {} {}: {}",
-            if c.pass { "pass" } else { "FAIL" },
-            c.name,
-            c.actual
-        ));
-    }
-    if let Some(reason) = &r.reason {
-        s.push_str(&format!(
-            "\n  reason: {}",
-            reason.replace('\n', "\n          ")
-        ));
-    }
-    s
 }

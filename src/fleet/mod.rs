@@ -16,7 +16,7 @@ use tracing::warn;
 use crate::spec::{self, DrillSpec};
 use crate::{Error, Result};
 
-pub use render::{line, table};
+pub use render::{line, table, verdict};
 pub use run::{run_and_notify, run_row, Outcome, Run};
 
 /// What one run did for one spec.
