@@ -1,49 +1,45 @@
 use tokio_util::sync::CancellationToken;
 
-use firedrill::{backup, Result};
+use firedrill::backup::BackupOutcome;
+use firedrill::fleet::{self, Operation, Outcome, Run};
+use firedrill::Result;
 
 use super::BackupArgs;
 
 pub async fn run(args: BackupArgs, cancel: &CancellationToken) -> Result<u8> {
     if args.all.all {
-        return super::fleet::run_all(
-            &args.spec.spec,
-            firedrill::fleet::Operation::Backup,
-            &args.all,
-            args.spec.json,
-            cancel,
-        )
-        .await;
+        return super::fleet::run_all(&args.spec, &args.all, Operation::Backup, cancel).await;
     }
-    let args = args.spec;
-    let spec = args.load()?;
-    let started = chrono::Utc::now();
-    let result = backup::run(&spec, cancel).await;
-    firedrill::notify::after_backup(&spec, "manual", started, &result).await;
-    let outcome = result?;
-    let code = if outcome.complete() { 0 } else { 2 };
-    if args.json {
-        super::print_json(&outcome);
-    } else {
-        println!(
-            "Backup {} of `{}`: {} bytes stored in `{}` ({} bytes of dump), recovery point {}, {:.1} s.",
-            outcome.backup_id,
-            outcome.drill,
-            outcome.stored_bytes,
-            outcome.primary,
-            outcome.plain_bytes,
-            outcome.snapshot_at.to_rfc3339(),
-            outcome.seconds
-        );
-        for r in &outcome.replicas {
-            match &r.error {
-                None => println!(
-                    "  replica `{}`: copied, size and SHA-256 verified",
-                    r.destination
-                ),
-                Some(e) => println!("  replica `{}`: FAILED: {e}", r.destination),
-            }
+    let spec = args.spec.load()?;
+    let outcome = fleet::run_and_notify(&spec, Run::Backup, "manual", cancel).await?;
+    if let Outcome::Backup(o) = &outcome {
+        print(o, args.spec.json);
+    }
+    Ok(outcome.exit_code())
+}
+
+fn print(outcome: &BackupOutcome, json: bool) {
+    if json {
+        super::print_json(outcome);
+        return;
+    }
+    println!(
+        "Backup {} of `{}`: {} bytes stored in `{}` ({} bytes of dump), recovery point {}, {:.1} s.",
+        outcome.backup_id,
+        outcome.drill,
+        outcome.stored_bytes,
+        outcome.primary,
+        outcome.plain_bytes,
+        outcome.snapshot_at.to_rfc3339(),
+        outcome.seconds
+    );
+    for r in &outcome.replicas {
+        match &r.error {
+            None => println!(
+                "  replica `{}`: copied, size and SHA-256 verified",
+                r.destination
+            ),
+            Some(e) => println!("  replica `{}`: FAILED: {e}", r.destination),
         }
     }
-    Ok(code)
 }

@@ -20,24 +20,15 @@ pub struct DemoArgs {
 
 pub async fn run(args: DemoArgs, cancel: &CancellationToken) -> Result<u8> {
     let outcome = demo::run(&args.dir, &args.run_as, cancel).await?;
-    let r = &outcome.drill.report;
     if args.json {
         super::print_json(&outcome);
     } else {
-        println!("{}", super::drill::summary(r));
-        if let Some(s) = &outcome.drill.stored {
-            println!(
-                "Report: {}\n        {}\n        {}",
-                s.json.display(),
-                s.markdown.display(),
-                s.html.display()
-            );
-        }
+        super::drill::print_verdict(&outcome.drill);
         println!(
             "Spec used: {} (try `firedrill list {}`)",
             outcome.spec.display(),
             outcome.spec.display()
         );
     }
-    Ok(r.verdict.exit_code())
+    Ok(outcome.drill.report.verdict.exit_code())
 }

@@ -5,7 +5,8 @@ use tokio_util::sync::CancellationToken;
 
 use firedrill::catalog::layout;
 use firedrill::catalog::Pick;
-use firedrill::drill::{self, DrillOptions};
+use firedrill::drill::{self, DrillOptions, DrillOutcome};
+use firedrill::fleet::{self, Operation, Outcome, Run};
 use firedrill::{Error, Result};
 
 use super::SpecArgs;
@@ -46,27 +47,11 @@ pub async fn run(args: DrillArgs, cancel: &CancellationToken) -> Result<u8> {
             )
             .hint("drop --dry-run, --backup, --random-within, --from and --keep, or drill one spec"));
         }
-        return super::fleet::run_all(
-            &args.spec.spec,
-            firedrill::fleet::Operation::Drill,
-            &args.all,
-            args.spec.json,
-            cancel,
-        )
-        .await;
+        return super::fleet::run_all(&args.spec, &args.all, Operation::Drill, cancel).await;
     }
     let spec = args.spec.load()?;
-    let pick = match (&args.backup, args.random_within) {
-        (Some(id), _) if !layout::is_backup_id(id) => {
-            return Err(Error::spec(format!("`{id}` is not a backup id"))
-                .hint("copy one from `firedrill list SPEC`"))
-        }
-        (Some(id), _) => Pick::Id(id.clone()),
-        (None, Some(d)) => Pick::RandomWithin(d),
-        (None, None) => Pick::Latest,
-    };
     let opts = DrillOptions {
-        pick,
+        pick: pick(&args)?,
         from: args.from.clone(),
         keep: args.keep,
         trigger: "manual".into(),
@@ -80,12 +65,29 @@ pub async fn run(args: DrillArgs, cancel: &CancellationToken) -> Result<u8> {
         }
         return Ok(0);
     }
-    let started = chrono::Utc::now();
-    let result = drill::run(&spec, &opts, cancel).await;
-    firedrill::notify::after_drill(&spec, &opts.trigger, started, &result).await;
-    let outcome = result?;
+    let outcome = fleet::run_and_notify(&spec, Run::Drill(opts), "manual", cancel).await?;
+    if let Outcome::Drill(o) = &outcome {
+        print(o, &args.spec);
+    }
+    Ok(outcome.exit_code())
+}
+
+/// Which backup `--backup` or `--random-within` asks for.
+fn pick(args: &DrillArgs) -> Result<Pick> {
+    Ok(match (&args.backup, args.random_within) {
+        (Some(id), _) if !layout::is_backup_id(id) => {
+            return Err(Error::spec(format!("`{id}` is not a backup id"))
+                .hint("copy one from `firedrill list SPEC`"))
+        }
+        (Some(id), _) => Pick::Id(id.clone()),
+        (None, Some(d)) => Pick::RandomWithin(d),
+        (None, None) => Pick::Latest,
+    })
+}
+
+fn print(outcome: &DrillOutcome, args: &SpecArgs) {
     let r = &outcome.report;
-    if args.spec.json {
+    if args.json {
         super::print_json(&serde_json::json!({
             "verdict": r.verdict,
             "report": r,
@@ -93,49 +95,20 @@ pub async fn run(args: DrillArgs, cancel: &CancellationToken) -> Result<u8> {
             "kept_url": outcome.kept_url,
             "rto": r.rto.as_ref().map(|x| serde_json::json!({"total_seconds": x.seconds, "target_seconds": x.target_seconds, "pass": x.pass})),
         }));
-    } else {
-        println!("{}", summary(r));
-        if let Some(s) = &outcome.stored {
-            println!("Report: {}", s.json.display());
-            println!("        {}", s.markdown.display());
-            println!("        {}", s.html.display());
-        }
-        if let Some(url) = &outcome.kept_url {
-            println!("Scratch target kept. Connect with:\n  psql '{url}'\nRemove it with: firedrill cleanup {}", args.spec.spec.display());
-        }
+        return;
     }
-    Ok(r.verdict.exit_code())
+    print_verdict(outcome);
+    if let Some(url) = &outcome.kept_url {
+        println!("Scratch target kept. Connect with:\n  psql '{url}'\nRemove it with: firedrill cleanup {}", args.spec.display());
+    }
 }
 
-/// One-paragraph verdict for people.
-pub fn summary(r: &firedrill::report::DrillReport) -> String {
-    let mut s = format!("Drill `{}`: {:?}", r.drill, r.verdict).to_uppercase();
-    s = s.replacen(&r.drill.to_uppercase(), &r.drill, 1);
-    if let Some(rto) = &r.rto {
-        s.push_str(&format!("\n  RTO {:.1} s", rto.seconds));
-        if let Some(t) = rto.target_seconds {
-            s.push_str(&format!(" (target {t:.0} s)"));
-        }
+/// The verdict for people and where the report files are.
+pub fn print_verdict(outcome: &DrillOutcome) {
+    println!("{}", fleet::verdict(&outcome.report));
+    if let Some(s) = &outcome.stored {
+        println!("Report: {}", s.json.display());
+        println!("        {}", s.markdown.display());
+        println!("        {}", s.html.display());
     }
-    if let Some(rpo) = &r.rpo {
-        s.push_str(&format!("\n  RPO {:.1} s", rpo.seconds));
-        if let Some(t) = rpo.target_seconds {
-            s.push_str(&format!(" (target {t:.0} s)"));
-        }
-    }
-    for c in &r.checks {
-        s.push_str(&format!(
-            "\n  {} {}: {}",
-            if c.pass { "pass" } else { "FAIL" },
-            c.name,
-            c.actual
-        ));
-    }
-    if let Some(reason) = &r.reason {
-        s.push_str(&format!(
-            "\n  reason: {}",
-            reason.replace('\n', "\n          ")
-        ));
-    }
-    s
 }

@@ -1,11 +1,11 @@
 //! Printing rows of many runs (`--all`, `run-due`, `schedule`) as a summary table or JSON.
 
-use std::path::Path;
-
 use tokio_util::sync::CancellationToken;
 
 use firedrill::fleet::{self, Operation, RunRow};
-use firedrill::{Error, Result};
+use firedrill::Result;
+
+use super::SpecArgs;
 
 /// Arguments shared by `backup` and `drill` for running every spec of a folder.
 #[derive(Debug, clap::Args)]
@@ -18,77 +18,23 @@ pub struct AllArgs {
     pub concurrency: u16,
 }
 
-/// One line per row, under a header; the worst exit code last.
-pub fn table(rows: &[RunRow]) -> String {
-    let name_w = rows
-        .iter()
-        .map(|r| {
-            r.drill
-                .len()
-                .max(r.spec.display().to_string().len().min(30))
-        })
-        .max()
-        .unwrap_or(5)
-        .max(5);
-    let mut out = format!(
-        "{:<name_w$}  {:<9} {:>4} {:>9}  {}\n",
-        "DRILL", "OPERATION", "EXIT", "SECONDS", "RESULT"
-    );
-    for r in rows {
-        let name = if r.drill.is_empty() {
-            r.spec.display().to_string()
-        } else {
-            r.drill.clone()
-        };
-        out.push_str(&format!(
-            "{name:<name_w$}  {:<9} {:>4} {:>9.1}  {}\n",
-            r.operation,
-            r.code,
-            r.seconds,
-            r.detail.lines().next().unwrap_or("")
-        ));
-    }
-    let failed = rows.iter().filter(|r| r.code != 0).count();
-    out.push_str(&format!(
-        "{} run{}, {failed} not passed; exit code {}.",
-        rows.len(),
-        if rows.len() == 1 { "" } else { "s" },
-        fleet::worst(rows)
-    ));
-    out
-}
-
 pub fn print(rows: &[RunRow], json: bool) {
     if json {
         super::print_json(&rows);
     } else {
-        println!("{}", table(rows));
+        println!("{}", fleet::table(rows));
     }
 }
 
 /// `backup --all DIR` / `drill --all DIR`.
 pub async fn run_all(
-    dir: &Path,
-    op: Operation,
+    args: &SpecArgs,
     all: &AllArgs,
-    json: bool,
+    op: Operation,
     cancel: &CancellationToken,
 ) -> Result<u8> {
-    let rows = fleet::run_all(dir, op, "fleet", usize::from(all.concurrency), cancel)
-        .await
-        .map_err(|e| {
-            Error::spec(format!(
-                "cannot read the spec folder `{}`: {e}",
-                dir.display()
-            ))
-            .hint("with --all, give a folder of drill specs (*.toml)")
-        })?;
-    if rows.is_empty() {
-        return Err(
-            Error::spec(format!("no drill specs (*.toml) in `{}`", dir.display()))
-                .hint("with --all, give a folder of drill specs"),
-        );
-    }
-    print(&rows, json);
+    let concurrency = usize::from(all.concurrency);
+    let rows = fleet::run_all(&args.spec, op, "fleet", concurrency, cancel).await?;
+    print(&rows, args.json);
     Ok(fleet::worst(&rows))
 }

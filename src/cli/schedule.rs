@@ -6,7 +6,7 @@ use tokio_util::sync::CancellationToken;
 
 use firedrill::fleet;
 use firedrill::schedule::{daemon, due};
-use firedrill::{Error, Result};
+use firedrill::Result;
 
 #[derive(Debug, Args)]
 pub struct DirArgs {
@@ -49,14 +49,7 @@ pub async fn run_due(args: DirArgs, cancel: &CancellationToken) -> Result<u8> {
         usize::from(args.concurrency),
         cancel,
     )
-    .await
-    .map_err(|e| {
-        Error::spec(format!(
-            "cannot read the spec folder `{}`: {e}",
-            args.dir.display()
-        ))
-        .hint("point it at a folder of drill specs")
-    })?;
+    .await?;
     if rows.is_empty() && !args.json {
         println!("Nothing due.");
     } else {
@@ -79,14 +72,7 @@ pub async fn schedule(args: ScheduleArgs, cancel: &CancellationToken) -> Result<
             if json {
                 println!("{}", serde_json::to_string(row).expect("serialisable"));
             } else {
-                println!(
-                    "{:<6} {:<20} exit {}  {:.1} s  {}",
-                    row.operation,
-                    row.drill,
-                    row.code,
-                    row.seconds,
-                    row.detail.lines().next().unwrap_or("")
-                );
+                println!("{}", fleet::line(row));
             }
         },
     )

@@ -2,6 +2,7 @@
 //! summary, at most `concurrency` at once. Used by `backup --all`, `drill --all`, `run-due`
 //! and the schedule daemon.
 
+mod render;
 mod run;
 
 use std::path::{Path, PathBuf};
@@ -12,9 +13,11 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tracing::warn;
 
-use crate::spec;
+use crate::spec::{self, DrillSpec};
+use crate::{Error, Result};
 
-pub use run::{run_backup, run_drill};
+pub use render::{line, table, verdict};
+pub use run::{run_and_notify, run_row, Outcome, Run};
 
 /// What one run did for one spec.
 #[derive(Debug, Clone, Serialize)]
@@ -44,7 +47,15 @@ impl RunRow {
     }
 }
 
-/// Which operation `--all` runs.
+/// Loads the spec at `path` as it is (no overrides).
+///
+/// # Errors
+/// The row of a spec that does not load (and a warning in the log).
+pub fn load(path: &Path) -> std::result::Result<DrillSpec, RunRow> {
+    spec::load(path, &[]).map_err(|e| RunRow::broken_spec(path, &e))
+}
+
+/// Which operation a row runs (`--all`, `run-due`, the daemon).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Operation {
     Backup,
@@ -65,34 +76,52 @@ pub fn specs_in(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     Ok(out)
 }
 
+/// Specs in `dir` as [`specs_in`], or the error naming the folder with `hint` as the fix.
+///
+/// # Errors
+/// When the folder cannot be read.
+pub fn read_folder(dir: &Path, hint: &str) -> Result<Vec<PathBuf>> {
+    specs_in(dir).map_err(|e| {
+        Error::spec(format!(
+            "cannot read the spec folder `{}`: {e}",
+            dir.display()
+        ))
+        .hint(hint)
+    })
+}
+
 /// Runs `op` for every spec in `dir`, at most `concurrency` at once; rows in spec order.
 /// After cancellation no new run starts; the running ones stop as single runs do.
 ///
 /// # Errors
-/// When the folder cannot be read.
+/// When the folder cannot be read or nothing ran (no specs in it).
 pub async fn run_all(
     dir: &Path,
     op: Operation,
     trigger: &str,
     concurrency: usize,
     cancel: &CancellationToken,
-) -> std::io::Result<Vec<RunRow>> {
-    let paths = specs_in(dir)?;
+) -> Result<Vec<RunRow>> {
+    let paths = read_folder(dir, "with --all, give a folder of drill specs (*.toml)")?;
     let jobs = paths.into_iter().map(|path| {
         let trigger = trigger.to_string();
         let cancel = cancel.clone();
         async move {
-            let spec = match spec::load(&path, &[]) {
+            let spec = match load(&path) {
                 Ok(s) => s,
-                Err(e) => return vec![RunRow::broken_spec(&path, &e)],
+                Err(row) => return vec![row],
             };
-            vec![match op {
-                Operation::Backup => run_backup(&spec, &trigger, &cancel).await,
-                Operation::Drill => run_drill(&spec, &trigger, &cancel).await,
-            }]
+            vec![run_row(&spec, op, &trigger, &cancel).await]
         }
     });
-    Ok(bounded(jobs, concurrency, cancel).await)
+    let rows = bounded(jobs, concurrency, cancel).await;
+    if rows.is_empty() {
+        return Err(
+            Error::spec(format!("no drill specs (*.toml) in `{}`", dir.display()))
+                .hint("with --all, give a folder of drill specs"),
+        );
+    }
+    Ok(rows)
 }
 
 /// Runs `jobs` at most `concurrency` at once, in their order; jobs not started before

@@ -1,4 +1,5 @@
-//! One backup or one drill of a spec as a summary row, with metrics and notifications.
+//! One backup or one drill of a spec, with metrics and notifications after it: what the
+//! `backup` and `drill` commands run for one spec, and each row of many runs.
 
 use std::time::Instant;
 
@@ -6,12 +7,106 @@ use chrono::Utc;
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
-use super::RunRow;
-use crate::drill::{self, DrillOptions};
+use super::{Operation, RunRow};
+use crate::backup::{self, BackupOutcome};
+use crate::drill::{self, DrillOptions, DrillOutcome};
+use crate::notify::{self, Finished};
 use crate::spec::DrillSpec;
-use crate::{backup, notify};
+use crate::Result;
 
-fn row(spec: &DrillSpec, operation: &str, code: u8, t0: Instant, detail: String) -> RunRow {
+/// What one run of a spec does.
+#[derive(Debug, Clone)]
+pub enum Run {
+    Backup,
+    Drill(DrillOptions),
+}
+
+/// What a run gave; metrics and webhooks have been told.
+#[derive(Debug)]
+pub enum Outcome {
+    Backup(BackupOutcome),
+    Drill(Box<DrillOutcome>),
+}
+
+impl Outcome {
+    /// 0 stored and copied or passed, 1 a failed drill, 2 a missing copy or a drill that
+    /// could not finish.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Outcome::Backup(o) if o.complete() => 0,
+            Outcome::Backup(_) => 2,
+            Outcome::Drill(o) => o.report.verdict.exit_code(),
+        }
+    }
+
+    /// One line for a summary row.
+    pub fn detail(&self) -> String {
+        match self {
+            Outcome::Backup(o) if o.complete() => format!("backup {} stored", o.backup_id),
+            Outcome::Backup(o) => format!("backup {} stored, but a replica failed", o.backup_id),
+            Outcome::Drill(o) => {
+                let r = &o.report;
+                let reason = r.reason.as_deref().map(|x| format!(": {x}"));
+                format!("{:?}{}", r.verdict, reason.unwrap_or_default())
+            }
+        }
+    }
+}
+
+/// Runs `run` of `spec` as `trigger` (`manual`, `schedule`, `fleet`), then tells metrics and
+/// webhooks what it gave, failure included (a run refused because another holds the lease
+/// tells nothing).
+///
+/// # Errors
+/// When the run could not run or finish; the error has been told already.
+pub async fn run_and_notify(
+    spec: &DrillSpec,
+    run: Run,
+    trigger: &str,
+    cancel: &CancellationToken,
+) -> Result<Outcome> {
+    let started = Utc::now();
+    match run {
+        Run::Backup => {
+            let result = backup::run(spec, cancel).await;
+            notify::after(spec, trigger, started, Finished::Backup(&result)).await;
+            result.map(Outcome::Backup)
+        }
+        Run::Drill(opts) => {
+            let opts = DrillOptions {
+                trigger: trigger.into(),
+                ..opts
+            };
+            let result = drill::run(spec, &opts, cancel).await;
+            notify::after(spec, trigger, started, Finished::Drill(&result)).await;
+            result.map(|o| Outcome::Drill(Box::new(o)))
+        }
+    }
+}
+
+/// Runs `op` of `spec` with the spec's own settings (a drill of the latest backup); the row
+/// says what was stored or carries the verdict.
+pub async fn run_row(
+    spec: &DrillSpec,
+    op: Operation,
+    trigger: &str,
+    cancel: &CancellationToken,
+) -> RunRow {
+    let (operation, run) = match op {
+        Operation::Backup => {
+            info!(drill = %spec.name, trigger, "Backup starts.");
+            ("backup", Run::Backup)
+        }
+        Operation::Drill => {
+            info!(drill = %spec.name, trigger, "Drill starts.");
+            ("drill", Run::Drill(DrillOptions::default()))
+        }
+    };
+    let t0 = Instant::now();
+    let (code, detail) = match run_and_notify(spec, run, trigger, cancel).await {
+        Ok(outcome) => (outcome.exit_code(), outcome.detail()),
+        Err(e) => (2, e.render()),
+    };
     RunRow {
         spec: spec.path.clone(),
         drill: spec.name.clone(),
@@ -20,51 +115,4 @@ fn row(spec: &DrillSpec, operation: &str, code: u8, t0: Instant, detail: String)
         seconds: t0.elapsed().as_secs_f64(),
         detail,
     }
-}
-
-/// Backs `spec` up; the row says what was stored.
-pub async fn run_backup(spec: &DrillSpec, trigger: &str, cancel: &CancellationToken) -> RunRow {
-    info!(drill = %spec.name, trigger, "Backup starts.");
-    let (started, t0) = (Utc::now(), Instant::now());
-    let result = backup::run(spec, cancel).await;
-    notify::after_backup(spec, trigger, started, &result).await;
-    let (code, detail) = match &result {
-        Ok(o) if o.complete() => (0, format!("backup {} stored", o.backup_id)),
-        Ok(o) => (
-            2,
-            format!("backup {} stored, but a replica failed", o.backup_id),
-        ),
-        Err(e) => (2, e.render()),
-    };
-    row(spec, "backup", code, t0, detail)
-}
-
-/// Drills `spec` with its latest backup; the row carries the verdict.
-pub async fn run_drill(spec: &DrillSpec, trigger: &str, cancel: &CancellationToken) -> RunRow {
-    info!(drill = %spec.name, trigger, "Drill starts.");
-    let opts = DrillOptions {
-        trigger: trigger.into(),
-        ..DrillOptions::default()
-    };
-    let (started, t0) = (Utc::now(), Instant::now());
-    let result = drill::run(spec, &opts, cancel).await;
-    notify::after_drill(spec, trigger, started, &result).await;
-    let (code, detail) = match result {
-        Ok(outcome) => {
-            let r = &outcome.report;
-            (
-                r.verdict.exit_code(),
-                format!(
-                    "{:?}{}",
-                    r.verdict,
-                    r.reason
-                        .as_deref()
-                        .map(|x| format!(": {x}"))
-                        .unwrap_or_default()
-                ),
-            )
-        }
-        Err(e) => (2, e.render()),
-    };
-    row(spec, "drill", code, t0, detail)
 }

@@ -99,66 +99,43 @@ impl Event {
         started_at: DateTime<Utc>,
         result: &Result<BackupOutcome, Error>,
     ) -> Event {
+        let status = match result {
+            Ok(o) if o.complete() => "succeeded",
+            Ok(_) => "failed",
+            Err(err) if err.kind == crate::ErrorKind::Aborted => "aborted",
+            Err(_) => "error",
+        };
+        let mut e = Event::new("backup", status, drill, trigger, started_at);
         match result {
-            Ok(o) => {
-                let complete = o.complete();
-                let mut e = Event::new(
-                    "backup",
-                    if complete { "succeeded" } else { "failed" },
-                    drill,
-                    trigger,
-                    started_at,
+            Ok(o) if o.complete() => {
+                e.summary = format!(
+                    "Backup {} of `{drill}` stored and copied: {} bytes, recovery point {}.",
+                    o.backup_id,
+                    o.stored_bytes,
+                    o.snapshot_at.to_rfc3339()
                 );
-                e.backup_id = Some(o.backup_id.clone());
-                if complete {
-                    e.summary = format!(
-                        "Backup {} of `{drill}` stored and copied: {} bytes, recovery point {}.",
-                        o.backup_id,
-                        o.stored_bytes,
-                        o.snapshot_at.to_rfc3339()
-                    );
-                } else {
-                    let missing: Vec<String> = o
-                        .replicas
-                        .iter()
-                        .filter(|r| !r.parity)
-                        .map(|r| {
-                            format!(
-                                "`{}`: {}",
-                                r.destination,
-                                r.error.as_deref().unwrap_or("copy differs")
-                            )
-                        })
-                        .collect();
-                    e.summary = format!(
-                        "Backup {} of `{drill}` stored in `{}`, but a copy is missing.",
-                        o.backup_id, o.primary
-                    );
-                    e.reason = Some(format!("copies failed: {}", missing.join("; ")));
-                }
-                e
+            }
+            Ok(o) => {
+                e.summary = format!(
+                    "Backup {} of `{drill}` stored in `{}`, but a copy is missing.",
+                    o.backup_id, o.primary
+                );
+                e.reason = Some(format!("copies failed: {}", missing_copies(o)));
             }
             Err(err) => {
-                let aborted = err.kind == crate::ErrorKind::Aborted;
-                let mut e = Event::new(
-                    "backup",
-                    if aborted { "aborted" } else { "error" },
-                    drill,
-                    trigger,
-                    started_at,
-                );
-                e.summary = format!(
-                    "Backup of `{drill}` {}.",
-                    if aborted {
-                        "was interrupted"
-                    } else {
-                        "could not run"
-                    }
-                );
+                let what = if status == "aborted" {
+                    "was interrupted"
+                } else {
+                    "could not run"
+                };
+                e.summary = format!("Backup of `{drill}` {what}.");
                 e.reason = Some(err.render());
-                e
             }
         }
+        if let Ok(o) = result {
+            e.backup_id = Some(o.backup_id.clone());
+        }
+        e
     }
 
     /// The event of a drill that finished (with a report) or could not start.
@@ -169,46 +146,7 @@ impl Event {
         result: &Result<DrillOutcome, Error>,
     ) -> Event {
         match result {
-            Ok(outcome) => {
-                let r = &outcome.report;
-                let status = match r.verdict {
-                    Verdict::Passed => "passed",
-                    Verdict::Failed => "failed",
-                    Verdict::Error => "error",
-                    Verdict::Aborted => "aborted",
-                };
-                let mut e = Event::new("drill", status, drill, &r.trigger.kind, r.started_at);
-                e.finished_at = r.finished_at;
-                e.reason = r.reason.clone();
-                e.backup_id = r.backup.as_ref().map(|b| b.id.clone());
-                e.rto_seconds = r.rto.as_ref().map(|x| x.seconds);
-                e.rto_target_seconds = r.rto.as_ref().and_then(|x| x.target_seconds);
-                e.rpo_seconds = r.rpo.as_ref().map(|x| x.seconds);
-                e.rpo_target_seconds = r.rpo.as_ref().and_then(|x| x.target_seconds);
-                e.failed_checks = r
-                    .checks
-                    .iter()
-                    .filter(|c| !c.pass)
-                    .map(|c| c.name.clone())
-                    .collect();
-                e.report = outcome
-                    .stored
-                    .as_ref()
-                    .map(|s| s.json.display().to_string());
-                let mut summary = format!("Drill `{drill}` {status}");
-                if let Some(rto) = e.rto_seconds {
-                    summary.push_str(&format!(": RTO {rto:.0} s"));
-                    if let Some(t) = e.rto_target_seconds {
-                        summary.push_str(&format!(" (target {t:.0} s)"));
-                    }
-                }
-                if !e.failed_checks.is_empty() {
-                    summary.push_str(&format!("; failed checks: {}", e.failed_checks.join(", ")));
-                }
-                summary.push('.');
-                e.summary = summary;
-                e
-            }
+            Ok(outcome) => Event::from_report(drill, outcome),
             Err(err) => {
                 let mut e = Event::new("drill", "error", drill, trigger, started_at);
                 e.summary = format!("Drill `{drill}` could not run.");
@@ -217,11 +155,136 @@ impl Event {
             }
         }
     }
+
+    /// The event of a drill that finished with a report.
+    fn from_report(drill: &str, outcome: &DrillOutcome) -> Event {
+        let r = &outcome.report;
+        let status = match r.verdict {
+            Verdict::Passed => "passed",
+            Verdict::Failed => "failed",
+            Verdict::Error => "error",
+            Verdict::Aborted => "aborted",
+        };
+        let mut e = Event::new("drill", status, drill, &r.trigger.kind, r.started_at);
+        e.finished_at = r.finished_at;
+        e.reason = r.reason.clone();
+        e.backup_id = r.backup.as_ref().map(|b| b.id.clone());
+        e.rto_seconds = r.rto.as_ref().map(|x| x.seconds);
+        e.rto_target_seconds = r.rto.as_ref().and_then(|x| x.target_seconds);
+        e.rpo_seconds = r.rpo.as_ref().map(|x| x.seconds);
+        e.rpo_target_seconds = r.rpo.as_ref().and_then(|x| x.target_seconds);
+        e.failed_checks = r
+            .checks
+            .iter()
+            .filter(|c| !c.pass)
+            .map(|c| c.name.clone())
+            .collect();
+        e.report = outcome
+            .stored
+            .as_ref()
+            .map(|s| s.json.display().to_string());
+        e.summary = e.drill_summary();
+        e
+    }
+
+    /// One line for people: the status, the RTO and the failed checks.
+    fn drill_summary(&self) -> String {
+        let mut summary = format!("Drill `{}` {}", self.drill, self.status);
+        if let Some(rto) = self.rto_seconds {
+            summary.push_str(&format!(": RTO {rto:.0} s"));
+            if let Some(t) = self.rto_target_seconds {
+                summary.push_str(&format!(" (target {t:.0} s)"));
+            }
+        }
+        if !self.failed_checks.is_empty() {
+            summary.push_str(&format!(
+                "; failed checks: {}",
+                self.failed_checks.join(", ")
+            ));
+        }
+        summary.push('.');
+        summary
+    }
+}
+
+/// The copies of a backup that failed, with why.
+fn missing_copies(o: &BackupOutcome) -> String {
+    let missing: Vec<String> = o
+        .replicas
+        .iter()
+        .filter(|r| !r.parity)
+        .map(|r| {
+            format!(
+                "`{}`: {}",
+                r.destination,
+                r.error.as_deref().unwrap_or("copy differs")
+            )
+        })
+        .collect();
+    missing.join("; ")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backup::ReplicaOutcome;
+
+    fn stored(replicas: Vec<ReplicaOutcome>) -> Result<BackupOutcome, Error> {
+        Ok(BackupOutcome {
+            drill: "orders".into(),
+            backup_id: "20261126T020000Z-abcdef".into(),
+            snapshot_at: "2026-11-26T02:00:00Z".parse().unwrap(),
+            primary: "main".into(),
+            stored_bytes: 1234,
+            plain_bytes: 5678,
+            seconds: 1.5,
+            replicas,
+            phases: Vec::new(),
+            lease_takeover: None,
+        })
+    }
+
+    #[test]
+    fn stored_backups_say_whether_every_copy_is_there() {
+        let started = Utc::now();
+        let ok = ReplicaOutcome {
+            destination: "dr".into(),
+            parity: true,
+            error: None,
+        };
+        let e = Event::from_backup("orders", "manual", started, &stored(vec![ok]));
+        assert_eq!(
+            (e.event.as_str(), e.ok, e.exit_code),
+            ("backup.succeeded", true, 0)
+        );
+        assert_eq!(
+            e.summary,
+            "Backup 20261126T020000Z-abcdef of `orders` stored and copied: 1234 bytes, \
+             recovery point 2026-11-26T02:00:00+00:00."
+        );
+        assert_eq!(e.reason, None);
+        assert_eq!(e.backup_id.as_deref(), Some("20261126T020000Z-abcdef"));
+
+        let failed = ReplicaOutcome {
+            destination: "dr".into(),
+            parity: false,
+            error: Some("bucket `b` is missing".into()),
+        };
+        let e = Event::from_backup("orders", "fleet", started, &stored(vec![failed]));
+        assert_eq!(
+            (e.event.as_str(), e.ok, e.exit_code),
+            ("backup.failed", false, 2)
+        );
+        assert_eq!(
+            e.summary,
+            "Backup 20261126T020000Z-abcdef of `orders` stored in `main`, but a copy is missing."
+        );
+        assert_eq!(
+            e.reason.as_deref(),
+            Some("copies failed: `dr`: bucket `b` is missing")
+        );
+        assert_eq!(e.backup_id.as_deref(), Some("20261126T020000Z-abcdef"));
+    }
 
     #[test]
     fn errors_become_error_events_with_exit_code_2() {

@@ -19,37 +19,34 @@ use crate::{Error, ErrorKind};
 
 pub use event::Event;
 
-/// Metrics and webhooks after a backup. A run refused because another holds the lease
-/// changes nothing.
-pub async fn after_backup(
-    spec: &DrillSpec,
-    trigger: &str,
-    started: DateTime<Utc>,
-    result: &Result<BackupOutcome, Error>,
-) {
-    if matches!(result, Err(e) if e.kind == ErrorKind::Busy) {
-        return;
-    }
-    let series = metrics::backup_series(started, result.as_ref().ok());
-    let event = Event::from_backup(&spec.name, trigger, started, result);
-    tell(spec, &series, &event).await;
+/// The result of a run, for telling.
+pub(crate) enum Finished<'a> {
+    Backup(&'a Result<BackupOutcome, Error>),
+    Drill(&'a Result<DrillOutcome, Error>),
 }
 
-/// Metrics and webhooks after a drill (or a drill that could not start).
-pub async fn after_drill(
+/// Metrics and webhooks after a backup or a drill (or one that could not start). A run
+/// refused because another holds the lease changes nothing.
+pub(crate) async fn after(
     spec: &DrillSpec,
     trigger: &str,
     started: DateTime<Utc>,
-    result: &Result<DrillOutcome, Error>,
+    finished: Finished<'_>,
 ) {
-    if matches!(result, Err(e) if e.kind == ErrorKind::Busy) {
-        return;
-    }
-    let series = match result {
-        Ok(o) => metrics::drill_series(&o.report),
-        Err(_) => metrics::drill_error_series(started),
+    let (series, event) = match finished {
+        Finished::Backup(Err(e)) | Finished::Drill(Err(e)) if e.kind == ErrorKind::Busy => return,
+        Finished::Backup(result) => (
+            metrics::backup_series(started, result.as_ref().ok()),
+            Event::from_backup(&spec.name, trigger, started, result),
+        ),
+        Finished::Drill(result) => (
+            match result {
+                Ok(o) => metrics::drill_series(&o.report),
+                Err(_) => metrics::drill_error_series(started),
+            },
+            Event::from_drill(&spec.name, trigger, started, result),
+        ),
     };
-    let event = Event::from_drill(&spec.name, trigger, started, result);
     tell(spec, &series, &event).await;
 }
 

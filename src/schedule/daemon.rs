@@ -2,7 +2,6 @@
 //! without waiting for runs in progress, at most `concurrency` runs at once and never two of
 //! one spec. Serves `/metrics` and `/healthz` while it runs.
 
-use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -10,26 +9,19 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
-use super::due;
+use super::health::Health;
+use super::{due, http};
 use crate::fleet::{self, RunRow};
 use crate::notify::{metrics, registry};
-use crate::{spec, Error, Result};
+use crate::spec::{self, DrillSpec};
+use crate::Result;
 
 /// How long in-flight runs get after SIGTERM to stop, clean up and write their reports.
 pub const STOP_GRACE: Duration = Duration::from_secs(120);
-
-/// State shared with the HTTP endpoints.
-#[derive(Debug, Default)]
-pub struct Health {
-    pub started_at: Option<DateTime<Utc>>,
-    /// End of the last pass over the folder.
-    pub last_pass: Option<DateTime<Utc>>,
-    /// Spec files with a run in progress or waiting for a slot.
-    pub running: HashSet<PathBuf>,
-}
 
 pub struct Options {
     pub dir: PathBuf,
@@ -60,9 +52,132 @@ fn seed_metrics(dir: &Path) {
                 metrics::ts(t),
             );
         }
-        let mut seeded = std::collections::BTreeMap::new();
-        seeded.extend(metrics::samples(&spec.name, &series));
-        registry::seed(seeded);
+        registry::seed(metrics::samples(&spec.name, &series));
+    }
+}
+
+/// The wait from `now` to the next pass: the next full minute plus up to 20 s of jitter.
+fn to_next_pass(now: DateTime<Utc>) -> Duration {
+    let mut b = [0u8; 1];
+    let _ = getrandom::fill(&mut b);
+    let to_next_minute = 60 - now.timestamp() % 60;
+    Duration::from_secs(to_next_minute as u64)
+        + Duration::from_millis(u64::from(b[0]) * 20000 / 255)
+}
+
+type OnRow = dyn Fn(&RunRow) + Send + Sync;
+
+/// The scheduling loop's state between passes.
+struct Daemon {
+    dir: PathBuf,
+    cancel: CancellationToken,
+    health: Arc<Mutex<Health>>,
+    permits: Arc<Semaphore>,
+    on_row: Arc<OnRow>,
+    tasks: JoinSet<()>,
+}
+
+impl Daemon {
+    /// Records the start in `/metrics` and seeds it from the reports.
+    fn start(opts: &Options, cancel: &CancellationToken, on_row: Arc<OnRow>) -> Daemon {
+        let health = Arc::new(Mutex::new(Health {
+            started_at: Some(Utc::now()),
+            ..Health::default()
+        }));
+        registry::record_global(
+            "firedrill_scheduler_started_timestamp_seconds",
+            metrics::ts(Utc::now()),
+        );
+        seed_metrics(&opts.dir);
+        Daemon {
+            dir: opts.dir.clone(),
+            cancel: cancel.clone(),
+            health,
+            permits: Arc::new(Semaphore::new(opts.concurrency.max(1))),
+            on_row,
+            tasks: JoinSet::new(),
+        }
+    }
+
+    fn is_running(&self, path: &Path) -> bool {
+        self.health.lock().unwrap().running.contains(path)
+    }
+
+    /// One pass over the folder: starts what is due of every spec not already running.
+    async fn pass(&mut self) {
+        for path in fleet::specs_in(&self.dir).unwrap_or_default() {
+            if self.cancel.is_cancelled() {
+                break;
+            }
+            if self.is_running(&path) {
+                continue;
+            }
+            let spec = match fleet::load(&path) {
+                Ok(s) => s,
+                Err(row) => {
+                    // Said once per pass; the rest of the folder goes on.
+                    (self.on_row)(&row);
+                    continue;
+                }
+            };
+            let (backup, drill) = due::due(&spec, Utc::now()).await;
+            if backup || drill {
+                self.spawn(path, spec, backup, drill);
+            }
+        }
+        while self.tasks.try_join_next().is_some() {}
+        let now = Utc::now();
+        self.health.lock().unwrap().last_pass = Some(now);
+        registry::record_global(
+            "firedrill_scheduler_last_pass_timestamp_seconds",
+            metrics::ts(now),
+        );
+    }
+
+    /// Starts the due runs of one spec once a slot is free (none after cancellation).
+    fn spawn(&mut self, path: PathBuf, spec: DrillSpec, backup: bool, drill: bool) {
+        self.health.lock().unwrap().running.insert(path.clone());
+        let (permits, health, cancel, on_row) = (
+            self.permits.clone(),
+            self.health.clone(),
+            self.cancel.clone(),
+            self.on_row.clone(),
+        );
+        self.tasks.spawn(async move {
+            let permit = tokio::select! {
+                p = permits.acquire_owned() => p.ok(),
+                () = cancel.cancelled() => None,
+            };
+            if permit.is_some() {
+                for row in due::run_spec(&spec, backup, drill, &cancel).await {
+                    on_row(&row);
+                }
+            }
+            health.lock().unwrap().running.remove(&path);
+        });
+    }
+
+    /// Sleeps until the next pass; false when cancelled first.
+    async fn wait_for_next_pass(&self) -> bool {
+        tokio::select! {
+            () = tokio::time::sleep(to_next_pass(Utc::now())) => true,
+            () = self.cancel.cancelled() => false,
+        }
+    }
+
+    /// Waits up to [`STOP_GRACE`] for the runs in progress.
+    async fn stop(mut self) {
+        if self.tasks.is_empty() {
+            return;
+        }
+        info!(
+            runs = self.tasks.len(),
+            "Stopping: waiting for runs in progress to clean up."
+        );
+        let all_done = async { while self.tasks.join_next().await.is_some() {} };
+        if tokio::time::timeout(STOP_GRACE, all_done).await.is_err() {
+            warn!("Runs did not stop within {STOP_GRACE:?}; leaving them to `firedrill cleanup`.");
+        }
     }
 }
 
@@ -75,100 +190,19 @@ pub async fn run(
     cancel: &CancellationToken,
     on_row: impl Fn(&RunRow) + Send + Sync + 'static,
 ) -> Result<()> {
-    fleet::specs_in(&opts.dir).map_err(|e| {
-        Error::spec(format!(
-            "cannot read the spec folder `{}`: {e}",
-            opts.dir.display()
-        ))
-        .hint("point it at a folder of drill specs")
-    })?;
-    let health = Arc::new(Mutex::new(Health {
-        started_at: Some(Utc::now()),
-        ..Health::default()
-    }));
-    registry::record_global(
-        "firedrill_scheduler_started_timestamp_seconds",
-        metrics::ts(Utc::now()),
-    );
-    seed_metrics(&opts.dir);
+    fleet::read_folder(&opts.dir, super::FOLDER_HINT)?;
+    let mut daemon = Daemon::start(&opts, cancel, Arc::new(on_row));
     let server = match opts.listen {
-        Some(addr) => Some(super::http::serve(addr, health.clone(), cancel.clone()).await?),
+        Some(addr) => Some(http::serve(addr, daemon.health.clone(), cancel.clone()).await?),
         None => None,
     };
-    let permits = Arc::new(Semaphore::new(opts.concurrency.max(1)));
-    let on_row = Arc::new(on_row);
-    let mut tasks = tokio::task::JoinSet::new();
     loop {
-        for path in fleet::specs_in(&opts.dir).unwrap_or_default() {
-            if cancel.is_cancelled() {
-                break;
-            }
-            if health.lock().unwrap().running.contains(&path) {
-                continue;
-            }
-            let spec = match spec::load(&path, &[]) {
-                Ok(s) => s,
-                Err(e) => {
-                    // Said once per pass; the rest of the folder goes on.
-                    on_row(&RunRow::broken_spec(&path, &e));
-                    continue;
-                }
-            };
-            let (backup, drill) = due::due(&spec, Utc::now()).await;
-            if !(backup || drill) {
-                continue;
-            }
-            health.lock().unwrap().running.insert(path.clone());
-            let (permits, health, cancel, on_row) = (
-                permits.clone(),
-                health.clone(),
-                cancel.clone(),
-                on_row.clone(),
-            );
-            tasks.spawn(async move {
-                let permit = tokio::select! {
-                    p = permits.acquire_owned() => p.ok(),
-                    () = cancel.cancelled() => None,
-                };
-                if permit.is_some() {
-                    for row in due::run_spec(&spec, backup, drill, &cancel).await {
-                        on_row(&row);
-                    }
-                }
-                health.lock().unwrap().running.remove(&path);
-            });
-        }
-        while tasks.try_join_next().is_some() {}
-        let now = Utc::now();
-        health.lock().unwrap().last_pass = Some(now);
-        registry::record_global(
-            "firedrill_scheduler_last_pass_timestamp_seconds",
-            metrics::ts(now),
-        );
-        let mut b = [0u8; 1];
-        let _ = getrandom::fill(&mut b);
-        let to_next_minute = 60 - now.timestamp() % 60;
-        let wait = Duration::from_secs(to_next_minute as u64)
-            + Duration::from_millis(u64::from(b[0]) * 20000 / 255);
-        tokio::select! {
-            () = tokio::time::sleep(wait) => {}
-            () = cancel.cancelled() => break,
+        daemon.pass().await;
+        if !daemon.wait_for_next_pass().await {
+            break;
         }
     }
-    if !tasks.is_empty() {
-        info!(
-            runs = tasks.len(),
-            "Stopping: waiting for runs in progress to clean up."
-        );
-        if tokio::time::timeout(STOP_GRACE, async {
-            while tasks.join_next().await.is_some() {}
-        })
-        .await
-        .is_err()
-        {
-            warn!("Runs did not stop within {STOP_GRACE:?}; leaving them to `firedrill cleanup`.");
-        }
-    }
+    daemon.stop().await;
     if let Some(s) = server {
         s.abort();
     }

@@ -7,9 +7,9 @@ use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
-use crate::fleet::{self, RunRow};
+use crate::fleet::{self, Operation, RunRow};
 use crate::spec::DrillSpec;
-use crate::{catalog, spec, storage};
+use crate::{catalog, storage};
 
 fn state_file(spec: &DrillSpec) -> PathBuf {
     spec.drill
@@ -96,11 +96,11 @@ pub async fn run_spec(
             let _ = std::fs::create_dir_all(dir);
         }
         let _ = std::fs::write(&state, Utc::now().to_rfc3339());
-        rows.push(fleet::run_backup(spec, "schedule", cancel).await);
+        rows.push(fleet::run_row(spec, Operation::Backup, "schedule", cancel).await);
     }
     if drill && !cancel.is_cancelled() {
         info!(drill = %spec.name, "Scheduled drill due.");
-        rows.push(fleet::run_drill(spec, "schedule", cancel).await);
+        rows.push(fleet::run_row(spec, Operation::Drill, "schedule", cancel).await);
     }
     rows
 }
@@ -115,13 +115,12 @@ pub async fn run_due(
     now: DateTime<Utc>,
     concurrency: usize,
     cancel: &CancellationToken,
-) -> std::io::Result<Vec<RunRow>> {
+) -> crate::Result<Vec<RunRow>> {
     let mut jobs = Vec::new();
-    for path in fleet::specs_in(dir)? {
-        let spec = match spec::load(&path, &[]) {
+    for path in fleet::read_folder(dir, super::FOLDER_HINT)? {
+        let spec = match fleet::load(&path) {
             Ok(s) => s,
-            Err(e) => {
-                let row = RunRow::broken_spec(&path, &e);
+            Err(row) => {
                 jobs.push(Box::pin(async move { vec![row] }) as Job);
                 continue;
             }

@@ -15,7 +15,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
-use super::daemon::Health;
+use super::health::Health;
 use crate::notify::registry;
 use crate::{Error, Result};
 

@@ -9,6 +9,7 @@ mod interpolate;
 mod notify;
 mod overrides;
 mod raw;
+mod schedule;
 mod validate;
 
 use std::path::{Path, PathBuf};
@@ -21,6 +22,7 @@ use crate::{Error, ErrorKind};
 
 pub use interpolate::interpolate;
 pub use notify::{NotifyOn, Webhook, WebhookFormat};
+pub use schedule::{Schedule, ScheduleError};
 
 /// A validated drill spec.
 #[derive(Debug)]
@@ -148,7 +150,7 @@ pub struct BackupPolicy {
     /// Incomplete sets older than this are swept by `prune`.
     pub orphan_grace: Duration,
     /// When `run-due` / `schedule` take backups.
-    pub schedule: Option<crate::schedule::Schedule>,
+    pub schedule: Option<Schedule>,
     /// Parallel exports: large tables are dumped as this many streams at once (1: one
     /// pg_dump stream). Defaults to the cores available.
     pub jobs: usize,
@@ -211,7 +213,7 @@ pub struct DrillPolicy {
     /// ed25519 key (`firedrill keygen --signing`) that signs every report.
     pub signing_key_file: Option<PathBuf>,
     /// When `run-due` / `schedule` run drills.
-    pub schedule: Option<crate::schedule::Schedule>,
+    pub schedule: Option<Schedule>,
     pub identity_file: Option<PathBuf>,
     pub scratch: ScratchSpec,
     pub reports: PathBuf,

@@ -82,11 +82,11 @@ pub(super) fn validate(
         );
     }
     let schedule = |key: &str, expr: Option<String>, p: &mut Problems| {
-        expr.and_then(|e| match crate::schedule::Schedule::parse(&e, &timezone) {
+        expr.and_then(|e| match super::Schedule::parse(&e, &timezone) {
             Ok(s) => Some(s),
-            Err(msg) => {
-                if !msg.contains("time zone") {
-                    p.push(key, msg, "write five fields: minute hour day-of-month month day-of-week, e.g. \"0 2 * * *\"");
+            Err(err) => {
+                if !matches!(err, super::ScheduleError::TimeZone(_)) {
+                    p.push(key, err.to_string(), "write five fields: minute hour day-of-month month day-of-week, e.g. \"0 2 * * *\"");
                 }
                 None
             }

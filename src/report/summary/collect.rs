@@ -12,8 +12,8 @@ use crate::report::evidence::{self, Finding};
 use crate::report::store::source::ReportSource;
 use crate::report::store::{drill_folders, file_name as name_of, no_folder, read_report, reports};
 use crate::report::DrillReport;
-use crate::schedule::Schedule;
 use crate::spec::DrillSpec;
+use crate::spec::Schedule;
 use crate::{Error, Result};
 
 /// Where the schedule of a summary came from.

@@ -14,7 +14,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::schedule::Schedule;
+use crate::spec::Schedule;
 
 /// Slots found and what became of them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
