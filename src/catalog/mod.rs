@@ -1,5 +1,8 @@
-//! The backup sets in a destination, and choosing the recovery point for a drill. A set
-//! without a readable manifest does not exist here.
+//! The backup-set format and what is done with sets: the [`manifest`] and its [`layout`] in a
+//! destination, listing the complete sets (a set without a readable manifest does not exist
+//! here), choosing the one a drill restores, presence and parity across destinations
+//! ([`listing`]), copying a set to another destination with proven parity ([`replicate`]),
+//! and [`retention`] with [`prune`].
 
 use std::time::Duration;
 

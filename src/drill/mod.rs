@@ -2,7 +2,7 @@
 //! checks -> measure RTO/RPO -> report -> clean up (always, also on error and on
 //! SIGINT/SIGTERM, unless `--keep`).
 //!
-//! [`plan`] is what `--dry-run` prints; [`execute`] the steps that touch things; [`report`]
+//! [`plan`] is what `--dry-run` prints; `execute` the steps that touch things; `report`
 //! turns what they gathered into the drill report, whatever the verdict.
 
 mod execute;

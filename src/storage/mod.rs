@@ -1,6 +1,7 @@
-//! Where backup sets live. One [`ObjectStore`] trait; `file://` now, `s3://` plugs in beside
-//! it without touching the pipeline. Keys are `/`-separated relative paths
-//! (`<drill>/<backup-id>/<object>`).
+//! Byte stores: one [`ObjectStore`] trait, implemented by folders ([`FileStore`]), S3 buckets
+//! ([`S3Store`]) and memory (tests), and the [`lease`]s built on its atomic writes. A store
+//! knows keys and bytes, not backup sets: the set format (manifest, layout, replication with
+//! parity) is [`crate::catalog`]'s. Keys are `/`-separated relative paths.
 
 mod file;
 pub mod lease;

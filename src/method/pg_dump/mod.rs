@@ -1,8 +1,8 @@
 //! The pg_dump method: logical backups in firedrill's own format.
 //!
-//! Backup ([`backup`]): a snapshot of the source, pg_dump in it (large tables as parallel
+//! Backup (`backup`): a snapshot of the source, pg_dump in it (large tables as parallel
 //! parts, [`split`] + [`export`]) -> zstd -> age -> SHA-256 -> the primary destination, the
-//! fingerprint ([`counts`]) beside it, the manifest last, then replicas. Restore
+//! fingerprint (`counts`) beside it, the manifest last, then replicas. Restore
 //! ([`restore`]): fetch -> verify -> decrypt -> decompress -> `pg_restore -j N` into an
 //! ephemeral cluster or a server database.
 

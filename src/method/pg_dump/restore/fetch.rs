@@ -22,7 +22,7 @@ impl Spool {
     /// Creates an empty 0600 file in `dir`.
     ///
     /// # Errors
-    /// [`ErrorKind::Scratch`] when `dir` is not writable.
+    /// [`crate::ErrorKind::Scratch`] when `dir` is not writable.
     pub fn create(dir: &Path) -> Result<(Self, std::fs::File)> {
         use std::os::unix::fs::OpenOptionsExt;
         std::fs::create_dir_all(dir).map_err(|e| {
@@ -59,7 +59,7 @@ impl Drop for Spool {
 /// Fetches `obj` of `manifest` from `dest`, checks it and writes the plain dump into `file`.
 ///
 /// # Errors
-/// [`ErrorKind::Key`] when the identity does not fit, [`ErrorKind::Integrity`] naming the
+/// [`crate::ErrorKind::Key`] when the identity does not fit, [`crate::ErrorKind::Integrity`] naming the
 /// object when its bytes are corrupted, truncated or differ from the manifest.
 pub async fn fetch(
     dest: &Destination,
