@@ -1,7 +1,7 @@
 use clap::Args;
 
 use firedrill::catalog::prune;
-use firedrill::Result;
+use firedrill::{method, Result};
 
 use super::SpecArgs;
 
@@ -16,7 +16,7 @@ pub struct PruneArgs {
 
 pub async fn run(args: PruneArgs) -> Result<u8> {
     let spec = args.spec.load()?;
-    let run = prune::run(&spec, args.dry_run).await?;
+    let run = prune::run(&spec, method::of(&spec).holdings(), args.dry_run).await?;
     let code = if run.has_problems() { 2 } else { 0 };
     if args.spec.json {
         super::print_json(&run);

@@ -23,6 +23,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
 
+use crate::catalog::prune::Holdings;
 use crate::catalog::{self, BackupSet};
 use crate::measure::PhaseClock;
 use crate::pg::PgTools;
@@ -51,9 +52,13 @@ pub struct Restore<'a> {
 pub type Restored = Option<tokio_postgres::Client>;
 
 /// A backup method: everything `backup`, `drill`, `check`, `prune` and `cleanup` need to know
-/// of how a source is protected.
+/// of how a source is protected. What it keeps outside the destinations, `prune` hands over
+/// through [`Holdings`].
 #[async_trait]
-pub trait Method: Send + Sync {
+pub trait Method: Holdings {
+    /// What this method keeps outside the destinations, for `prune`.
+    fn holdings(&self) -> &dyn Holdings;
+
     /// The `method.kind` the manifests of this method's sets carry.
     fn kind(&self) -> &'static str;
 
@@ -91,15 +96,6 @@ pub trait Method: Send + Sync {
     /// # Errors
     /// Whatever stopped the restore; the drill's report then says why.
     async fn restore(&self, run: Restore<'_>) -> Result<Restored>;
-
-    /// Deletes what a set holds outside the destinations' objects, when `prune` removes it
-    /// (RDS snapshots). Nothing by default.
-    ///
-    /// # Errors
-    /// When something could not be deleted; the set's manifest is then already gone.
-    async fn delete_outside(&self, _set: &BackupSet) -> Result<()> {
-        Ok(())
-    }
 
     /// Removes scratch targets left behind by `drill --keep` or by a killed run.
     ///

@@ -18,10 +18,9 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use super::{CleanupOutcome, ScratchInfo, ScratchTarget};
-use crate::aws::{rds_client, rds_error};
+use crate::aws::{rds_client, rds_error, wait_for, TAG};
 use crate::catalog::manifest::RdsSnapshotSet;
 use crate::catalog::Manifest;
-use crate::method::rds::snapshot::{wait_for, TAG};
 use crate::pg::PgTarget;
 use crate::spec::{RdsPassword, RdsScratch};
 use crate::storage::random_hex;

@@ -434,7 +434,7 @@ async fn prune_deletes_the_snapshots_of_pruned_rds_backups_in_every_region() {
         &drill_name,
         &policy,
         std::time::Duration::from_secs(86400),
-        Some(method.as_ref()),
+        Some(method.holdings()),
         false,
         &Default::default(),
     )

@@ -15,7 +15,6 @@ use tracing::info;
 use super::layout;
 use super::retention::{self, Retention};
 use super::BackupSet;
-use crate::method::{self, Method};
 use crate::spec::DrillSpec;
 use crate::storage::{self, lease, Destination};
 use crate::{Error, ErrorKind, Result};
@@ -80,6 +79,19 @@ async fn newest_verified(
     Ok(None)
 }
 
+/// What a backup method keeps outside the destinations for a set (RDS snapshots), handed
+/// over to it when `prune` deletes the set.
+#[async_trait::async_trait]
+pub trait Holdings: Send + Sync {
+    /// Deletes what `set` holds outside the destinations. Nothing by default.
+    ///
+    /// # Errors
+    /// When something could not be deleted; the set's manifest is then already gone.
+    async fn delete_outside(&self, _set: &BackupSet) -> Result<()> {
+        Ok(())
+    }
+}
+
 /// `prune` of every destination of a spec.
 #[derive(Debug, Serialize)]
 #[serde(transparent)]
@@ -99,12 +111,12 @@ impl PruneRun {
 
 /// Prunes `spec`'s sets in every destination by `[backup.retention]`. What any destination
 /// protects (verified sets, sets in use) is kept in all of them. What sets hold outside the
-/// destinations (RDS snapshots, shared by every destination's manifest) is handed to the
-/// method in the pass over the destination drills read from only.
+/// destinations (RDS snapshots, shared by every destination's manifest) is handed to
+/// `holdings` (the spec's method) in the pass over the destination drills read from only.
 ///
 /// # Errors
 /// [`ErrorKind::Spec`] without `[backup.retention]`; a destination that cannot be listed.
-pub async fn run(spec: &DrillSpec, dry_run: bool) -> Result<PruneRun> {
+pub async fn run(spec: &DrillSpec, holdings: &dyn Holdings, dry_run: bool) -> Result<PruneRun> {
     let policy = spec.backup.retention.clone().ok_or_else(|| {
         Error::spec(format!(
             "`{}` has no [backup.retention]",
@@ -117,10 +129,9 @@ pub async fn run(spec: &DrillSpec, dry_run: bool) -> Result<PruneRun> {
     for d in &dests {
         keep_everywhere.extend(protected(d, &spec.name).await?);
     }
-    let method = method::of(spec);
     let mut destinations = Vec::new();
     for d in dests {
-        let outside = (d.name == spec.drill.from).then_some(method.as_ref());
+        let outside = (d.name == spec.drill.from).then_some(holdings);
         destinations.push(
             prune(
                 &d,
@@ -148,7 +159,7 @@ pub async fn prune(
     drill: &str,
     policy: &Retention,
     orphan_grace: Duration,
-    outside: Option<&dyn Method>,
+    outside: Option<&dyn Holdings>,
     dry_run: bool,
     extra_keep: &BTreeMap<String, String>,
 ) -> Result<PruneOutcome> {
@@ -242,7 +253,7 @@ async fn delete_set(
     dest: &Destination,
     drill: &str,
     set: &BackupSet,
-    outside: Option<&dyn Method>,
+    outside: Option<&dyn Holdings>,
 ) -> Result<()> {
     dest.store
         .delete(&layout::manifest_key(drill, &set.id))
@@ -252,8 +263,8 @@ async fn delete_set(
             .delete(&layout::object_key(drill, &set.id, &obj.name))
             .await?;
     }
-    if let Some(method) = outside {
-        method.delete_outside(set).await?;
+    if let Some(holdings) = outside {
+        holdings.delete_outside(set).await?;
     }
     Ok(())
 }

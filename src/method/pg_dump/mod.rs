@@ -19,6 +19,7 @@ use async_trait::async_trait;
 use tokio_util::sync::CancellationToken;
 
 use super::{BackupOutcome, CheckItem, Method, Restore, Restored};
+use crate::catalog::prune::Holdings;
 use crate::spec::{DrillSpec, ScratchSpec};
 use crate::storage::Destination;
 use crate::Result;
@@ -29,8 +30,15 @@ pub const KIND: &str = "pg_dump";
 /// Logical backups with pg_dump.
 pub struct PgDump;
 
+/// Everything of a pg_dump set is in the destinations.
+impl Holdings for PgDump {}
+
 #[async_trait]
 impl Method for PgDump {
+    fn holdings(&self) -> &dyn Holdings {
+        self
+    }
+
     fn kind(&self) -> &'static str {
         KIND
     }

@@ -12,6 +12,7 @@ use async_trait::async_trait;
 use tokio_util::sync::CancellationToken;
 
 use super::{BackupOutcome, CheckItem, Method, Restore, Restored};
+use crate::catalog::prune::Holdings;
 use crate::catalog::BackupSet;
 use crate::spec::{DrillSpec, RdsSource, ScratchSpec};
 use crate::storage::Destination;
@@ -32,7 +33,25 @@ impl Rds {
 }
 
 #[async_trait]
+impl Holdings for Rds {
+    /// The snapshots in every region. Sets in every destination share them: `prune` hands
+    /// them over only in its pass over the destination drills read from.
+    async fn delete_outside(&self, set: &BackupSet) -> Result<()> {
+        if let Some(snaps) = &set.manifest.rds {
+            for s in &snaps.snapshots {
+                snapshot::delete_snapshot(&s.region, self.src.endpoint.as_deref(), s).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
 impl Method for Rds {
+    fn holdings(&self) -> &dyn Holdings {
+        self
+    }
+
     fn kind(&self) -> &'static str {
         KIND
     }
@@ -60,16 +79,5 @@ impl Method for Rds {
 
     async fn restore(&self, run: Restore<'_>) -> Result<Restored> {
         restore::run(run).await
-    }
-
-    /// The snapshots in every region. Sets in every destination share them: `prune` hands
-    /// them over only in its pass over the destination drills read from.
-    async fn delete_outside(&self, set: &BackupSet) -> Result<()> {
-        if let Some(snaps) = &set.manifest.rds {
-            for s in &snaps.snapshots {
-                snapshot::delete_snapshot(&s.region, self.src.endpoint.as_deref(), s).await?;
-            }
-        }
-        Ok(())
     }
 }

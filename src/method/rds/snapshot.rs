@@ -1,7 +1,7 @@
 //! RDS snapshots: a backup is a manual snapshot (tagged as firedrill's), waited for, and copied
 //! to every DR region; the manifest records the snapshot in each region.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aws_sdk_rds::error::DisplayErrorContext;
 use aws_sdk_rds::types::Tag;
@@ -10,13 +10,10 @@ use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
-use crate::aws::{self, FailureKind};
+use crate::aws::{self, wait_for, FailureKind, TAG};
 use crate::catalog::manifest::{RdsSnapshotSet, RegionSnapshot};
 use crate::spec::{RdsCopy, RdsSource};
 use crate::{Error, Result};
-
-/// Tag key on everything firedrill creates in RDS; the value is the drill name.
-pub const TAG: &str = "firedrill";
 
 /// The source instance, with an error naming it and its region when it cannot be found.
 ///
@@ -49,39 +46,6 @@ pub async fn describe_instance(
 
 fn tags(drill: &str) -> Vec<Tag> {
     vec![Tag::builder().key(TAG).value(drill).build()]
-}
-
-/// Polls `check` every `every` until it returns `Some`, the deadline passes, or the run is
-/// cancelled.
-pub async fn wait_for<T, F, Fut>(
-    what: &str,
-    timeout: Duration,
-    cancel: &CancellationToken,
-    mut check: F,
-) -> Result<T>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<Option<T>>>,
-{
-    let start = Instant::now();
-    let mut every = Duration::from_millis(200);
-    loop {
-        if let Some(v) = check().await? {
-            return Ok(v);
-        }
-        if start.elapsed() > timeout {
-            return Err(Error::storage(format!(
-                "timed out after {} waiting for {what}",
-                humantime::format_duration(Duration::from_secs(timeout.as_secs()))
-            ))
-            .hint("raise the wait-timeout, or check the AWS console for a stuck operation"));
-        }
-        tokio::select! {
-            () = tokio::time::sleep(every) => {}
-            () = cancel.cancelled() => return Err(Error::aborted()),
-        }
-        every = (every * 2).min(Duration::from_secs(15));
-    }
 }
 
 async fn snapshot_state(
