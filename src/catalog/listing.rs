@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::{presence, BackupSet, Presence};
+use super::{inspect, BackupSet, Presence};
 use crate::spec::DrillSpec;
 use crate::storage::{self, Destination};
 use crate::{Error, Result};
@@ -21,6 +21,9 @@ pub struct Row {
     /// Destination name -> presence.
     pub destinations: BTreeMap<String, Presence>,
     pub parity: bool,
+    /// Destination name -> why its copy is damaged.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub problems: BTreeMap<String, String>,
 }
 
 /// Every set of a spec, oldest id first, and the destinations that could not be listed.
@@ -38,21 +41,22 @@ pub struct Listing {
 /// When a destination cannot be opened (a bad URL); unreachable ones are in the listing.
 pub async fn list_all(spec: &DrillSpec) -> Result<Listing> {
     let dests = storage::open_all(&spec.destinations).await?;
-    let mut by_id: BTreeMap<String, BackupSet> = BTreeMap::new();
+    // Each set as the first destination (in the spec's order) that lists it records it.
+    let mut by_id: BTreeMap<String, (String, BackupSet)> = BTreeMap::new();
     let mut unreachable = Vec::new();
     for d in &dests {
         match super::list(d, &spec.name).await {
             Ok(sets) => {
                 for set in sets {
-                    by_id.entry(set.id.clone()).or_insert(set);
+                    by_id.entry(set.id.clone()).or_insert((d.name.clone(), set));
                 }
             }
             Err(e) => unreachable.push((d.name.clone(), e)),
         }
     }
     let mut rows = Vec::new();
-    for set in by_id.values() {
-        rows.push(row(set, &dests, &unreachable).await);
+    for (from, set) in by_id.values() {
+        rows.push(row(set, from, &dests, &unreachable).await);
     }
     Ok(Listing {
         destinations: dests.iter().map(|d| d.name.clone()).collect(),
@@ -61,15 +65,27 @@ pub async fn list_all(spec: &DrillSpec) -> Result<Listing> {
     })
 }
 
-async fn row(set: &BackupSet, dests: &[Destination], unreachable: &[(String, Error)]) -> Row {
+async fn row(
+    set: &BackupSet,
+    from: &str,
+    dests: &[Destination],
+    unreachable: &[(String, Error)],
+) -> Row {
     let mut destinations = BTreeMap::new();
+    let mut problems = BTreeMap::new();
     for d in dests {
         let p = if unreachable.iter().any(|(n, _)| n == &d.name) {
             Presence::Unreachable
         } else {
-            presence(d, &set.manifest)
-                .await
-                .unwrap_or(Presence::Unreachable)
+            match inspect(d, &set.manifest).await {
+                Ok(copy) => {
+                    if let Some(why) = copy.problem {
+                        problems.insert(d.name.clone(), format!("{why} (compared with `{from}`)"));
+                    }
+                    copy.presence
+                }
+                Err(_) => Presence::Unreachable,
+            }
         };
         destinations.insert(d.name.clone(), p);
     }
@@ -79,5 +95,6 @@ async fn row(set: &BackupSet, dests: &[Destination], unreachable: &[(String, Err
         size: set.manifest.total_size(),
         parity: destinations.values().all(|p| *p == Presence::Complete),
         destinations,
+        problems,
     }
 }

@@ -139,6 +139,21 @@ impl Manifest {
         }
     }
 
+    /// True when `other` records the same set: drill, id, recovery point and every object
+    /// with its size and SHA-256.
+    pub fn describes_same_set(&self, other: &Manifest) -> bool {
+        let objects = |m: &Manifest| -> Vec<(String, u64, String)> {
+            m.objects
+                .iter()
+                .map(|o| (o.name.clone(), o.size, o.sha256.clone()))
+                .collect()
+        };
+        self.drill == other.drill
+            && self.backup_id == other.backup_id
+            && self.snapshot_at == other.snapshot_at
+            && objects(self) == objects(other)
+    }
+
     pub fn total_size(&self) -> u64 {
         self.objects.iter().map(|o| o.size).sum()
     }

@@ -130,7 +130,8 @@ pub fn pick<'a>(
 pub enum Presence {
     /// Manifest and every object present with the recorded sizes.
     Complete,
-    /// Manifest present but an object is missing or has another size.
+    /// Manifest present but unreadable or describing another set, or an object missing or of
+    /// another size.
     Damaged,
     /// No manifest there.
     Missing,
@@ -138,22 +139,75 @@ pub enum Presence {
     Unreachable,
 }
 
-/// Checks whether `dest` holds the set of `manifest` with matching object sizes.
+/// One destination's copy of a set: its presence and, when damaged, why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CopyState {
+    pub presence: Presence,
+    pub problem: Option<String>,
+}
+
+impl CopyState {
+    fn damaged(problem: String) -> Self {
+        CopyState {
+            presence: Presence::Damaged,
+            problem: Some(problem),
+        }
+    }
+}
+
+/// Checks whether `dest` holds the set of `manifest` (read from another copy): a readable
+/// manifest of its own that describes the same set, and every object with the recorded size.
+///
+/// # Errors
+/// [`crate::ErrorKind::Storage`] when the destination cannot be read.
+pub async fn inspect(dest: &Destination, manifest: &Manifest) -> Result<CopyState> {
+    let mkey = layout::manifest_key(&manifest.drill, &manifest.backup_id);
+    let Some(bytes) = dest.store.get_bytes(&mkey).await? else {
+        return Ok(CopyState {
+            presence: Presence::Missing,
+            problem: None,
+        });
+    };
+    let here = match Manifest::parse(&bytes, &format!("{}/{mkey}", dest.name)) {
+        Ok(m) => m,
+        Err(e) => return Ok(CopyState::damaged(e.message)),
+    };
+    if !here.describes_same_set(manifest) {
+        return Ok(CopyState::damaged(format!(
+            "manifest `{}/{mkey}` differs from the set's (other objects or checksums)",
+            dest.name
+        )));
+    }
+    for obj in &manifest.objects {
+        let key = layout::object_key(&manifest.drill, &manifest.backup_id, &obj.name);
+        match dest.store.head(&key).await? {
+            Some(size) if size == obj.size => {}
+            Some(size) => {
+                return Ok(CopyState::damaged(format!(
+                    "object `{}/{key}` has {size} bytes, its manifest says {}",
+                    dest.name, obj.size
+                )))
+            }
+            None => {
+                return Ok(CopyState::damaged(format!(
+                    "object `{}/{key}` is missing",
+                    dest.name
+                )))
+            }
+        }
+    }
+    Ok(CopyState {
+        presence: Presence::Complete,
+        problem: None,
+    })
+}
+
+/// The presence of `manifest`'s set in `dest` (see [`inspect`]).
 ///
 /// # Errors
 /// [`crate::ErrorKind::Storage`] when the destination cannot be read.
 pub async fn presence(dest: &Destination, manifest: &Manifest) -> Result<Presence> {
-    let mkey = layout::manifest_key(&manifest.drill, &manifest.backup_id);
-    if dest.store.head(&mkey).await?.is_none() {
-        return Ok(Presence::Missing);
-    }
-    for obj in &manifest.objects {
-        let key = layout::object_key(&manifest.drill, &manifest.backup_id, &obj.name);
-        if dest.store.head(&key).await? != Some(obj.size) {
-            return Ok(Presence::Damaged);
-        }
-    }
-    Ok(Presence::Complete)
+    Ok(inspect(dest, manifest).await?.presence)
 }
 
 #[cfg(test)]

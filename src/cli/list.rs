@@ -47,6 +47,9 @@ pub async fn run(args: SpecArgs) -> Result<u8> {
             cells.join("  "),
             if r.parity { "ok" } else { "NO" }
         );
+        for (dest, why) in &r.problems {
+            println!("  {dest}: {why}");
+        }
     }
     Ok(code)
 }

@@ -17,3 +17,4 @@ mod spawned;
 mod split;
 mod summary;
 mod support;
+mod trust;

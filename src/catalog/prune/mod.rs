@@ -29,9 +29,10 @@ pub struct PruneOutcome {
     pub deleted: Vec<String>,
     /// Sets that could not be deleted, with the reason (e.g. Object Lock retention).
     pub refused: BTreeMap<String, String>,
-    /// Of the refused, those held by retention (Object Lock): expected, not a problem.
+    /// Of the refused, those refused as expected, not a problem: held by retention (Object
+    /// Lock), or a manifest this firedrill cannot read, left alone.
     #[serde(skip)]
-    pub retained: BTreeSet<String>,
+    pub expected: BTreeSet<String>,
     /// Incomplete sets (no manifest) swept.
     pub orphans: Vec<String>,
 }
@@ -100,12 +101,12 @@ pub struct PruneRun {
 }
 
 impl PruneRun {
-    /// True when a set could not be deleted for another reason than retention (Object Lock
-    /// retention is expected).
+    /// True when a set could not be deleted for another reason than an expected one (Object
+    /// Lock retention, an unreadable manifest left alone).
     pub fn has_problems(&self) -> bool {
         self.destinations
             .iter()
-            .any(|o| o.refused.keys().any(|id| !o.retained.contains(id)))
+            .any(|o| o.refused.keys().any(|id| !o.expected.contains(id)))
     }
 }
 
@@ -171,7 +172,7 @@ pub async fn prune(
         kept: BTreeMap::new(),
         deleted: Vec::new(),
         refused: BTreeMap::new(),
-        retained: BTreeSet::new(),
+        expected: BTreeSet::new(),
         orphans: Vec::new(),
     };
     for set in sets.iter().filter(|s| !kept.contains_key(&s.id)) {
@@ -186,7 +187,7 @@ pub async fn prune(
             }
             Err(e) => {
                 if e.kind == ErrorKind::Retained {
-                    out.retained.insert(set.id.clone());
+                    out.expected.insert(set.id.clone());
                 }
                 out.refused.insert(set.id.clone(), e.message);
             }

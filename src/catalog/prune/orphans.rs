@@ -93,6 +93,7 @@ async fn incomplete(
     }
     for id in &has_manifest {
         if orphan_keys.remove(id).is_some() {
+            out.expected.insert(id.clone());
             out.refused.insert(
                 id.clone(),
                 "its manifest is unreadable by this firedrill; left alone".into(),

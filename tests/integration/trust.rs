@@ -1,0 +1,104 @@
+//! What firedrill reports is what a drill would conclude: copies that look complete but are
+//! not, and refusals that are expected.
+
+use crate::support::{firedrill, text, Env, SourceDb};
+
+/// A copy whose manifest is empty, records other checksums, or lists a missing object is
+/// listed as damaged with the reason, not as complete because its objects are there.
+#[tokio::test]
+async fn list_shows_a_copy_with_an_unreadable_or_foreign_manifest_as_damaged() {
+    let db = SourceDb::create("create table t (id int); insert into t values (1), (2);").await;
+    let env = Env::new();
+    let spec = env.write_spec("lst", &env.spec_text("lst", &db.url(), ""));
+    let spec = spec.to_str().unwrap();
+    let out = firedrill(&["backup", spec, "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let id = serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["backup_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let manifest = env.dest("dr").join("lst").join(&id).join("manifest.json");
+    let good_manifest = std::fs::read(&manifest).unwrap();
+    let list = |expect: &str| {
+        let out = firedrill(&["list", spec, "--json"]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(rows[0]["destinations"]["primary"], "complete", "{rows}");
+        assert_eq!(rows[0]["destinations"]["dr"], expect, "{rows}");
+        rows[0].clone()
+    };
+    let good = list("complete");
+    assert_eq!(good["parity"], true);
+    assert!(good.get("problems").is_none(), "{good}");
+
+    std::fs::write(&manifest, "").unwrap();
+    let row = list("damaged");
+    assert_eq!(row["parity"], false);
+    let why = row["problems"]["dr"].as_str().unwrap();
+    assert!(
+        why.contains("manifest.json") && why.contains("not readable"),
+        "{why}"
+    );
+    let out = firedrill(&["list", spec]);
+    assert!(text(&out).contains("DAMAGED"), "{}", text(&out));
+    assert!(text(&out).contains("  dr: manifest"), "{}", text(&out));
+
+    // A readable manifest that records other checksums (an edited or swapped file).
+    let mut other: serde_json::Value = serde_json::from_slice(&good_manifest).unwrap();
+    other["objects"][0]["sha256"] = "00".repeat(32).into();
+    std::fs::write(&manifest, serde_json::to_vec(&other).unwrap()).unwrap();
+    let row = list("damaged");
+    let why = row["problems"]["dr"].as_str().unwrap();
+    assert!(
+        why.contains("differs from the set's") && why.contains("compared with `primary`"),
+        "{why}"
+    );
+
+    // A manifest that lists an object the copy does not have.
+    std::fs::write(&manifest, &good_manifest).unwrap();
+    std::fs::remove_file(
+        env.dest("dr")
+            .join("lst")
+            .join(&id)
+            .join("data.dump.zst.age"),
+    )
+    .unwrap();
+    let row = list("damaged");
+    let why = row["problems"]["dr"].as_str().unwrap();
+    assert!(why.contains("data.dump.zst.age` is missing"), "{why}");
+}
+
+/// A set whose manifest this firedrill cannot read is left alone and listed as refused; as
+/// documented, that does not change the exit code.
+#[test]
+fn prune_refuses_an_unreadable_manifest_without_failing() {
+    let env = Env::new();
+    let id = "20261120T000000Z-aaaaaa";
+    let set = env.dest("primary").join("unr").join(id);
+    std::fs::create_dir_all(&set).unwrap();
+    std::fs::write(set.join("manifest.json"), r#"{"format_version": 99}"#).unwrap();
+    std::fs::write(set.join("data.dump.zst.age"), "x").unwrap();
+    let text_spec = env.spec_text(
+        "unr",
+        "postgres://postgres@127.0.0.1:5432/unused",
+        "[backup.retention]\nkeep-last = 1\n",
+    );
+    let spec = env.write_spec("unr", &text_spec);
+    for dry in [true, false] {
+        let mut args = vec!["prune", spec.to_str().unwrap()];
+        if dry {
+            args.push("--dry-run");
+        }
+        let out = firedrill(&args);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        assert!(
+            text(&out).contains(&format!(
+                "cannot delete {id} yet: its manifest is unreadable"
+            )),
+            "{}",
+            text(&out)
+        );
+    }
+    assert!(set.join("manifest.json").exists());
+    assert!(set.join("data.dump.zst.age").exists());
+}
