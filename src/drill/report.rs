@@ -79,18 +79,24 @@ fn rto(spec: &DrillSpec, st: &State) -> Option<Rto> {
     })
 }
 
-/// The data a disaster at the drill's start would have lost: since the recovery point.
+/// How far a recovery point may lie after the drill's start before the clocks (or the
+/// manifest) are taken to be wrong.
+const CLOCK_SKEW: chrono::Duration = chrono::Duration::seconds(60);
+
+/// The data a disaster at the drill's start would have lost: since the recovery point. A
+/// recovery point in the future cannot be measured against: it never passes.
 fn rpo(spec: &DrillSpec, started_at: DateTime<Utc>, st: &State) -> Option<Rpo> {
     let set = st.set.as_ref()?;
     let recovery_point = st.recovery_point.unwrap_or(set.manifest.snapshot_at);
     let seconds = (started_at - recovery_point).num_milliseconds() as f64 / 1000.0;
     let m = Measured::new(seconds.max(0.0), spec.targets.rpo);
+    let future = recovery_point > started_at + CLOCK_SKEW;
     Some(Rpo {
         recovery_point,
         disaster_at: started_at,
         seconds: m.seconds,
         target_seconds: m.target_seconds,
-        pass: m.pass,
+        pass: if future { Some(false) } else { m.pass },
         worst_gap_30d_seconds: worst_gap(&st.history, started_at, Duration::from_secs(30 * 86400)),
     })
 }
@@ -148,11 +154,22 @@ fn verdict(
             if let Some(r) = rto.filter(|r| r.pass == Some(false)) {
                 reasons.push(format!("RTO {:.1} s exceeds the target", r.seconds));
             }
-            if let Some(r) = rpo.filter(|r| r.pass == Some(false)) {
-                reasons.push(format!(
+            match rpo.filter(|r| r.pass == Some(false)) {
+                Some(r) if r.recovery_point > r.disaster_at + CLOCK_SKEW => {
+                    reasons.push(format!(
+                        "the recovery point {} lies {} after the drill started ({}): this host's clock or the backup's manifest is wrong",
+                        r.recovery_point.to_rfc3339(),
+                        humantime::format_duration(Duration::from_secs(
+                            (r.recovery_point - r.disaster_at).num_seconds().max(0) as u64
+                        )),
+                        r.disaster_at.to_rfc3339()
+                    ));
+                }
+                Some(r) => reasons.push(format!(
                     "RPO {} exceeds the target",
                     humantime::format_duration(Duration::from_secs(r.seconds as u64))
-                ));
+                )),
+                None => {}
             }
             if reasons.is_empty() {
                 Verdict::Passed

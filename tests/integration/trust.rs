@@ -102,3 +102,39 @@ fn prune_refuses_an_unreadable_manifest_without_failing() {
     assert!(set.join("manifest.json").exists());
     assert!(set.join("data.dump.zst.age").exists());
 }
+
+/// A recovery point after the drill's start (a wrong clock, an edited manifest) fails the
+/// drill instead of measuring an RPO of 0 s.
+#[tokio::test]
+async fn a_recovery_point_in_the_future_fails_the_drill() {
+    let db = SourceDb::create("create table t (id int); insert into t values (1);").await;
+    let env = Env::new();
+    let spec = env.write_spec("fut", &env.spec_text("fut", &db.url(), ""));
+    let spec = spec.to_str().unwrap();
+    let out = firedrill(&["backup", spec, "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let id = serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["backup_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let out = firedrill(&["drill", spec, "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+
+    let manifest = env.dest("dr").join("fut").join(&id).join("manifest.json");
+    let mut m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&manifest).unwrap()).unwrap();
+    let tomorrow = chrono::Utc::now() + chrono::Duration::days(1);
+    m["snapshot_at"] = tomorrow.to_rfc3339().into();
+    std::fs::write(&manifest, serde_json::to_vec(&m).unwrap()).unwrap();
+    let out = firedrill(&["drill", spec, "--json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["verdict"], "failed");
+    assert_eq!(v["report"]["rpo"]["pass"], false);
+    let reason = v["report"]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("after the drill started")
+            && reason.contains("clock or the backup's manifest is wrong"),
+        "{reason}"
+    );
+}
