@@ -1,7 +1,21 @@
 //! What firedrill reports is what a drill would conclude: copies that look complete but are
 //! not, and refusals that are expected.
 
+use std::path::PathBuf;
+
 use crate::support::{firedrill, text, Env, SourceDb};
+
+/// A spec `name` of `db` with one backup taken: its path and the backup id.
+fn backed_up(env: &Env, name: &str, db: &SourceDb) -> (PathBuf, String) {
+    let spec = env.write_spec(name, &env.spec_text(name, &db.url(), ""));
+    let out = firedrill(&["backup", spec.to_str().unwrap(), "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let id = serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["backup_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    (spec, id)
+}
 
 /// A copy whose manifest is empty, records other checksums, or lists a missing object is
 /// listed as damaged with the reason, not as complete because its objects are there.
@@ -9,14 +23,8 @@ use crate::support::{firedrill, text, Env, SourceDb};
 async fn list_shows_a_copy_with_an_unreadable_or_foreign_manifest_as_damaged() {
     let db = SourceDb::create("create table t (id int); insert into t values (1), (2);").await;
     let env = Env::new();
-    let spec = env.write_spec("lst", &env.spec_text("lst", &db.url(), ""));
+    let (spec, id) = backed_up(&env, "lst", &db);
     let spec = spec.to_str().unwrap();
-    let out = firedrill(&["backup", spec, "--json"]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let id = serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["backup_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
     let manifest = env.dest("dr").join("lst").join(&id).join("manifest.json");
     let good_manifest = std::fs::read(&manifest).unwrap();
     let list = |expect: &str| {
@@ -109,14 +117,8 @@ fn prune_refuses_an_unreadable_manifest_without_failing() {
 async fn a_recovery_point_in_the_future_fails_the_drill() {
     let db = SourceDb::create("create table t (id int); insert into t values (1);").await;
     let env = Env::new();
-    let spec = env.write_spec("fut", &env.spec_text("fut", &db.url(), ""));
+    let (spec, id) = backed_up(&env, "fut", &db);
     let spec = spec.to_str().unwrap();
-    let out = firedrill(&["backup", spec, "--json"]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let id = serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["backup_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
     let out = firedrill(&["drill", spec, "--json"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 
