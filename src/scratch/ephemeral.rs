@@ -156,6 +156,13 @@ impl EphemeralCluster {
     }
 
     async fn init_and_start(&mut self, initdb: &PgTool, database: &str) -> Result<()> {
+        self.init(initdb).await?;
+        self.start_on_free_port().await?;
+        self.create_database(database).await
+    }
+
+    /// `initdb` with the superuser's password from a file that is removed right after.
+    async fn init(&self, initdb: &PgTool) -> Result<()> {
         let pwfile = self.dir.join("pwfile");
         write_owned(&pwfile, &self.password, self.owner)?;
         let mut cmd = command(initdb, self.owner);
@@ -177,53 +184,65 @@ impl EphemeralCluster {
         )
         .await;
         let _ = std::fs::remove_file(&pwfile);
-        result?;
+        result
+    }
 
+    /// Starts the server on a free port, three tries (another process may take the port
+    /// between finding and binding it); the last failure with the server log's tail.
+    async fn start_on_free_port(&mut self) -> Result<()> {
         let mut last_err = None;
         for _ in 0..3 {
             self.port = free_port()?;
-            let opts = format!(
-                "-c port={} -c listen_addresses=127.0.0.1 -c unix_socket_directories='{}' \
-                 -c fsync=off -c full_page_writes=off -c synchronous_commit=off \
-                 -c max_wal_size=4GB -c checkpoint_timeout=30min -c maintenance_work_mem=256MB \
-                 -c max_locks_per_transaction=256 -c archive_mode=off",
-                self.port,
-                self.dir.display()
-            );
-            let mut cmd = command(&self.pg_ctl, self.owner);
-            cmd.arg("-D")
-                .arg(self.dir.join("data"))
-                .arg("-l")
-                .arg(self.dir.join("postgres.log"))
-                .args(["-w", "-t", "60", "-o", &opts, "start"]);
-            // pg_ctl's server outlives pg_ctl: don't tie its stdout/stderr to us.
-            cmd.stdout(Stdio::null()).stderr(Stdio::null());
-            match run(
-                cmd,
-                "pg_ctl start",
-                "see postgres.log in the scratch folder",
-            )
-            .await
-            {
-                Ok(()) => {
-                    last_err = None;
-                    break;
-                }
-                Err(e) => {
-                    let log =
-                        std::fs::read_to_string(self.dir.join("postgres.log")).unwrap_or_default();
-                    let tail: Vec<&str> = log.lines().rev().take(5).collect();
-                    last_err = Some(Error::scratch(format!(
-                        "{}\n  server log: {}",
-                        e.message,
-                        tail.into_iter().rev().collect::<Vec<_>>().join("\n  ")
-                    )));
-                }
+            match self.start_server().await {
+                Ok(()) => return Ok(()),
+                Err(e) => last_err = Some(self.with_log_tail(&e)),
             }
         }
-        if let Some(e) = last_err {
-            return Err(e);
+        match last_err {
+            Some(e) => Err(e),
+            None => Ok(()),
         }
+    }
+
+    /// `pg_ctl start` on [`Self::port`], the socket in the cluster's folder.
+    async fn start_server(&self) -> Result<()> {
+        let opts = format!(
+            "-c port={} -c listen_addresses=127.0.0.1 -c unix_socket_directories='{}' \
+             -c fsync=off -c full_page_writes=off -c synchronous_commit=off \
+             -c max_wal_size=4GB -c checkpoint_timeout=30min -c maintenance_work_mem=256MB \
+             -c max_locks_per_transaction=256 -c archive_mode=off",
+            self.port,
+            self.dir.display()
+        );
+        let mut cmd = command(&self.pg_ctl, self.owner);
+        cmd.arg("-D")
+            .arg(self.dir.join("data"))
+            .arg("-l")
+            .arg(self.dir.join("postgres.log"))
+            .args(["-w", "-t", "60", "-o", &opts, "start"]);
+        // pg_ctl's server outlives pg_ctl: don't tie its stdout/stderr to us.
+        cmd.stdout(Stdio::null()).stderr(Stdio::null());
+        run(
+            cmd,
+            "pg_ctl start",
+            "see postgres.log in the scratch folder",
+        )
+        .await
+    }
+
+    /// `e` with the last lines of the server log.
+    fn with_log_tail(&self, e: &Error) -> Error {
+        let log = std::fs::read_to_string(self.dir.join("postgres.log")).unwrap_or_default();
+        let tail: Vec<&str> = log.lines().rev().take(5).collect();
+        Error::scratch(format!(
+            "{}\n  server log: {}",
+            e.message,
+            tail.into_iter().rev().collect::<Vec<_>>().join("\n  ")
+        ))
+    }
+
+    /// Creates `database` (unless it is `postgres`) and makes it the cluster's target.
+    async fn create_database(&mut self, database: &str) -> Result<()> {
         let mut config = Config::new();
         config
             .host_path(&self.dir)
