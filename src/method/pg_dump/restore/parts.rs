@@ -183,24 +183,7 @@ pub async fn restore(
         }
         r.map(|()| 0)
     };
-    let loads: Vec<BoxFuture<'_, Result<u64>>> = manifest
-        .objects
-        .iter()
-        .filter_map(|o| o.part.as_ref().map(|p| (o, p)))
-        .map(|(obj, part)| {
-            let fut: BoxFuture<'_, _> = Box::pin(load(
-                dest,
-                manifest,
-                obj,
-                part,
-                identities.clone(),
-                target,
-                fetched,
-                &stop,
-            ));
-            fut
-        })
-        .collect();
+    let loads = part_loads(dest, manifest, &identities, target, fetched, &stop);
     let (data, loaded) = tokio::join!(data, parallel::all_or_stop(jobs, &stop, loads));
     if cancel.is_cancelled() {
         return Err(Error::aborted());
@@ -220,4 +203,33 @@ pub async fn restore(
     )
     .await?;
     Ok(plain)
+}
+
+/// A [`load`] of every part of `manifest`, to run `jobs` at a time.
+fn part_loads<'a>(
+    dest: &'a Destination,
+    manifest: &'a Manifest,
+    identities: &Arc<Vec<Identity>>,
+    target: &'a PgTarget,
+    fetched: &'a Meter,
+    stop: &'a CancellationToken,
+) -> Vec<BoxFuture<'a, Result<u64>>> {
+    manifest
+        .objects
+        .iter()
+        .filter_map(|o| o.part.as_ref().map(|p| (o, p)))
+        .map(|(obj, part)| {
+            let fut: BoxFuture<'_, _> = Box::pin(load(
+                dest,
+                manifest,
+                obj,
+                part,
+                identities.clone(),
+                target,
+                fetched,
+                stop,
+            ));
+            fut
+        })
+        .collect()
 }
