@@ -1,15 +1,19 @@
 use firedrill::catalog::{listing, Presence};
-use firedrill::Result;
+use firedrill::{Exit, Result};
 
 use super::SpecArgs;
 
-pub async fn run(args: SpecArgs) -> Result<u8> {
+pub async fn run(args: SpecArgs) -> Result<Exit> {
     let spec = args.load()?;
     let listing = listing::list_all(&spec).await?;
     for (name, e) in &listing.unreachable {
         eprintln!("error: destination `{name}`: {}", e.render());
     }
-    let code = if listing.unreachable.is_empty() { 0 } else { 2 };
+    let code = if listing.unreachable.is_empty() {
+        Exit::Pass
+    } else {
+        Exit::CouldNotRun
+    };
     if args.json {
         super::print_json(&listing.rows);
         return Ok(code);
