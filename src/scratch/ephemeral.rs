@@ -282,25 +282,31 @@ impl EphemeralCluster {
     }
 
     async fn stop(&self) -> Result<()> {
-        if !self.dir.join("data").join("postmaster.pid").exists() {
-            return Ok(());
-        }
-        let mut cmd = command(&self.pg_ctl, self.owner);
-        cmd.arg("-D").arg(self.dir.join("data")).args([
-            "-m",
-            "immediate",
-            "-w",
-            "-t",
-            "30",
-            "stop",
-        ]);
-        run(
-            cmd,
-            "pg_ctl stop",
+        stop_server(
+            &self.dir,
+            &self.pg_ctl,
+            self.owner,
             "stop the cluster by hand: pg_ctl -D <folder>/data stop",
         )
         .await
     }
+}
+
+/// `pg_ctl stop -m immediate` of the cluster in `dir`, when its server runs (has a pid file).
+async fn stop_server(
+    dir: &Path,
+    pg_ctl: &PgTool,
+    owner: Option<(u32, u32)>,
+    hint: &str,
+) -> Result<()> {
+    if !dir.join("data").join("postmaster.pid").exists() {
+        return Ok(());
+    }
+    let mut cmd = command(pg_ctl, owner);
+    cmd.arg("-D")
+        .arg(dir.join("data"))
+        .args(["-m", "immediate", "-w", "-t", "30", "stop"]);
+    run(cmd, "pg_ctl stop", hint).await
 }
 
 fn write_owned(path: &Path, text: &str, owner: Option<(u32, u32)>) -> Result<()> {
@@ -388,13 +394,7 @@ async fn remove_marked(
         )));
     }
     if let Some(pg_ctl) = pg_ctl {
-        if dir.join("data/postmaster.pid").exists() {
-            let mut cmd = command(pg_ctl, owner);
-            cmd.arg("-D")
-                .arg(dir.join("data"))
-                .args(["-m", "immediate", "-w", "-t", "30", "stop"]);
-            let _ = run(cmd, "pg_ctl stop", "").await;
-        }
+        let _ = stop_server(dir, pg_ctl, owner, "").await;
     }
     kill_leftover_postmaster(dir);
     tokio::fs::remove_dir_all(dir).await.map_err(|e| {
@@ -494,18 +494,11 @@ pub async fn sweep(work_dir: &Path, drill: &str, tools: &PgTools) -> Result<Vec<
             std::fs::metadata(&dir).ok().map(|m| (m.uid(), m.gid()))
         };
         let owner = owner.filter(|_| nix::unistd::geteuid().is_root());
-        match remove_marked(&dir, pg_ctl.as_ref(), owner).await {
-            Ok(()) => out.push(CleanupOutcome {
-                removed: true,
-                kept: false,
-                detail: format!("deleted `{}`", dir.display()),
-            }),
-            Err(e) => out.push(CleanupOutcome {
-                removed: false,
-                kept: false,
-                detail: e.message,
-            }),
-        }
+        let removal = remove_marked(&dir, pg_ctl.as_ref(), owner).await;
+        out.push(CleanupOutcome::swept(
+            removal.map(|()| true),
+            format!("deleted `{}`", dir.display()),
+        ));
     }
     Ok(out)
 }

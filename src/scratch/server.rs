@@ -228,18 +228,11 @@ pub async fn sweep(url: &SecretString, prefix: &str, drill: &str) -> Result<Vec<
         if !marker.contains(&format!(" drill={drill} ")) {
             continue;
         }
-        match drop_marked(&client, prefix, &name).await {
-            Ok(removed) => out.push(CleanupOutcome {
-                removed,
-                kept: false,
-                detail: format!("dropped database `{name}`"),
-            }),
-            Err(e) => out.push(CleanupOutcome {
-                removed: false,
-                kept: false,
-                detail: e.message,
-            }),
-        }
+        let removal = drop_marked(&client, prefix, &name).await;
+        out.push(CleanupOutcome::swept(
+            removal,
+            format!("dropped database `{name}`"),
+        ));
     }
     Ok(out)
 }

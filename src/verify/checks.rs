@@ -88,15 +88,20 @@ pub async fn run_checks(
 
 type Outcome = (String, String, bool, Vec<String>);
 
+/// A check whose query failed.
+fn query_failed(expected: String, e: &tokio_postgres::Error) -> Outcome {
+    (
+        expected,
+        format!("query failed: {}", pg_message(e)),
+        false,
+        vec![],
+    )
+}
+
 async fn sql_check(client: &Client, sql: &str, expect: &crate::verify::Expect) -> Outcome {
     let expected = expect.to_string();
     match client.simple_query(sql).await {
-        Err(e) => (
-            expected,
-            format!("query failed: {}", pg_message(&e)),
-            false,
-            vec![],
-        ),
+        Err(e) => query_failed(expected, &e),
         Ok(messages) => {
             let first = messages.iter().find_map(|m| match m {
                 SimpleQueryMessage::Row(r) => Some(r.get(0).map(str::to_string)),
@@ -230,12 +235,7 @@ async fn freshness(
         quote_qualified(table)
     );
     match client.query_one(&sql, &[]).await {
-        Err(e) => (
-            expected,
-            format!("query failed: {}", pg_message(&e)),
-            false,
-            vec![],
-        ),
+        Err(e) => query_failed(expected, &e),
         Ok(row) => match row.get::<_, Option<DateTime<Utc>>>(0) {
             None => (expected, "no rows (max is NULL)".into(), false, vec![]),
             Some(newest) => {
