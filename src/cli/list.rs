@@ -1,4 +1,5 @@
-use firedrill::catalog::{listing, Presence};
+use firedrill::catalog::listing::{self, Listing};
+use firedrill::catalog::Presence;
 use firedrill::{Exit, Result};
 
 use super::SpecArgs;
@@ -22,6 +23,12 @@ pub async fn run(args: SpecArgs) -> Result<Exit> {
         println!("No complete backups of `{}`.", spec.name);
         return Ok(code);
     }
+    print_table(&listing);
+    Ok(code)
+}
+
+/// One line per backup set: its presence in each destination and whether they agree.
+fn print_table(listing: &Listing) {
     let names = &listing.destinations;
     println!(
         "{:<24} {:<26} {:>12}  {}  parity",
@@ -52,5 +59,4 @@ pub async fn run(args: SpecArgs) -> Result<Exit> {
             if r.parity { "ok" } else { "NO" }
         );
     }
-    Ok(code)
 }
