@@ -1,5 +1,5 @@
-//! The `firedrill` binary: parse arguments, set up logging and signals, call the library, map
-//! the outcome to an exit code (0 pass, 1 a check or target failed, 2 could not run).
+//! The `firedrill` binary: parse arguments, set up logging and signals, call the library, exit
+//! with the outcome's [`Exit`] (0 pass, 1 a check or target failed, 2 could not run).
 
 mod cli;
 
