@@ -34,6 +34,7 @@ pub mod check;
 pub mod demo;
 pub mod drill;
 mod error;
+mod exit;
 pub mod fleet;
 pub mod measure;
 pub mod method;
@@ -51,6 +52,7 @@ pub mod storage;
 pub mod verify;
 
 pub use error::{Error, ErrorKind, Result};
+pub use exit::Exit;
 
 /// This build's version, recorded in manifests and reports.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,11 +1,12 @@
-//! The `firedrill` binary: parse arguments, set up logging and signals, call the library, map
-//! the outcome to an exit code (0 pass, 1 a check or target failed, 2 could not run).
+//! The `firedrill` binary: parse arguments, set up logging and signals, call the library, exit
+//! with the outcome's [`Exit`] (0 pass, 1 a check or target failed, 2 could not run).
 
 mod cli;
 
 use std::process::ExitCode;
 
 use clap::Parser;
+use firedrill::Exit;
 use tokio_util::sync::CancellationToken;
 
 fn init_logging(format: cli::LogFormat) {
@@ -64,7 +65,7 @@ fn main() -> ExitCode {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::from(2);
+            return Exit::CouldNotRun.into();
         }
     };
     let code = runtime.block_on(async {
@@ -79,9 +80,9 @@ fn main() -> ExitCode {
                         "error": { "kind": e.kind, "message": e.message, "hint": e.hint }
                     }));
                 }
-                2
+                Exit::CouldNotRun
             }
         }
     });
-    ExitCode::from(code)
+    code.into()
 }

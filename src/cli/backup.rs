@@ -2,11 +2,11 @@ use tokio_util::sync::CancellationToken;
 
 use firedrill::backup::BackupOutcome;
 use firedrill::fleet::{self, Operation, Outcome, Run};
-use firedrill::Result;
+use firedrill::{Exit, Result};
 
 use super::BackupArgs;
 
-pub async fn run(args: BackupArgs, cancel: &CancellationToken) -> Result<u8> {
+pub async fn run(args: BackupArgs, cancel: &CancellationToken) -> Result<Exit> {
     if args.all.all {
         return super::fleet::run_all(&args.spec, &args.all, Operation::Backup, cancel).await;
     }

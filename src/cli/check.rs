@@ -1,6 +1,6 @@
 use clap::Args;
 
-use firedrill::{check, Result};
+use firedrill::{check, Exit, Result};
 
 use super::SpecArgs;
 
@@ -13,7 +13,7 @@ pub struct CheckArgs {
     pub offline: bool,
 }
 
-pub async fn run(args: CheckArgs) -> Result<u8> {
+pub async fn run(args: CheckArgs) -> Result<Exit> {
     let spec = args.spec.load()?;
     let outcome = check::run(&spec, args.offline).await;
     if args.spec.json {
@@ -28,5 +28,9 @@ pub async fn run(args: CheckArgs) -> Result<u8> {
             );
         }
     }
-    Ok(if outcome.ok { 0 } else { 2 })
+    Ok(if outcome.ok {
+        Exit::Pass
+    } else {
+        Exit::CouldNotRun
+    })
 }

@@ -1,8 +1,8 @@
-use firedrill::{method, Result};
+use firedrill::{method, Exit, Result};
 
 use super::SpecArgs;
 
-pub async fn run(args: SpecArgs) -> Result<u8> {
+pub async fn run(args: SpecArgs) -> Result<Exit> {
     let spec = args.load()?;
     let outcomes = method::of(&spec).sweep(&spec).await?;
     let failed = outcomes.iter().any(|o| !o.removed && !o.kept);
@@ -23,5 +23,9 @@ pub async fn run(args: SpecArgs) -> Result<u8> {
             );
         }
     }
-    Ok(if failed { 2 } else { 0 })
+    Ok(if failed {
+        Exit::CouldNotRun
+    } else {
+        Exit::Pass
+    })
 }

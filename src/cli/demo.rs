@@ -3,7 +3,7 @@ use std::path::PathBuf;
 use clap::Args;
 use tokio_util::sync::CancellationToken;
 
-use firedrill::{demo, Result};
+use firedrill::{demo, Exit, Result};
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
@@ -18,7 +18,7 @@ pub struct DemoArgs {
     pub json: bool,
 }
 
-pub async fn run(args: DemoArgs, cancel: &CancellationToken) -> Result<u8> {
+pub async fn run(args: DemoArgs, cancel: &CancellationToken) -> Result<Exit> {
     let outcome = demo::run(&args.dir, &args.run_as, cancel).await?;
     if args.json {
         super::print_json(&outcome);

@@ -7,7 +7,7 @@ use firedrill::catalog::layout;
 use firedrill::catalog::Pick;
 use firedrill::drill::{self, DrillOptions, DrillOutcome};
 use firedrill::fleet::{self, Operation, Outcome, Run};
-use firedrill::{Error, Result};
+use firedrill::{Error, Exit, Result};
 
 use super::SpecArgs;
 
@@ -34,7 +34,7 @@ pub struct DrillArgs {
     pub all: super::fleet::AllArgs,
 }
 
-pub async fn run(args: DrillArgs, cancel: &CancellationToken) -> Result<u8> {
+pub async fn run(args: DrillArgs, cancel: &CancellationToken) -> Result<Exit> {
     if args.all.all {
         if args.dry_run
             || args.backup.is_some()
@@ -63,7 +63,7 @@ pub async fn run(args: DrillArgs, cancel: &CancellationToken) -> Result<u8> {
         } else {
             print!("{plan}");
         }
-        return Ok(0);
+        return Ok(Exit::Pass);
     }
     let outcome = fleet::run_and_notify(&spec, Run::Drill(opts), "manual", cancel).await?;
     if let Outcome::Drill(o) = &outcome {

@@ -3,7 +3,7 @@
 use tokio_util::sync::CancellationToken;
 
 use firedrill::fleet::{self, Operation, RunRow};
-use firedrill::Result;
+use firedrill::{Exit, Result};
 
 use super::SpecArgs;
 
@@ -32,7 +32,7 @@ pub async fn run_all(
     all: &AllArgs,
     op: Operation,
     cancel: &CancellationToken,
-) -> Result<u8> {
+) -> Result<Exit> {
     let concurrency = usize::from(all.concurrency);
     let rows = fleet::run_all(&args.spec, op, "fleet", concurrency, cancel).await?;
     print(&rows, args.json);

@@ -3,7 +3,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use firedrill::pipeline::keys;
-use firedrill::Result;
+use firedrill::{Exit, Result};
 
 #[derive(Debug, Args)]
 pub struct KeygenArgs {
@@ -19,7 +19,7 @@ pub struct KeygenArgs {
     pub signing: bool,
 }
 
-pub fn run(mut args: KeygenArgs) -> Result<u8> {
+pub fn run(mut args: KeygenArgs) -> Result<Exit> {
     let output = args.output.take().unwrap_or_else(|| {
         PathBuf::from(if args.signing {
             "firedrill-signing.key"
@@ -40,7 +40,7 @@ pub fn run(mut args: KeygenArgs) -> Result<u8> {
             );
             println!("{public}");
         }
-        return Ok(0);
+        return Ok(Exit::Pass);
     }
     let recipient = keys::write_new_identity(&output)?;
     if args.json {
@@ -53,5 +53,5 @@ pub fn run(mut args: KeygenArgs) -> Result<u8> {
         eprintln!("Put this recipient in backup.recipients:");
         println!("{recipient}");
     }
-    Ok(0)
+    Ok(Exit::Pass)
 }

@@ -1,15 +1,20 @@
-use firedrill::catalog::{listing, Presence};
-use firedrill::Result;
+use firedrill::catalog::listing::{self, Listing};
+use firedrill::catalog::Presence;
+use firedrill::{Exit, Result};
 
 use super::SpecArgs;
 
-pub async fn run(args: SpecArgs) -> Result<u8> {
+pub async fn run(args: SpecArgs) -> Result<Exit> {
     let spec = args.load()?;
     let listing = listing::list_all(&spec).await?;
     for (name, e) in &listing.unreachable {
         eprintln!("error: destination `{name}`: {}", e.render());
     }
-    let code = if listing.unreachable.is_empty() { 0 } else { 2 };
+    let code = if listing.unreachable.is_empty() {
+        Exit::Pass
+    } else {
+        Exit::CouldNotRun
+    };
     if args.json {
         super::print_json(&listing.rows);
         return Ok(code);
@@ -18,6 +23,12 @@ pub async fn run(args: SpecArgs) -> Result<u8> {
         println!("No complete backups of `{}`.", spec.name);
         return Ok(code);
     }
+    print_table(&listing);
+    Ok(code)
+}
+
+/// One line per backup set: its presence in each destination and whether they agree.
+fn print_table(listing: &Listing) {
     let names = &listing.destinations;
     println!(
         "{:<24} {:<26} {:>12}  {}  parity",
@@ -51,5 +62,4 @@ pub async fn run(args: SpecArgs) -> Result<u8> {
             println!("  {dest}: {why}");
         }
     }
-    Ok(code)
 }

@@ -1,5 +1,5 @@
-//! The command line: clap definitions and one module per subcommand. Each returns the exit
-//! code; errors become exit code 2 in `main`.
+//! The command line: clap definitions and one module per subcommand. Each maps its outcome to
+//! an [`Exit`]; errors become [`Exit::CouldNotRun`] in `main`.
 
 mod backup;
 mod check;
@@ -19,7 +19,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use tokio_util::sync::CancellationToken;
 
 use firedrill::spec::{self, DrillSpec};
-use firedrill::Result;
+use firedrill::{Exit, Result};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -151,7 +151,7 @@ pub fn print_json<T: serde::Serialize>(value: &T) {
 }
 
 /// Runs the chosen command; returns the process exit code.
-pub async fn run(cli: Cli, cancel: CancellationToken) -> Result<u8> {
+pub async fn run(cli: Cli, cancel: CancellationToken) -> Result<Exit> {
     match cli.command {
         Command::Demo(a) => demo::run(a, &cancel).await,
         Command::Keygen(a) => keygen::run(a),

@@ -1,7 +1,7 @@
 use clap::Args;
 
 use firedrill::catalog::prune;
-use firedrill::{method, Result};
+use firedrill::{method, Exit, Result};
 
 use super::SpecArgs;
 
@@ -14,10 +14,14 @@ pub struct PruneArgs {
     pub dry_run: bool,
 }
 
-pub async fn run(args: PruneArgs) -> Result<u8> {
+pub async fn run(args: PruneArgs) -> Result<Exit> {
     let spec = args.spec.load()?;
     let run = prune::run(&spec, method::of(&spec).holdings(), args.dry_run).await?;
-    let code = if run.has_problems() { 2 } else { 0 };
+    let code = if run.has_problems() {
+        Exit::CouldNotRun
+    } else {
+        Exit::Pass
+    };
     if args.spec.json {
         super::print_json(&run);
         return Ok(code);

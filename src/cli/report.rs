@@ -8,7 +8,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use firedrill::report::store::source::ReportSource;
 use firedrill::report::summary::{self, SummaryOptions};
 use firedrill::report::verify;
-use firedrill::Result;
+use firedrill::{Exit, Result};
 
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
@@ -80,7 +80,7 @@ pub struct SummaryArgs {
     pub from: Option<String>,
 }
 
-pub async fn run(args: ReportArgs) -> Result<u8> {
+pub async fn run(args: ReportArgs) -> Result<Exit> {
     match args.command {
         Some(ReportCommand::Verify {
             path,
@@ -104,7 +104,7 @@ pub async fn run(args: ReportArgs) -> Result<u8> {
     }
 }
 
-async fn summarize(a: SummaryArgs) -> Result<u8> {
+async fn summarize(a: SummaryArgs) -> Result<Exit> {
     let path = a.path.expect("clap requires it");
     let opts = SummaryOptions::from_words(&a.since, a.until.as_deref(), &a.grace, &a.horizon)?;
     let source = ReportSource::open(&path, &a.sets, a.from.as_deref()).await?;
@@ -116,5 +116,5 @@ async fn summarize(a: SummaryArgs) -> Result<u8> {
         (None, Format::Json) => print!("{}", summary::render_json(&s)),
         (None, Format::Csv) => print!("{}", summary::render_csv(&s)),
     }
-    Ok(0)
+    Ok(Exit::Pass)
 }

@@ -6,7 +6,7 @@ use tokio_util::sync::CancellationToken;
 
 use firedrill::fleet;
 use firedrill::schedule::{daemon, due};
-use firedrill::Result;
+use firedrill::{Exit, Result};
 
 #[derive(Debug, Args)]
 pub struct DirArgs {
@@ -42,7 +42,7 @@ fn parse_listen(s: &str) -> std::result::Result<Listen, String> {
 }
 
 /// One pass: run what is due; the exit code is the worst of the runs.
-pub async fn run_due(args: DirArgs, cancel: &CancellationToken) -> Result<u8> {
+pub async fn run_due(args: DirArgs, cancel: &CancellationToken) -> Result<Exit> {
     let rows = due::run_due(
         &args.dir,
         chrono::Utc::now(),
@@ -59,7 +59,7 @@ pub async fn run_due(args: DirArgs, cancel: &CancellationToken) -> Result<u8> {
 }
 
 /// Runs due work every minute (with up to 20 s of jitter) until SIGINT/SIGTERM.
-pub async fn schedule(args: ScheduleArgs, cancel: &CancellationToken) -> Result<u8> {
+pub async fn schedule(args: ScheduleArgs, cancel: &CancellationToken) -> Result<Exit> {
     let json = args.dir.json;
     daemon::run(
         daemon::Options {
@@ -77,5 +77,5 @@ pub async fn schedule(args: ScheduleArgs, cancel: &CancellationToken) -> Result<
         },
     )
     .await?;
-    Ok(0)
+    Ok(Exit::Pass)
 }

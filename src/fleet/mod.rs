@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::warn;
 
 use crate::spec::{self, DrillSpec};
-use crate::{Error, Result};
+use crate::{Error, Exit, Result};
 
 pub use render::{line, table, verdict};
 pub use run::{run_and_notify, run_row, Outcome, Run};
@@ -27,7 +27,7 @@ pub struct RunRow {
     /// `backup`, `drill`, or `spec` when the file did not load.
     pub operation: String,
     /// 0 passed, 1 failed check/target, 2 could not run (or another run holds the lease).
-    pub code: u8,
+    pub code: Exit,
     pub seconds: f64,
     pub detail: String,
 }
@@ -40,7 +40,7 @@ impl RunRow {
             spec: path.to_path_buf(),
             drill: String::new(),
             operation: "spec".into(),
-            code: 2,
+            code: Exit::CouldNotRun,
             seconds: 0.0,
             detail: e.render(),
         }
@@ -158,6 +158,6 @@ where
 }
 
 /// The worst exit code of `rows` (0 when empty).
-pub fn worst(rows: &[RunRow]) -> u8 {
-    rows.iter().map(|r| r.code).max().unwrap_or(0)
+pub fn worst(rows: &[RunRow]) -> Exit {
+    Exit::worst(rows.iter().map(|r| r.code))
 }

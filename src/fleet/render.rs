@@ -3,6 +3,7 @@
 
 use super::RunRow;
 use crate::report::DrillReport;
+use crate::Exit;
 
 /// One paragraph: the verdict, RTO and RPO against their targets, every check, the reason.
 pub fn verdict(r: &DrillReport) -> String {
@@ -70,7 +71,7 @@ pub fn table(rows: &[RunRow]) -> String {
             r.detail.lines().next().unwrap_or("")
         ));
     }
-    let failed = rows.iter().filter(|r| r.code != 0).count();
+    let failed = rows.iter().filter(|r| r.code != Exit::Pass).count();
     out.push_str(&format!(
         "{} run{}, {failed} not passed; exit code {}.",
         rows.len(),
@@ -96,7 +97,7 @@ pub fn line(row: &RunRow) -> String {
 mod tests {
     use super::*;
 
-    fn row(spec: &str, drill: &str, operation: &str, code: u8, detail: &str) -> RunRow {
+    fn row(spec: &str, drill: &str, operation: &str, code: Exit, detail: &str) -> RunRow {
         RunRow {
             spec: spec.into(),
             drill: drill.into(),
@@ -133,8 +134,20 @@ mod tests {
     #[test]
     fn table_and_lines_show_the_first_line_of_each_result() {
         let rows = [
-            row("/s/orders.toml", "orders", "backup", 0, "backup b1 stored"),
-            row("/s/broken.toml", "", "spec", 2, "bad spec\nmore"),
+            row(
+                "/s/orders.toml",
+                "orders",
+                "backup",
+                Exit::Pass,
+                "backup b1 stored",
+            ),
+            row(
+                "/s/broken.toml",
+                "",
+                "spec",
+                Exit::CouldNotRun,
+                "bad spec\nmore",
+            ),
         ];
         assert_eq!(
             table(&rows),

@@ -12,7 +12,7 @@ use crate::backup::{self, BackupOutcome};
 use crate::drill::{self, DrillOptions, DrillOutcome};
 use crate::notify::{self, Finished};
 use crate::spec::DrillSpec;
-use crate::Result;
+use crate::{Exit, Result};
 
 /// What one run of a spec does.
 #[derive(Debug, Clone)]
@@ -31,10 +31,10 @@ pub enum Outcome {
 impl Outcome {
     /// 0 stored and copied or passed, 1 a failed drill, 2 a missing copy or a drill that
     /// could not finish.
-    pub fn exit_code(&self) -> u8 {
+    pub fn exit_code(&self) -> Exit {
         match self {
-            Outcome::Backup(o) if o.complete() => 0,
-            Outcome::Backup(_) => 2,
+            Outcome::Backup(o) if o.complete() => Exit::Pass,
+            Outcome::Backup(_) => Exit::CouldNotRun,
             Outcome::Drill(o) => o.report.verdict.exit_code(),
         }
     }
@@ -105,7 +105,7 @@ pub async fn run_row(
     let t0 = Instant::now();
     let (code, detail) = match run_and_notify(spec, run, trigger, cancel).await {
         Ok(outcome) => (outcome.exit_code(), outcome.detail()),
-        Err(e) => (2, e.render()),
+        Err(e) => (Exit::CouldNotRun, e.render()),
     };
     RunRow {
         spec: spec.path.clone(),

@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::backup::BackupOutcome;
 use crate::drill::DrillOutcome;
 use crate::report::Verdict;
-use crate::Error;
+use crate::{Error, Exit};
 
 /// Version of the webhook body; raised when a field changes meaning or goes away.
 pub const EVENT_VERSION: u32 = 1;
@@ -71,10 +71,11 @@ impl Event {
             status,
             ok,
             exit_code: match status {
-                "passed" | "succeeded" => 0,
-                "failed" if operation == "drill" => 1,
-                _ => 2,
-            },
+                "passed" | "succeeded" => Exit::Pass,
+                "failed" if operation == "drill" => Exit::Failed,
+                _ => Exit::CouldNotRun,
+            }
+            .code(),
             drill: drill.to_string(),
             host: host(),
             trigger: trigger.to_string(),

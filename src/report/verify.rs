@@ -10,7 +10,7 @@ use super::evidence::{self, Finding};
 use super::store::mirror::{self, MirrorCheck};
 use super::store::no_folder;
 use super::store::source::ReportSource;
-use crate::{storage, Result};
+use crate::{storage, Exit, Result};
 
 /// The outcome of `report verify`.
 #[derive(Debug, Serialize)]
@@ -40,9 +40,13 @@ impl Verification {
         self.findings.is_empty()
     }
 
-    /// 0 intact, 1 findings.
-    pub fn exit_code(&self) -> u8 {
-        u8::from(!self.intact())
+    /// Passed when intact, failed with findings.
+    pub fn exit_code(&self) -> Exit {
+        if self.intact() {
+            Exit::Pass
+        } else {
+            Exit::Failed
+        }
     }
 
     /// JSON rendering (pretty, keys in alphabetical order, newline-terminated).

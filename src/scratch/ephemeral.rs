@@ -156,6 +156,13 @@ impl EphemeralCluster {
     }
 
     async fn init_and_start(&mut self, initdb: &PgTool, database: &str) -> Result<()> {
+        self.init(initdb).await?;
+        self.start_on_free_port().await?;
+        self.create_database(database).await
+    }
+
+    /// `initdb` with the superuser's password from a file that is removed right after.
+    async fn init(&self, initdb: &PgTool) -> Result<()> {
         let pwfile = self.dir.join("pwfile");
         write_owned(&pwfile, &self.password, self.owner)?;
         let mut cmd = command(initdb, self.owner);
@@ -177,53 +184,65 @@ impl EphemeralCluster {
         )
         .await;
         let _ = std::fs::remove_file(&pwfile);
-        result?;
+        result
+    }
 
+    /// Starts the server on a free port, three tries (another process may take the port
+    /// between finding and binding it); the last failure with the server log's tail.
+    async fn start_on_free_port(&mut self) -> Result<()> {
         let mut last_err = None;
         for _ in 0..3 {
             self.port = free_port()?;
-            let opts = format!(
-                "-c port={} -c listen_addresses=127.0.0.1 -c unix_socket_directories='{}' \
-                 -c fsync=off -c full_page_writes=off -c synchronous_commit=off \
-                 -c max_wal_size=4GB -c checkpoint_timeout=30min -c maintenance_work_mem=256MB \
-                 -c max_locks_per_transaction=256 -c archive_mode=off",
-                self.port,
-                self.dir.display()
-            );
-            let mut cmd = command(&self.pg_ctl, self.owner);
-            cmd.arg("-D")
-                .arg(self.dir.join("data"))
-                .arg("-l")
-                .arg(self.dir.join("postgres.log"))
-                .args(["-w", "-t", "60", "-o", &opts, "start"]);
-            // pg_ctl's server outlives pg_ctl: don't tie its stdout/stderr to us.
-            cmd.stdout(Stdio::null()).stderr(Stdio::null());
-            match run(
-                cmd,
-                "pg_ctl start",
-                "see postgres.log in the scratch folder",
-            )
-            .await
-            {
-                Ok(()) => {
-                    last_err = None;
-                    break;
-                }
-                Err(e) => {
-                    let log =
-                        std::fs::read_to_string(self.dir.join("postgres.log")).unwrap_or_default();
-                    let tail: Vec<&str> = log.lines().rev().take(5).collect();
-                    last_err = Some(Error::scratch(format!(
-                        "{}\n  server log: {}",
-                        e.message,
-                        tail.into_iter().rev().collect::<Vec<_>>().join("\n  ")
-                    )));
-                }
+            match self.start_server().await {
+                Ok(()) => return Ok(()),
+                Err(e) => last_err = Some(self.with_log_tail(&e)),
             }
         }
-        if let Some(e) = last_err {
-            return Err(e);
+        match last_err {
+            Some(e) => Err(e),
+            None => Ok(()),
         }
+    }
+
+    /// `pg_ctl start` on [`Self::port`], the socket in the cluster's folder.
+    async fn start_server(&self) -> Result<()> {
+        let opts = format!(
+            "-c port={} -c listen_addresses=127.0.0.1 -c unix_socket_directories='{}' \
+             -c fsync=off -c full_page_writes=off -c synchronous_commit=off \
+             -c max_wal_size=4GB -c checkpoint_timeout=30min -c maintenance_work_mem=256MB \
+             -c max_locks_per_transaction=256 -c archive_mode=off",
+            self.port,
+            self.dir.display()
+        );
+        let mut cmd = command(&self.pg_ctl, self.owner);
+        cmd.arg("-D")
+            .arg(self.dir.join("data"))
+            .arg("-l")
+            .arg(self.dir.join("postgres.log"))
+            .args(["-w", "-t", "60", "-o", &opts, "start"]);
+        // pg_ctl's server outlives pg_ctl: don't tie its stdout/stderr to us.
+        cmd.stdout(Stdio::null()).stderr(Stdio::null());
+        run(
+            cmd,
+            "pg_ctl start",
+            "see postgres.log in the scratch folder",
+        )
+        .await
+    }
+
+    /// `e` with the last lines of the server log.
+    fn with_log_tail(&self, e: &Error) -> Error {
+        let log = std::fs::read_to_string(self.dir.join("postgres.log")).unwrap_or_default();
+        let tail: Vec<&str> = log.lines().rev().take(5).collect();
+        Error::scratch(format!(
+            "{}\n  server log: {}",
+            e.message,
+            tail.into_iter().rev().collect::<Vec<_>>().join("\n  ")
+        ))
+    }
+
+    /// Creates `database` (unless it is `postgres`) and makes it the cluster's target.
+    async fn create_database(&mut self, database: &str) -> Result<()> {
         let mut config = Config::new();
         config
             .host_path(&self.dir)
@@ -263,25 +282,31 @@ impl EphemeralCluster {
     }
 
     async fn stop(&self) -> Result<()> {
-        if !self.dir.join("data").join("postmaster.pid").exists() {
-            return Ok(());
-        }
-        let mut cmd = command(&self.pg_ctl, self.owner);
-        cmd.arg("-D").arg(self.dir.join("data")).args([
-            "-m",
-            "immediate",
-            "-w",
-            "-t",
-            "30",
-            "stop",
-        ]);
-        run(
-            cmd,
-            "pg_ctl stop",
+        stop_server(
+            &self.dir,
+            &self.pg_ctl,
+            self.owner,
             "stop the cluster by hand: pg_ctl -D <folder>/data stop",
         )
         .await
     }
+}
+
+/// `pg_ctl stop -m immediate` of the cluster in `dir`, when its server runs (has a pid file).
+async fn stop_server(
+    dir: &Path,
+    pg_ctl: &PgTool,
+    owner: Option<(u32, u32)>,
+    hint: &str,
+) -> Result<()> {
+    if !dir.join("data").join("postmaster.pid").exists() {
+        return Ok(());
+    }
+    let mut cmd = command(pg_ctl, owner);
+    cmd.arg("-D")
+        .arg(dir.join("data"))
+        .args(["-m", "immediate", "-w", "-t", "30", "stop"]);
+    run(cmd, "pg_ctl stop", hint).await
 }
 
 fn write_owned(path: &Path, text: &str, owner: Option<(u32, u32)>) -> Result<()> {
@@ -369,13 +394,7 @@ async fn remove_marked(
         )));
     }
     if let Some(pg_ctl) = pg_ctl {
-        if dir.join("data/postmaster.pid").exists() {
-            let mut cmd = command(pg_ctl, owner);
-            cmd.arg("-D")
-                .arg(dir.join("data"))
-                .args(["-m", "immediate", "-w", "-t", "30", "stop"]);
-            let _ = run(cmd, "pg_ctl stop", "").await;
-        }
+        let _ = stop_server(dir, pg_ctl, owner, "").await;
     }
     kill_leftover_postmaster(dir);
     tokio::fs::remove_dir_all(dir).await.map_err(|e| {
@@ -475,18 +494,11 @@ pub async fn sweep(work_dir: &Path, drill: &str, tools: &PgTools) -> Result<Vec<
             std::fs::metadata(&dir).ok().map(|m| (m.uid(), m.gid()))
         };
         let owner = owner.filter(|_| nix::unistd::geteuid().is_root());
-        match remove_marked(&dir, pg_ctl.as_ref(), owner).await {
-            Ok(()) => out.push(CleanupOutcome {
-                removed: true,
-                kept: false,
-                detail: format!("deleted `{}`", dir.display()),
-            }),
-            Err(e) => out.push(CleanupOutcome {
-                removed: false,
-                kept: false,
-                detail: e.message,
-            }),
-        }
+        let removal = remove_marked(&dir, pg_ctl.as_ref(), owner).await;
+        out.push(CleanupOutcome::swept(
+            removal.map(|()| true),
+            format!("deleted `{}`", dir.display()),
+        ));
     }
     Ok(out)
 }

@@ -48,6 +48,23 @@ impl CleanupOutcome {
             detail: String::new(),
         })
     }
+
+    /// A leftover a sweep tried to remove: `detail` when `removal` went through, the error's
+    /// message when it did not.
+    pub fn swept(removal: Result<bool>, detail: String) -> CleanupOutcome {
+        match removal {
+            Ok(removed) => CleanupOutcome {
+                removed,
+                kept: false,
+                detail,
+            },
+            Err(e) => CleanupOutcome {
+                removed: false,
+                kept: false,
+                detail: e.message,
+            },
+        }
+    }
 }
 
 #[async_trait]

@@ -381,18 +381,11 @@ pub async fn sweep(cfg: &RdsScratch, drill: &str) -> Result<Vec<CleanupOutcome>>
                 });
                 continue;
             }
-            match delete_tagged(&c, &cfg.region, id).await {
-                Ok(()) => out.push(CleanupOutcome {
-                    removed: true,
-                    kept: false,
-                    detail: format!("deleted RDS instance `{id}`"),
-                }),
-                Err(e) => out.push(CleanupOutcome {
-                    removed: false,
-                    kept: false,
-                    detail: e.message,
-                }),
-            }
+            let removal = delete_tagged(&c, &cfg.region, id).await;
+            out.push(CleanupOutcome::swept(
+                removal.map(|()| true),
+                format!("deleted RDS instance `{id}`"),
+            ));
         }
     }
     Ok(out)

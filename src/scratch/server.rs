@@ -92,54 +92,11 @@ impl ServerDatabase {
     ) -> Result<Self> {
         let admin = PgTarget::from_url(url, "drill.scratch.server")?;
         let client = admin.connect("the scratch server").await?;
-        let num: i32 = client
-            .query_one("select current_setting('server_version_num')::int", &[])
-            .await
-            .map_err(|e| Error::scratch(pg_message(&e)))?
-            .get(0);
-        let server_version = format!("{}.{}", num / 10000, num % 10000);
-        if ((num / 10000) as u32) < source_major {
-            return Err(Error::scratch(format!(
-                "scratch server {} runs PostgreSQL {} but the backup comes from PostgreSQL {source_major}",
-                admin.display(),
-                num / 10000
-            ))
-            .hint("restore into a server of the same or a newer major version"));
-        }
+        let server_version = server_version(&client, &admin, source_major).await?;
         let name = database_name(prefix, drill, backup_id);
         // A leftover from an earlier run of this drill is ours to replace; anything else is refused.
         drop_marked(&client, prefix, &name).await?;
-        client
-            .batch_execute(&format!("create database {}", quote_ident(&name)))
-            .await
-            .map_err(|e| {
-                Error::scratch(format!(
-                    "cannot create scratch database `{name}` on {}: {}",
-                    admin.display(),
-                    pg_message(&e)
-                ))
-                .hint("the scratch role needs CREATEDB")
-            })?;
-        let marker = format!(
-            "{MARKER}: drill={drill} backup={backup_id} created={}",
-            chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-        );
-        if let Err(e) = client
-            .batch_execute(&format!(
-                "comment on database {} is {}",
-                quote_ident(&name),
-                quote_literal(&marker)
-            ))
-            .await
-        {
-            let _ = client
-                .batch_execute(&format!("drop database {}", quote_ident(&name)))
-                .await;
-            return Err(Error::scratch(format!(
-                "cannot mark scratch database `{name}`: {}",
-                pg_message(&e)
-            )));
-        }
+        create_marked(&client, &admin, &name, drill, backup_id).await?;
         Ok(Self {
             target: admin.with_dbname(&name),
             admin,
@@ -150,6 +107,67 @@ impl ServerDatabase {
             kept: false,
         })
     }
+}
+
+/// The server's version (`major.minor`), refused when older than the backup's source.
+async fn server_version(client: &Client, admin: &PgTarget, source_major: u32) -> Result<String> {
+    let num: i32 = client
+        .query_one("select current_setting('server_version_num')::int", &[])
+        .await
+        .map_err(|e| Error::scratch(pg_message(&e)))?
+        .get(0);
+    if ((num / 10000) as u32) < source_major {
+        return Err(Error::scratch(format!(
+            "scratch server {} runs PostgreSQL {} but the backup comes from PostgreSQL {source_major}",
+            admin.display(),
+            num / 10000
+        ))
+        .hint("restore into a server of the same or a newer major version"));
+    }
+    Ok(format!("{}.{}", num / 10000, num % 10000))
+}
+
+/// Creates database `name` with firedrill's marker as its comment; a database that cannot be
+/// marked is dropped again.
+async fn create_marked(
+    client: &Client,
+    admin: &PgTarget,
+    name: &str,
+    drill: &str,
+    backup_id: &str,
+) -> Result<()> {
+    client
+        .batch_execute(&format!("create database {}", quote_ident(name)))
+        .await
+        .map_err(|e| {
+            Error::scratch(format!(
+                "cannot create scratch database `{name}` on {}: {}",
+                admin.display(),
+                pg_message(&e)
+            ))
+            .hint("the scratch role needs CREATEDB")
+        })?;
+    let marker = format!(
+        "{MARKER}: drill={drill} backup={backup_id} created={}",
+        chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    );
+    if let Err(e) = client
+        .batch_execute(&format!(
+            "comment on database {} is {}",
+            quote_ident(name),
+            quote_literal(&marker)
+        ))
+        .await
+    {
+        let _ = client
+            .batch_execute(&format!("drop database {}", quote_ident(name)))
+            .await;
+        return Err(Error::scratch(format!(
+            "cannot mark scratch database `{name}`: {}",
+            pg_message(&e)
+        )));
+    }
+    Ok(())
 }
 
 #[async_trait]
@@ -210,18 +228,11 @@ pub async fn sweep(url: &SecretString, prefix: &str, drill: &str) -> Result<Vec<
         if !marker.contains(&format!(" drill={drill} ")) {
             continue;
         }
-        match drop_marked(&client, prefix, &name).await {
-            Ok(removed) => out.push(CleanupOutcome {
-                removed,
-                kept: false,
-                detail: format!("dropped database `{name}`"),
-            }),
-            Err(e) => out.push(CleanupOutcome {
-                removed: false,
-                kept: false,
-                detail: e.message,
-            }),
-        }
+        let removal = drop_marked(&client, prefix, &name).await;
+        out.push(CleanupOutcome::swept(
+            removal,
+            format!("dropped database `{name}`"),
+        ));
     }
     Ok(out)
 }

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use tokio_postgres::{Client, SimpleQueryMessage};
 
 use crate::pg::{conn::pg_message, quote_qualified};
+use crate::source::fingerprint::TableRows;
 use crate::source::{fingerprint, Fingerprint};
 use crate::spec::{CheckKind, CheckSpec};
 
@@ -87,15 +88,20 @@ pub async fn run_checks(
 
 type Outcome = (String, String, bool, Vec<String>);
 
+/// A check whose query failed.
+fn query_failed(expected: String, e: &tokio_postgres::Error) -> Outcome {
+    (
+        expected,
+        format!("query failed: {}", pg_message(e)),
+        false,
+        vec![],
+    )
+}
+
 async fn sql_check(client: &Client, sql: &str, expect: &crate::verify::Expect) -> Outcome {
     let expected = expect.to_string();
     match client.simple_query(sql).await {
-        Err(e) => (
-            expected,
-            format!("query failed: {}", pg_message(&e)),
-            false,
-            vec![],
-        ),
+        Err(e) => query_failed(expected, &e),
         Ok(messages) => {
             let first = messages.iter().find_map(|m| match m {
                 SimpleQueryMessage::Row(r) => Some(r.get(0).map(str::to_string)),
@@ -123,30 +129,9 @@ fn row_counts(expected: &Fingerprint, restored: &Fingerprint) -> Outcome {
             .tables
             .iter()
             .find(|r| r.schema == t.schema && r.table == t.table);
-        match got {
-            None => details.push(format!(
-                "{}.{}: missing (expected {} rows)",
-                t.schema, t.table, t.rows
-            )),
-            Some(r) if t.exact && r.rows != t.rows => details.push(format!(
-                "{}.{}: {} rows, expected {}",
-                t.schema, t.table, r.rows, t.rows
-            )),
-            Some(r)
-                if !t.exact
-                    && (r.rows - t.rows).abs() as f64
-                        > ESTIMATE_TOLERANCE * t.rows.max(1) as f64 =>
-            {
-                details.push(format!(
-                    "{}.{}: {} rows, expected about {} (estimate, ±{:.0}%)",
-                    t.schema,
-                    t.table,
-                    r.rows,
-                    t.rows,
-                    ESTIMATE_TOLERANCE * 100.0
-                ))
-            }
-            Some(_) => matched += 1,
+        match row_count_mismatch(t, got) {
+            Some(why) => details.push(why),
+            None => matched += 1,
         }
     }
     for r in &restored.tables {
@@ -161,8 +146,47 @@ fn row_counts(expected: &Fingerprint, restored: &Fingerprint) -> Outcome {
             ));
         }
     }
+    let actual = format!("{matched} of {} tables match", expected.tables.len());
+    (
+        row_counts_expected(expected),
+        actual,
+        details.is_empty(),
+        details,
+    )
+}
+
+/// How the restored table `got` differs from the expected count `t`, if it does.
+fn row_count_mismatch(t: &TableRows, got: Option<&TableRows>) -> Option<String> {
+    match got {
+        None => Some(format!(
+            "{}.{}: missing (expected {} rows)",
+            t.schema, t.table, t.rows
+        )),
+        Some(r) if t.exact && r.rows != t.rows => Some(format!(
+            "{}.{}: {} rows, expected {}",
+            t.schema, t.table, r.rows, t.rows
+        )),
+        Some(r)
+            if !t.exact
+                && (r.rows - t.rows).abs() as f64 > ESTIMATE_TOLERANCE * t.rows.max(1) as f64 =>
+        {
+            Some(format!(
+                "{}.{}: {} rows, expected about {} (estimate, ±{:.0}%)",
+                t.schema,
+                t.table,
+                r.rows,
+                t.rows,
+                ESTIMATE_TOLERANCE * 100.0
+            ))
+        }
+        Some(_) => None,
+    }
+}
+
+/// What the row-count check expects, in words.
+fn row_counts_expected(expected: &Fingerprint) -> String {
     let estimated = expected.tables.iter().filter(|t| !t.exact).count();
-    let exp = if estimated > 0 {
+    if estimated > 0 {
         format!(
             "{} tables as in the manifest ({estimated} by estimate)",
             expected.tables.len()
@@ -172,9 +196,7 @@ fn row_counts(expected: &Fingerprint, restored: &Fingerprint) -> Outcome {
             "{} tables with the manifest's exact row counts",
             expected.tables.len()
         )
-    };
-    let actual = format!("{matched} of {} tables match", expected.tables.len());
-    (exp, actual, details.is_empty(), details)
+    }
 }
 
 fn schema(expected: &Fingerprint, restored: &Fingerprint) -> Outcome {
@@ -213,12 +235,7 @@ async fn freshness(
         quote_qualified(table)
     );
     match client.query_one(&sql, &[]).await {
-        Err(e) => (
-            expected,
-            format!("query failed: {}", pg_message(&e)),
-            false,
-            vec![],
-        ),
+        Err(e) => query_failed(expected, &e),
         Ok(row) => match row.get::<_, Option<DateTime<Utc>>>(0) {
             None => (expected, "no rows (max is NULL)".into(), false, vec![]),
             Some(newest) => {

@@ -73,38 +73,36 @@ impl<R: BufRead> Archive<R> {
         Ok(Some(String::from_utf8_lossy(&buf).into_owned()))
     }
 
-    fn skip(&mut self, mut n: u64) -> io::Result<()> {
+    fn skip(&mut self, n: u64) -> io::Result<()> {
+        self.read_through(n, |_| {})
+    }
+
+    /// Reads `n` bytes, counting newlines and keeping the last bytes in `tail`.
+    fn count_newlines(&mut self, n: u64, tail: &mut Vec<u8>) -> io::Result<i64> {
+        let mut lines = 0i64;
+        self.read_through(n, |part| {
+            lines += part.iter().filter(|&&b| b == b'\n').count() as i64;
+            tail.extend_from_slice(&part[part.len().saturating_sub(TAIL)..]);
+            if tail.len() > TAIL {
+                tail.drain(..tail.len() - TAIL);
+            }
+        })?;
+        Ok(lines)
+    }
+
+    /// Reads `n` bytes, handing each buffered piece to `seen`; an early end is an error.
+    fn read_through(&mut self, mut n: u64, mut seen: impl FnMut(&[u8])) -> io::Result<()> {
         while n > 0 {
             let avail = self.r.fill_buf()?;
             if avail.is_empty() {
                 return Err(io::ErrorKind::UnexpectedEof.into());
             }
             let take = (avail.len() as u64).min(n) as usize;
+            seen(&avail[..take]);
             self.r.consume(take);
             n -= take as u64;
         }
         Ok(())
-    }
-
-    /// Reads `n` bytes, counting newlines and keeping the last bytes in `tail`.
-    fn count_newlines(&mut self, mut n: u64, tail: &mut Vec<u8>) -> io::Result<i64> {
-        let mut lines = 0i64;
-        while n > 0 {
-            let avail = self.r.fill_buf()?;
-            if avail.is_empty() {
-                return Err(io::ErrorKind::UnexpectedEof.into());
-            }
-            let take = (avail.len() as u64).min(n) as usize;
-            let part = &avail[..take];
-            lines += part.iter().filter(|&&b| b == b'\n').count() as i64;
-            tail.extend_from_slice(&part[take.saturating_sub(TAIL)..]);
-            if tail.len() > TAIL {
-                tail.drain(..tail.len() - TAIL);
-            }
-            self.r.consume(take);
-            n -= take as u64;
-        }
-        Ok(lines)
     }
 
     fn header(&mut self) -> io::Result<()> {

@@ -10,7 +10,7 @@
 //! beside pg_restore's `data` section, and only then builds indexes and constraints
 //! (`post-data`), the same order pg_restore follows.
 
-use tokio_postgres::Client;
+use tokio_postgres::{Client, Row};
 
 pub use crate::catalog::manifest::TablePart;
 use crate::pg::{conn::pg_message, quote_ident, quote_literal};
@@ -98,33 +98,59 @@ pub async fn plan(
     server_major: u32,
     split_size: u64,
 ) -> Result<Plan> {
+    if let Some(why) = why_not_split(client, jobs, server_major).await? {
+        return Ok(Plan::NotSplit(why));
+    }
+    let min_part = i64::try_from(split_size / 2).unwrap_or(i64::MAX);
+    let tables = large_tables(client, min_part).await?;
+    let parts = parts_of(&tables, jobs, min_part);
+    if parts.is_empty() {
+        return Ok(Plan::NotSplit("no table is large enough to split"));
+    }
+    lock_tables(client, &parts).await?;
+    Ok(Plan::Parts(parts))
+}
+
+/// The catalog query that failed.
+fn catalog_error(e: &tokio_postgres::Error) -> Error {
+    Error::source_db(format!(
+        "cannot list the tables to split: {}",
+        pg_message(e)
+    ))
+    .hint("the role needs read access to the catalog")
+}
+
+/// Why this backup cannot split any table, if it cannot.
+async fn why_not_split(
+    client: &Client,
+    jobs: usize,
+    server_major: u32,
+) -> Result<Option<&'static str>> {
     if jobs < 2 {
-        return Ok(Plan::NotSplit("backup.jobs is 1"));
+        return Ok(Some("backup.jobs is 1"));
     }
     if server_major < 14 {
-        return Ok(Plan::NotSplit(
+        return Ok(Some(
             "the source is older than PostgreSQL 14 (no TID range scans)",
         ));
     }
-    let fail = |e: tokio_postgres::Error| {
-        Error::source_db(format!(
-            "cannot list the tables to split: {}",
-            pg_message(&e)
-        ))
-        .hint("the role needs read access to the catalog")
-    };
     let encoding: String = client
         .query_one("select current_setting('server_encoding')", &[])
         .await
-        .map_err(fail)?
+        .map_err(|e| catalog_error(&e))?
         .get(0);
     if encoding != "UTF8" {
-        return Ok(Plan::NotSplit(
+        return Ok(Some(
             "the source database is not UTF8 (parts are copied as UTF8 text)",
         ));
     }
-    let min_part = i64::try_from(split_size / 2).unwrap_or(i64::MAX);
-    let rows = client
+    Ok(None)
+}
+
+/// Ordinary tables of the database's own schemas with at least `min_part` bytes of heap,
+/// largest first: schema, table, blocks, block size, columns copied out.
+async fn large_tables(client: &Client, min_part: i64) -> Result<Vec<Row>> {
+    client
         .query(
             "select n.nspname, c.relname, \
                (pg_relation_size(c.oid) / current_setting('block_size')::int8)::int8, \
@@ -143,9 +169,13 @@ pub async fn plan(
             &[&min_part],
         )
         .await
-        .map_err(fail)?;
+        .map_err(|e| catalog_error(&e))
+}
+
+/// The parts of the rows of [`large_tables`] (tables without columns to copy have none).
+fn parts_of(tables: &[Row], jobs: usize, min_part: i64) -> Vec<TablePart> {
     let mut parts = Vec::new();
-    for r in rows {
+    for r in tables {
         let blocks: i64 = r.get(2);
         let block_size: i64 = r.get(3);
         let columns: Vec<String> = r.get(4);
@@ -162,14 +192,15 @@ pub async fn plan(
             },
         ));
     }
-    if parts.is_empty() {
-        return Ok(Plan::NotSplit("no table is large enough to split"));
-    }
-    // The snapshot's session holds a share lock on every split table until the backup ends,
-    // as pg_dump does for the tables it dumps: a TRUNCATE or table rewrite (not MVCC-safe)
-    // cannot empty a table under a part that has not been copied yet.
+    parts
+}
+
+/// The snapshot's session holds a share lock on every split table until the backup ends,
+/// as pg_dump does for the tables it dumps: a TRUNCATE or table rewrite (not MVCC-safe)
+/// cannot empty a table under a part that has not been copied yet.
+async fn lock_tables(client: &Client, parts: &[TablePart]) -> Result<()> {
     let mut locked = std::collections::BTreeSet::new();
-    for p in &parts {
+    for p in parts {
         if locked.insert(p.qualified()) {
             client
                 .batch_execute(&format!(
@@ -177,10 +208,10 @@ pub async fn plan(
                     p.qualified()
                 ))
                 .await
-                .map_err(fail)?;
+                .map_err(|e| catalog_error(&e))?;
         }
     }
-    Ok(Plan::Parts(parts))
+    Ok(())
 }
 
 /// Block ranges covering a table of `blocks` blocks: equal ranges of at least `min_part`

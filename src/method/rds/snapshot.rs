@@ -127,39 +127,9 @@ async fn take_snapshot(
         drill.to_ascii_lowercase().replace('_', "-"),
         backup_id.to_ascii_lowercase()
     );
-    info!(instance = %src.instance, snapshot = %id, region = %src.region, "Creating the RDS snapshot.");
-    c.create_db_snapshot()
-        .db_instance_identifier(&src.instance)
-        .db_snapshot_identifier(&id)
-        .set_tags(Some(tags(drill)))
-        .send()
-        .await
-        .map_err(|e| {
-            aws::rds_error(
-                &format!("cannot snapshot DB instance `{}`", src.instance),
-                &src.region,
-                e,
-            )
-        })?;
+    create_snapshot(&c, src, drill, &id).await?;
     created_ids.push((src.region.clone(), id.clone()));
-    let (created, arn) = wait_for(
-        &format!("snapshot `{id}` in `{}`", src.region),
-        src.wait_timeout,
-        cancel,
-        || async {
-            Ok(match snapshot_state(&c, &src.region, &id).await? {
-                Some((status, created, arn)) if status == "available" => Some((created, arn)),
-                Some((status, _, _)) if status == "failed" => {
-                    return Err(Error::storage(format!(
-                        "snapshot `{id}` failed in `{}`",
-                        src.region
-                    )))
-                }
-                _ => None,
-            })
-        },
-    )
-    .await?;
+    let (created, arn) = wait_available(&c, src, &id, cancel).await?;
     let mut snapshots = vec![RegionSnapshot {
         region: src.region.clone(),
         id: id.clone(),
@@ -184,6 +154,52 @@ async fn take_snapshot(
         size_bytes: i64::from(inst.allocated_storage().unwrap_or(0)) * 1024 * 1024 * 1024,
         host: endpoint.and_then(|e| e.address()).unwrap_or("").to_string(),
     })
+}
+
+/// Asks RDS for snapshot `id` of the source instance, tagged as the drill's.
+async fn create_snapshot(c: &Client, src: &RdsSource, drill: &str, id: &str) -> Result<()> {
+    info!(instance = %src.instance, snapshot = %id, region = %src.region, "Creating the RDS snapshot.");
+    c.create_db_snapshot()
+        .db_instance_identifier(&src.instance)
+        .db_snapshot_identifier(id)
+        .set_tags(Some(tags(drill)))
+        .send()
+        .await
+        .map_err(|e| {
+            aws::rds_error(
+                &format!("cannot snapshot DB instance `{}`", src.instance),
+                &src.region,
+                e,
+            )
+        })?;
+    Ok(())
+}
+
+/// Waits until snapshot `id` in the source region is available; its creation time and ARN.
+async fn wait_available(
+    c: &Client,
+    src: &RdsSource,
+    id: &str,
+    cancel: &CancellationToken,
+) -> Result<(Option<DateTime<Utc>>, String)> {
+    wait_for(
+        &format!("snapshot `{id}` in `{}`", src.region),
+        src.wait_timeout,
+        cancel,
+        || async {
+            Ok(match snapshot_state(c, &src.region, id).await? {
+                Some((status, created, arn)) if status == "available" => Some((created, arn)),
+                Some((status, _, _)) if status == "failed" => {
+                    return Err(Error::storage(format!(
+                        "snapshot `{id}` failed in `{}`",
+                        src.region
+                    )))
+                }
+                _ => None,
+            })
+        },
+    )
+    .await
 }
 
 /// Copies snapshot `id` (`arn`, in the source region) into `copy`'s region and waits for the

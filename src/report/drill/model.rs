@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::measure::Phase;
 use crate::scratch::{CleanupOutcome, ScratchInfo};
 use crate::verify::CheckResult;
+use crate::Exit;
 
 pub const FORMAT_VERSION: u32 = 1;
 
@@ -23,12 +24,12 @@ pub enum Verdict {
 }
 
 impl Verdict {
-    /// 0 passed, 1 failed, 2 could not run or aborted.
-    pub fn exit_code(self) -> u8 {
+    /// Passed, failed, or could not run (an error or aborted).
+    pub fn exit_code(self) -> Exit {
         match self {
-            Verdict::Passed => 0,
-            Verdict::Failed => 1,
-            Verdict::Error | Verdict::Aborted => 2,
+            Verdict::Passed => Exit::Pass,
+            Verdict::Failed => Exit::Failed,
+            Verdict::Error | Verdict::Aborted => Exit::CouldNotRun,
         }
     }
 }

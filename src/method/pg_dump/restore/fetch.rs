@@ -5,12 +5,13 @@
 
 use std::path::{Path, PathBuf};
 
+use tokio_util::io::SyncIoBridge;
 use tokio_util::sync::CancellationToken;
 
 use crate::catalog::{layout, manifest::ObjectEntry, Manifest};
 use crate::pipeline::{decode, keys::Identity, DecodeError, Decoded};
 use crate::progress::{Meter, MeteredRead};
-use crate::storage::Destination;
+use crate::storage::{ByteStream, Destination};
 use crate::{Error, Result};
 
 /// A private spool file that is deleted when dropped.
@@ -76,10 +77,7 @@ pub async fn fetch(
     let cancel_read = cancel.clone();
     let meter = meter.clone();
     let task = tokio::task::spawn_blocking(move || {
-        let input = CancellableReader {
-            inner: MeteredRead::new(tokio_util::io::SyncIoBridge::new(stream), meter),
-            cancel: cancel_read,
-        };
+        let input = CancellableReader::fetching(stream, meter, cancel_read);
         let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
         let decoded = decode(input, &mut out, compression, &identities)?;
         std::io::Write::flush(&mut out)?;
@@ -139,6 +137,16 @@ pub(crate) fn checked(
 pub(crate) struct CancellableReader<R> {
     pub(crate) inner: R,
     pub(crate) cancel: CancellationToken,
+}
+
+impl CancellableReader<MeteredRead<SyncIoBridge<ByteStream>>> {
+    /// Reads a fetched object's `stream` on a blocking thread, counting its bytes in `meter`.
+    pub(crate) fn fetching(stream: ByteStream, meter: Meter, cancel: CancellationToken) -> Self {
+        Self {
+            inner: MeteredRead::new(SyncIoBridge::new(stream), meter),
+            cancel,
+        }
+    }
 }
 
 impl<R: std::io::Read> std::io::Read for CancellableReader<R> {
