@@ -14,23 +14,15 @@ const TABLE: &str =
 
 /// A spec named `name` in `dir` whose row check expects `rows`; `schedule` sets both schedules.
 fn write_spec(env: &Env, db: &SourceDb, dir: &Path, name: &str, rows: u32, schedule: Option<&str>) {
-    let mut body = env.spec_text(
-        name,
-        &db.url(),
-        &format!("[[check]]\nname = \"rows\"\nsql = \"select count(*) from t\"\nexpect = \"== {rows}\"\n"),
+    let mut spec = env.spec(name, &db.url()).sql_check(
+        "rows",
+        "select count(*) from t",
+        &format!("== {rows}"),
     );
     if let Some(s) = schedule {
-        body = body
-            .replace(
-                "compression = \"zstd:3\"",
-                &format!("compression = \"zstd:3\"\nschedule = \"{s}\""),
-            )
-            .replace(
-                "from = \"dr\"",
-                &format!("from = \"dr\"\nschedule = \"{s}\""),
-            );
+        spec = spec.schedule(s);
     }
-    std::fs::write(dir.join(format!("{name}.toml")), body).unwrap();
+    spec.write(dir);
 }
 
 fn rows(out: &std::process::Output) -> Vec<(String, String, u64)> {

@@ -133,22 +133,11 @@ async fn run_due_runs_what_is_due_once_and_reports_broken_specs() {
     let specs = env.path().join("specs");
     std::fs::create_dir_all(&specs).unwrap();
     // Due once a year: the first pass runs both, the next pass nothing.
-    let spec_body = env
-        .spec_text(
-            "sched",
-            &db.url(),
-            "[[check]]\nname = \"rows\"\nsql = \"select count(*) from t\"\nexpect = \"== 20\"\n",
-        )
-        .replace(
-            "compression = \"zstd:3\"",
-            "compression = \"zstd:3\"\nschedule = \"0 0 1 1 *\"",
-        )
-        .replace("from = \"dr\"", "from = \"dr\"\nschedule = \"0 0 1 1 *\"");
-    std::fs::write(
-        specs.join("sched.toml"),
-        format!("timezone = \"Europe/Berlin\"\n{spec_body}"),
-    )
-    .unwrap();
+    env.spec("sched", &db.url())
+        .top("timezone", "Europe/Berlin")
+        .schedule("0 0 1 1 *")
+        .sql_check("rows", "select count(*) from t", "== 20")
+        .write(&specs);
     std::fs::write(specs.join("broken.toml"), "[backup]\ncompression = 5\n").unwrap();
     let dir = specs.to_str().unwrap();
 

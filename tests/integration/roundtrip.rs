@@ -7,26 +7,21 @@ use std::collections::BTreeMap;
 use firedrill::catalog::{self, Pick};
 use firedrill::drill::{self, DrillOptions};
 use firedrill::report::Verdict;
+use firedrill::testing::SpecBuilder;
 use firedrill::{backup, storage};
 use tokio_util::sync::CancellationToken;
 
 use crate::support::{self, Env, SourceDb};
 
-const ALL_CHECKS: &str = r#"
-[targets]
-rto = "10m"
-rpo = "1h"
-[[check]]
-name = "rows"
-kind = "row-counts"
-[[check]]
-name = "schema"
-kind = "schema"
-[[check]]
-name = "indexes"
-kind = "amcheck"
-heapallindexed = true
-"#;
+/// RTO and RPO targets and every built-in check.
+fn all_checks(spec: SpecBuilder) -> SpecBuilder {
+    spec.rto("10m")
+        .rpo("1h")
+        .check("rows", "row-counts")
+        .check("schema", "schema")
+        .check("indexes", "amcheck")
+        .with("heapallindexed", true)
+}
 
 /// md5 of every user table's rows (ordered), every sequence's state and every large object.
 pub async fn content_digest(client: &tokio_postgres::Client) -> BTreeMap<String, String> {
@@ -74,8 +69,7 @@ pub async fn content_digest(client: &tokio_postgres::Client) -> BTreeMap<String,
 async fn rich_schema_round_trips_exactly_through_the_dr_copy() {
     let src = SourceDb::create(support::RICH_SQL).await;
     let env = Env::new();
-    let path = env.write_spec("rich", &env.spec_text("rich", &src.url(), ALL_CHECKS));
-    let spec = env.load(&path);
+    let spec = env.load_spec(&all_checks(env.spec("rich", &src.url())));
     let cancel = CancellationToken::new();
 
     let b = backup::run(&spec, &cancel)
@@ -194,8 +188,7 @@ async fn rich_schema_round_trips_exactly_through_the_dr_copy() {
 async fn corrupted_dr_copy_fails_the_drill_names_the_object_and_cleans_up() {
     let src = SourceDb::create("create table t(id int primary key, v text); insert into t select g, md5(g::text) from generate_series(1, 20000) g;").await;
     let env = Env::new();
-    let path = env.write_spec("corrupt", &env.spec_text("corrupt", &src.url(), ""));
-    let spec = env.load(&path);
+    let spec = env.load_spec(&env.spec("corrupt", &src.url()));
     let cancel = CancellationToken::new();
     let b = backup::run(&spec, &cancel).await.unwrap();
     let obj = env
@@ -229,13 +222,12 @@ async fn server_scratch_databases_are_marked_dropped_and_foreign_ones_refused() 
     .await;
     let env = Env::new();
     let prefix = format!("fdscr{}_", firedrill::catalog::layout::random_hex(2));
-    let extra = format!(
-        "scratch = {{ server = \"{}/postgres\", prefix = \"{prefix}\" }}\n[[check]]\nname = \"rows\"\nkind = \"row-counts\"\n[[check]]\nname = \"count\"\nsql = \"select count(*) from t\"\nexpect = \"== 500\"\n",
-        support::PG
+    let spec = env.load_spec(
+        &env.spec("srv", &src.url())
+            .scratch_server(&format!("{}/postgres", support::PG), &prefix)
+            .check("rows", "row-counts")
+            .sql_check("count", "select count(*) from t", "== 500"),
     );
-    // `scratch` belongs to [drill], which spec_text ends with.
-    let path = env.write_spec("srv", &env.spec_text("srv", &src.url(), &extra));
-    let spec = env.load(&path);
     let cancel = CancellationToken::new();
     let b = backup::run(&spec, &cancel).await.unwrap();
 
@@ -361,11 +353,7 @@ async fn rows_counted_in_the_dump_stream_equal_count_star_and_both_modes_agree()
     let cancel = CancellationToken::new();
     let mut fps = Vec::new();
     for mode in ["dump", "query"] {
-        let text = env.spec_text("modes", &src.url(), "").replace(
-            "compression = \"zstd:3\"",
-            &format!("compression = \"zstd:3\"\nrow-counts = \"{mode}\""),
-        );
-        let spec = env.load(&env.write_spec("modes", &text));
+        let spec = env.load_spec(&env.spec("modes", &src.url()).backup("row-counts", mode));
         let b = backup::run(&spec, &cancel).await.unwrap();
         let dr = storage::open(spec.destination("dr").unwrap())
             .await

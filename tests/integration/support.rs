@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use firedrill::spec::{self, DrillSpec};
+use firedrill::testing::SpecBuilder;
 
 pub const PG: &str = "postgres://postgres@127.0.0.1:5432";
 pub const RICH_SQL: &str = include_str!("../fixtures/rich_schema.sql");
@@ -167,51 +168,48 @@ impl Env {
         self.path().join(name)
     }
 
-    /// A spec for `source_url` with primary and dr destinations, ephemeral scratch, and
-    /// `extra` TOML appended (checks, targets...).
-    pub fn spec_text(&self, name: &str, source_url: &str, extra: &str) -> String {
-        format!(
-            r#"name = "{name}"
-[source]
-url = "{source_url}"
-[backup]
-compression = "zstd:3"
-recipients = ["{recipient}"]
-[[destination]]
-name = "primary"
-url = "file://{primary}"
-[[destination]]
-name = "dr"
-url = "file://{dr}"
-[drill]
-from = "dr"
-identity-file = "{key}"
-reports = "{reports}"
-work-dir = "{work}"
-jobs = 2
-{extra}
-"#,
-            recipient = self.recipient,
-            primary = self.dest("primary").display(),
-            dr = self.dest("dr").display(),
-            key = self.key().display(),
-            reports = self.reports().display(),
-            work = self.work().display(),
-        )
+    /// A spec for `source_url` with primary and dr destinations, ephemeral scratch, drills
+    /// from dr with two jobs; add checks, targets... to the builder.
+    pub fn spec(&self, name: &str, source_url: &str) -> SpecBuilder {
+        SpecBuilder::new(name)
+            .source_url(source_url)
+            .backup("compression", "zstd:3")
+            .recipients(&[&self.recipient])
+            .folder("primary", &self.dest("primary"))
+            .folder("dr", &self.dest("dr"))
+            .drill("from", "dr")
+            .drill("identity-file", self.key().display().to_string())
+            .drill("reports", self.reports().display().to_string())
+            .drill("work-dir", self.work().display().to_string())
+            .drill("jobs", 2)
     }
 
-    /// Writes the spec to `<dir>/<name>.toml` and returns its path.
+    /// The text of [`Env::spec`] with `extra` TOML appended (it continues `[drill]`).
+    pub fn spec_text(&self, name: &str, source_url: &str, extra: &str) -> String {
+        self.spec(name, source_url).raw(extra).text()
+    }
+
+    /// Writes `spec` to `<dir>/<its name>.toml` and returns the path.
+    pub fn write(&self, spec: &SpecBuilder) -> PathBuf {
+        spec.write(self.path())
+    }
+
+    /// Writes `spec` like [`Env::write`] and loads it.
+    pub fn load_spec(&self, spec: &SpecBuilder) -> DrillSpec {
+        self.load(&self.write(spec))
+    }
+
     /// A spec whose drills sign their reports with a new key, backed up once and drilled
     /// `drills` times (each drill must pass).
     pub fn signed_drills(&self, name: &str, source_url: &str, drills: usize) -> PathBuf {
         let key = self.path().join("signing.key");
         let out = firedrill(&["keygen", "--signing", "--output", key.to_str().unwrap()]);
         assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-        let body = self.spec_text(name, source_url, "").replace(
-            "from = \"dr\"",
-            &format!("from = \"dr\"\nsigning-key-file = \"{}\"", key.display()),
+        let spec = self.write(
+            &self
+                .spec(name, source_url)
+                .drill("signing-key-file", key.display().to_string()),
         );
-        let spec = self.write_spec(name, &body);
         let path = spec.to_str().unwrap();
         assert_eq!(firedrill(&["backup", path]).status.code(), Some(0));
         for _ in 0..drills {
@@ -221,6 +219,7 @@ jobs = 2
         spec
     }
 
+    /// Writes `text` to `<dir>/<name>.toml` and returns its path.
     pub fn write_spec(&self, name: &str, text: &str) -> PathBuf {
         let p = self.path().join(format!("{name}.toml"));
         std::fs::write(&p, text).unwrap();
