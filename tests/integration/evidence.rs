@@ -24,8 +24,11 @@ async fn report_verify_checks_cited_objects_and_tells_pruned_from_tampered() {
     )
     .await;
     let env = Env::new();
-    let extra = "schedule = \"0 3 * * *\"\n[targets]\nrto = \"10m\"\n";
-    let spec = env.write_spec("cited", &env.spec_text("cited", &db.url(), extra));
+    let spec = env.write(
+        &env.spec("cited", &db.url())
+            .drill("schedule", "0 3 * * *")
+            .rto("10m"),
+    );
     let spec = spec.to_str().unwrap();
     assert_eq!(firedrill(&["backup", spec]).status.code(), Some(0));
     for _ in 0..2 {

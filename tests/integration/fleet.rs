@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::spawned::{sigterm, Spawned};
-use crate::support::{firedrill, text, Env, SourceDb};
+use crate::support::{firedrill, run_rows, text, Env, SourceDb};
 
 const TABLE: &str =
     "create table t(id int primary key); insert into t select generate_series(1, 20);";
@@ -25,22 +25,6 @@ fn write_spec(env: &Env, db: &SourceDb, dir: &Path, name: &str, rows: u32, sched
     spec.write(dir);
 }
 
-fn rows(out: &std::process::Output) -> Vec<(String, String, u64)> {
-    let v: Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", text(out)));
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            (
-                r["drill"].as_str().unwrap().to_string(),
-                r["operation"].as_str().unwrap().to_string(),
-                r["code"].as_u64().unwrap(),
-            )
-        })
-        .collect()
-}
-
 #[tokio::test]
 async fn all_runs_every_spec_and_exits_with_the_worst() {
     let db = SourceDb::create(TABLE).await;
@@ -55,7 +39,7 @@ async fn all_runs_every_spec_and_exits_with_the_worst() {
     let out = firedrill(&["backup", "--all", dir, "--concurrency", "2", "--json"]);
     assert_eq!(out.status.code(), Some(2), "a broken spec: {}", text(&out));
     assert_eq!(
-        rows(&out),
+        run_rows(&out),
         vec![
             ("".into(), "spec".into(), 2),
             ("good".into(), "backup".into(), 0),

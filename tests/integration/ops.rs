@@ -1,6 +1,6 @@
 //! Operations: the Prometheus textfile after passing and failing runs.
 
-use crate::support::{firedrill, text, Env, SourceDb};
+use crate::support::{firedrill, run_rows, text, Env, SourceDb};
 
 /// Every sample line is `name{labels} value`, every metric has HELP and TYPE lines.
 fn parse_prometheus(text: &str) -> std::collections::BTreeMap<String, f64> {
@@ -45,11 +45,13 @@ async fn metrics_textfile_tracks_passing_and_failing_runs() {
     .await;
     let env = Env::new();
     let prom = env.path().join("metrics/firedrill.prom");
-    let extra = format!(
-        "[targets]\nrto = \"10m\"\nrpo = \"1h\"\n[[check]]\nname = \"rows\"\nsql = \"select count(*) from t\"\nexpect = \"== 50\"\n[metrics]\ntextfile = \"{}\"\n",
-        prom.display()
+    let spec = env.write(
+        &env.spec("metrics", &db.url())
+            .rto("10m")
+            .rpo("1h")
+            .sql_check("rows", "select count(*) from t", "== 50")
+            .set("metrics", "textfile", prom.display().to_string()),
     );
-    let spec = env.write_spec("metrics", &env.spec_text("metrics", &db.url(), &extra));
     let spec = spec.to_str().unwrap();
 
     let out = firedrill(&["backup", spec]);
@@ -102,8 +104,12 @@ async fn html_report_renders_in_a_browser() {
     )
     .await;
     let env = Env::new();
-    let extra = "[targets]\nrto = \"10m\"\n[[check]]\nname = \"rows <ok>\"\nsql = \"select count(*) from t\"\nexpect = \"== 50\"\n[[check]]\nname = \"impossible\"\nsql = \"select count(*) from t\"\nexpect = \"> 1000\"\n";
-    let spec = env.write_spec("html", &env.spec_text("html", &db.url(), extra));
+    let spec = env.write(
+        &env.spec("html", &db.url())
+            .rto("10m")
+            .sql_check("rows <ok>", "select count(*) from t", "== 50")
+            .sql_check("impossible", "select count(*) from t", "> 1000"),
+    );
     let spec = spec.to_str().unwrap();
     assert_eq!(firedrill(&["backup", spec]).status.code(), Some(0));
     let out = firedrill(&["drill", spec, "--json"]);
@@ -148,27 +154,15 @@ async fn run_due_runs_what_is_due_once_and_reports_broken_specs() {
         "the broken spec makes the pass exit 2: {}",
         text(&out)
     );
-    let runs: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let ops: Vec<(String, String, u64)> = runs
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            (
-                r["drill"].as_str().unwrap().to_string(),
-                r["operation"].as_str().unwrap().to_string(),
-                r["code"].as_u64().unwrap(),
-            )
-        })
-        .collect();
     assert_eq!(
-        ops,
+        run_rows(&out),
         vec![
             ("".into(), "spec".into(), 2),
             ("sched".into(), "backup".into(), 0),
             ("sched".into(), "drill".into(), 0)
         ],
-        "{runs}"
+        "{}",
+        text(&out)
     );
 
     std::fs::remove_file(specs.join("broken.toml")).unwrap();

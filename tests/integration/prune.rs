@@ -7,9 +7,11 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use firedrill::catalog::layout;
-use firedrill::catalog::{self, prune, retention::Retention};
+use firedrill::catalog::{self, retention::Retention};
 use firedrill::storage::{FileStore, ObjectStore};
 use firedrill::testing::{folder_destination, SetBuilder};
+
+use crate::support;
 
 /// A complete set of `hist` taken at `at` (four bytes of data); returns its id.
 async fn put_set(store: &FileStore, at: DateTime<Utc>) -> String {
@@ -87,17 +89,7 @@ async fn prune_keeps_the_gfs_sets_the_verified_one_and_the_one_in_use() {
     expected.insert(verified.clone());
     expected.insert(in_use.clone());
 
-    let dry = prune::prune(
-        &dest,
-        "hist",
-        &policy,
-        Duration::from_secs(86400),
-        None,
-        true,
-        &Default::default(),
-    )
-    .await
-    .unwrap();
+    let dry = support::prune(&dest, "hist", &policy, Duration::from_secs(86400), true).await;
     assert_eq!(dry.deleted.len(), 400 - expected.len());
     assert_eq!(dry.orphans, vec![old_orphan.clone()]);
     assert_eq!(
@@ -106,17 +98,7 @@ async fn prune_keeps_the_gfs_sets_the_verified_one_and_the_one_in_use() {
         "a dry run deletes nothing"
     );
 
-    let done = prune::prune(
-        &dest,
-        "hist",
-        &policy,
-        Duration::from_secs(86400),
-        None,
-        false,
-        &Default::default(),
-    )
-    .await
-    .unwrap();
+    let done = support::prune(&dest, "hist", &policy, Duration::from_secs(86400), false).await;
     assert!(done.refused.is_empty(), "{:?}", done.refused);
     let left: BTreeSet<String> = catalog::list(&dest, "hist")
         .await
@@ -189,15 +171,12 @@ async fn prune_never_sweeps_unreadable_manifests_running_backups_or_a_choosing_d
         ..Retention::default()
     };
     let grace = Duration::from_secs(3600);
-    let none = Default::default();
 
     // While a backup runs, nothing is swept.
     let backup = firedrill::storage::lease::acquire(&dest, "hist", "backup", None)
         .await
         .unwrap();
-    let out = prune::prune(&dest, "hist", &policy, grace, None, true, &none)
-        .await
-        .unwrap();
+    let out = support::prune(&dest, "hist", &policy, grace, true).await;
     assert!(out.orphans.is_empty(), "{:?}", out.orphans);
     assert!(out.refused.contains_key(&newer), "{:?}", out.refused);
     backup.release().await;
@@ -206,9 +185,7 @@ async fn prune_never_sweeps_unreadable_manifests_running_backups_or_a_choosing_d
     let drill = firedrill::storage::lease::acquire(&dest, "hist", "drill", None)
         .await
         .unwrap();
-    let out = prune::prune(&dest, "hist", &policy, grace, None, false, &none)
-        .await
-        .unwrap();
+    let out = support::prune(&dest, "hist", &policy, grace, false).await;
     assert!(out.deleted.is_empty(), "{:?}", out.deleted);
     assert_eq!(
         out.orphans,
@@ -217,9 +194,7 @@ async fn prune_never_sweeps_unreadable_manifests_running_backups_or_a_choosing_d
     );
     drill.release().await;
 
-    let out = prune::prune(&dest, "hist", &policy, grace, None, false, &none)
-        .await
-        .unwrap();
+    let out = support::prune(&dest, "hist", &policy, grace, false).await;
     assert_eq!(out.deleted, vec![a.clone()]);
     assert!(out.orphans.is_empty());
     assert_eq!(
@@ -265,17 +240,7 @@ async fn prune_sweeps_temporary_files_of_killed_writes_after_the_grace_period() 
         keep_last: 5,
         ..Retention::default()
     };
-    let out = prune::prune(
-        &dest,
-        "hist",
-        &policy,
-        Duration::from_secs(86400),
-        None,
-        false,
-        &Default::default(),
-    )
-    .await
-    .unwrap();
+    let out = support::prune(&dest, "hist", &policy, Duration::from_secs(86400), false).await;
     assert_eq!(out.orphans, vec![old.display().to_string()]);
     assert!(!old.exists());
     assert!(

@@ -5,12 +5,12 @@
 use std::sync::Once;
 
 use aws_sdk_rds::types::Tag;
-use firedrill::drill::{self, DrillOptions};
+use firedrill::drill::DrillOptions;
 use firedrill::report::Verdict;
 use firedrill::{backup, catalog, storage};
 use tokio_util::sync::CancellationToken;
 
-use crate::support::{Env, SourceDb};
+use crate::support::{self, Env, SourceDb};
 use firedrill::testing::SpecBuilder;
 
 const MOTO: &str = "http://127.0.0.1:5055";
@@ -155,10 +155,7 @@ async fn snapshot_drill_in_the_dr_region_passes_and_deletes_the_instance() {
         .unwrap();
     assert_eq!(copy.db_snapshots().len(), 1);
 
-    let r = drill::run(&spec, &DrillOptions::default(), &cancel)
-        .await
-        .unwrap()
-        .report;
+    let r = support::drill_report(&spec, &DrillOptions::default()).await;
     assert_eq!(
         r.verdict,
         Verdict::Passed,
@@ -213,10 +210,7 @@ async fn point_in_time_drill_reports_rpo_from_latest_restorable_time() {
         .map(|t| t.secs())
         .expect("moto reports LatestRestorableTime");
 
-    let r = drill::run(&spec, &DrillOptions::default(), &cancel)
-        .await
-        .unwrap()
-        .report;
+    let r = support::drill_report(&spec, &DrillOptions::default()).await;
     assert_eq!(r.verdict, Verdict::Passed, "{:?}", r.reason);
     let rpo = r.rpo.unwrap();
     assert!(
@@ -239,10 +233,7 @@ async fn failing_check_still_deletes_and_unknown_snapshot_creates_nothing() {
     let cancel = CancellationToken::new();
     let b = backup::run(&spec, &cancel).await.unwrap();
 
-    let r = drill::run(&spec, &DrillOptions::default(), &cancel)
-        .await
-        .unwrap()
-        .report;
+    let r = support::drill_report(&spec, &DrillOptions::default()).await;
     assert_eq!(r.verdict, Verdict::Failed);
     assert_eq!(r.checks[0].actual, "500");
     assert!(r.cleanup.unwrap().removed);
@@ -268,10 +259,7 @@ async fn failing_check_still_deletes_and_unknown_snapshot_creates_nothing() {
         .send()
         .await
         .unwrap();
-    let r = drill::run(&spec, &DrillOptions::default(), &cancel)
-        .await
-        .unwrap()
-        .report;
+    let r = support::drill_report(&spec, &DrillOptions::default()).await;
     assert_eq!(r.verdict, Verdict::Error);
     assert_eq!(r.verdict.exit_code(), 2);
     let reason = r.reason.unwrap();

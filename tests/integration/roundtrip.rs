@@ -191,18 +191,8 @@ async fn corrupted_dr_copy_fails_the_drill_names_the_object_and_cleans_up() {
     let spec = env.load_spec(&env.spec("corrupt", &src.url()));
     let cancel = CancellationToken::new();
     let b = backup::run(&spec, &cancel).await.unwrap();
-    let obj = env
-        .dest("dr")
-        .join(format!("corrupt/{}/data.dump.zst.age", b.backup_id));
-    support::flip_middle_byte(&obj);
-
-    let reason = support::failed_drill_reason(&spec).await;
-    assert!(
-        reason.contains("data.dump.zst.age") && reason.contains("`dr`"),
-        "{reason}"
-    );
-    assert!(reason.contains("corrupted"), "{reason}");
-    env.assert_no_leftovers();
+    support::corrupted_dr_object_fails_the_drill(&env, &spec, &b.backup_id, "data.dump.zst.age")
+        .await;
 
     // The primary copy is intact and still recovers.
     let opts = DrillOptions {
@@ -210,7 +200,7 @@ async fn corrupted_dr_copy_fails_the_drill_names_the_object_and_cleans_up() {
         pick: Pick::Id(b.backup_id.clone()),
         ..DrillOptions::default()
     };
-    let r = drill::run(&spec, &opts, &cancel).await.unwrap().report;
+    let r = support::drill_report(&spec, &opts).await;
     assert_eq!(r.verdict, Verdict::Passed, "{:?}", r.reason);
 }
 
@@ -231,10 +221,7 @@ async fn server_scratch_databases_are_marked_dropped_and_foreign_ones_refused() 
     let cancel = CancellationToken::new();
     let b = backup::run(&spec, &cancel).await.unwrap();
 
-    let r = drill::run(&spec, &DrillOptions::default(), &cancel)
-        .await
-        .unwrap()
-        .report;
+    let r = support::drill_report(&spec, &DrillOptions::default()).await;
     assert_eq!(r.verdict, Verdict::Passed, "{:?}", r.reason);
     let scratch = r.scratch.unwrap();
     assert_eq!(scratch.kind, "server");
@@ -256,10 +243,7 @@ async fn server_scratch_databases_are_marked_dropped_and_foreign_ones_refused() 
         .batch_execute(&format!("create database {name}"))
         .await
         .unwrap();
-    let r = drill::run(&spec, &DrillOptions::default(), &cancel)
-        .await
-        .unwrap()
-        .report;
+    let r = support::drill_report(&spec, &DrillOptions::default()).await;
     assert_eq!(r.verdict, Verdict::Error);
     assert!(
         r.reason

@@ -15,7 +15,7 @@ use firedrill::{backup, ErrorKind};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_util::sync::CancellationToken;
 
-use crate::support::{firedrill_with_env, text, Env, SourceDb};
+use crate::support::{self, firedrill_with_env, text, Env, SourceDb};
 use firedrill::testing::SpecBuilder;
 
 /// About 45 MB of dump, ~7 MB stored: two 5 MiB parts.
@@ -191,10 +191,7 @@ async fn drill_from_the_dr_region_passes_even_without_the_primary() {
         vec![key.clone(), format!("fd/s3t/{}/manifest.json", b.backup_id)]
     );
 
-    let r = drill::run(&spec, &DrillOptions::default(), &cancel)
-        .await
-        .unwrap()
-        .report;
+    let r = support::drill_report(&spec, &DrillOptions::default()).await;
     assert_eq!(r.verdict, Verdict::Passed, "{:?}", r.reason);
     assert!(r.backup.as_ref().unwrap().location.contains(&case.dr));
 
@@ -213,10 +210,7 @@ async fn drill_from_the_dr_region_passes_even_without_the_primary() {
         .send()
         .await
         .unwrap();
-    let r = drill::run(&spec, &DrillOptions::default(), &cancel)
-        .await
-        .unwrap()
-        .report;
+    let r = support::drill_report(&spec, &DrillOptions::default()).await;
     assert_eq!(r.verdict, Verdict::Passed, "{:?}", r.reason);
     case.env.assert_no_leftovers();
 
@@ -225,7 +219,7 @@ async fn drill_from_the_dr_region_passes_even_without_the_primary() {
         from: Some("primary".into()),
         ..DrillOptions::default()
     };
-    let r = drill::run(&spec, &opts, &cancel).await.unwrap().report;
+    let r = support::drill_report(&spec, &opts).await;
     assert_eq!(r.verdict, Verdict::Error);
     let reason = r.reason.unwrap();
     assert!(
@@ -254,10 +248,7 @@ async fn table_parts_upload_side_by_side_and_restore_from_the_dr_region() {
     assert_eq!(keys, keys_in("us-east-1", &case.primary).await);
     assert_eq!(uploads_in("us-east-1", &case.primary).await, 0);
 
-    let r = drill::run(&spec, &DrillOptions::default(), &cancel)
-        .await
-        .unwrap()
-        .report;
+    let r = support::drill_report(&spec, &DrillOptions::default()).await;
     assert_eq!(r.verdict, Verdict::Passed, "{:?}", r.reason);
     assert!(r.backup.as_ref().unwrap().location.contains(&case.dr));
     case.env.assert_no_leftovers();
@@ -596,32 +587,12 @@ async fn prune_deletes_unlocked_sets_and_reports_locked_ones() {
     let primary = storage::open(spec.destination("primary").unwrap())
         .await
         .unwrap();
-    let p = firedrill::catalog::prune::prune(
-        &primary,
-        "s3t",
-        &policy,
-        grace,
-        None,
-        false,
-        &Default::default(),
-    )
-    .await
-    .unwrap();
+    let p = support::prune(&primary, "s3t", &policy, grace, false).await;
     assert_eq!(p.deleted, vec![old.backup_id.clone()]);
     let dr = storage::open(spec.destination("dr").unwrap())
         .await
         .unwrap();
-    let d = firedrill::catalog::prune::prune(
-        &dr,
-        "s3t",
-        &policy,
-        grace,
-        None,
-        false,
-        &Default::default(),
-    )
-    .await
-    .unwrap();
+    let d = support::prune(&dr, "s3t", &policy, grace, false).await;
     assert!(d.deleted.is_empty());
     assert!(
         d.refused[&old.backup_id].contains("Object Lock retention"),

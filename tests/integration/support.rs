@@ -93,6 +93,78 @@ pub fn flip_middle_byte(path: &Path) {
     std::fs::write(path, &bytes).unwrap();
 }
 
+/// Runs a drill (which must run, whatever its verdict) and returns its report.
+pub async fn drill_report(
+    spec: &DrillSpec,
+    opts: &firedrill::drill::DrillOptions,
+) -> firedrill::report::DrillReport {
+    firedrill::drill::run(spec, opts, &tokio_util::sync::CancellationToken::new())
+        .await
+        .unwrap()
+        .report
+}
+
+/// Flips a bit in `object` of backup `backup_id` of drill `drill` in the dr folder: the
+/// drill must then fail naming the object and `dr` as corrupted and leave no scratch behind.
+pub async fn corrupted_dr_object_fails_the_drill(
+    env: &Env,
+    spec: &DrillSpec,
+    backup_id: &str,
+    object: &str,
+) {
+    let obj = env
+        .dest("dr")
+        .join(format!("{}/{backup_id}/{object}", spec.name));
+    flip_middle_byte(&obj);
+
+    let reason = failed_drill_reason(spec).await;
+    assert!(
+        reason.contains(object) && reason.contains("`dr`"),
+        "{reason}"
+    );
+    assert!(reason.contains("corrupted"), "{reason}");
+    env.assert_no_leftovers();
+}
+
+/// Prunes `drill` in `dest` by `policy` and `orphan_grace`, with no backup method to ask and
+/// nothing kept besides the policy's.
+pub async fn prune(
+    dest: &firedrill::storage::Destination,
+    drill: &str,
+    policy: &firedrill::catalog::retention::Retention,
+    orphan_grace: std::time::Duration,
+    dry_run: bool,
+) -> firedrill::catalog::prune::PruneOutcome {
+    firedrill::catalog::prune::prune(
+        dest,
+        drill,
+        policy,
+        orphan_grace,
+        None,
+        dry_run,
+        &Default::default(),
+    )
+    .await
+    .unwrap()
+}
+
+/// The rows of `--all` / `run-due --json` output: (drill, operation, exit code).
+pub fn run_rows(out: &Output) -> Vec<(String, String, u64)> {
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", text(out)));
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["drill"].as_str().unwrap().to_string(),
+                r["operation"].as_str().unwrap().to_string(),
+                r["code"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
 /// Runs a drill that must pass; returns its outcome.
 pub async fn passed_drill(
     spec: &DrillSpec,
@@ -114,14 +186,7 @@ pub async fn passed_drill(
 
 /// Runs a drill that must fail and clean up its scratch target; returns its reason.
 pub async fn failed_drill_reason(spec: &DrillSpec) -> String {
-    let r = firedrill::drill::run(
-        spec,
-        &firedrill::drill::DrillOptions::default(),
-        &tokio_util::sync::CancellationToken::new(),
-    )
-    .await
-    .unwrap()
-    .report;
+    let r = drill_report(spec, &firedrill::drill::DrillOptions::default()).await;
     assert_eq!(
         r.verdict,
         firedrill::report::Verdict::Failed,
@@ -184,11 +249,6 @@ impl Env {
             .drill("jobs", 2)
     }
 
-    /// The text of [`Env::spec`] with `extra` TOML appended (it continues `[drill]`).
-    pub fn spec_text(&self, name: &str, source_url: &str, extra: &str) -> String {
-        self.spec(name, source_url).raw(extra).text()
-    }
-
     /// Writes `spec` to `<dir>/<its name>.toml` and returns the path.
     pub fn write(&self, spec: &SpecBuilder) -> PathBuf {
         spec.write(self.path())
@@ -217,13 +277,6 @@ impl Env {
             assert_eq!(out.status.code(), Some(0), "{}", text(&out));
         }
         spec
-    }
-
-    /// Writes `text` to `<dir>/<name>.toml` and returns its path.
-    pub fn write_spec(&self, name: &str, text: &str) -> PathBuf {
-        let p = self.path().join(format!("{name}.toml"));
-        std::fs::write(&p, text).unwrap();
-        p
     }
 
     pub fn load(&self, path: &Path) -> DrillSpec {
