@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use firedrill::catalog::{self, Pick};
-use firedrill::drill::{self, DrillOptions};
+use firedrill::drill::DrillOptions;
 use firedrill::report::Verdict;
 use firedrill::testing::SpecBuilder;
 use firedrill::{backup, storage};
@@ -121,15 +121,8 @@ async fn rich_schema_round_trips_exactly_through_the_dr_copy() {
         keep: true,
         ..DrillOptions::default()
     };
-    let outcome = drill::run(&spec, &opts, &cancel).await.unwrap();
+    let outcome = support::passed_drill(&spec, &opts).await;
     let r = &outcome.report;
-    assert_eq!(
-        r.verdict,
-        Verdict::Passed,
-        "{:?}\n{:#?}",
-        r.reason,
-        r.checks
-    );
     assert_eq!(r.backup.as_ref().unwrap().destination, "dr");
     assert_eq!(r.checks.len(), 3);
     let names: Vec<&str> = r
@@ -200,8 +193,7 @@ async fn corrupted_dr_copy_fails_the_drill_names_the_object_and_cleans_up() {
         pick: Pick::Id(b.backup_id.clone()),
         ..DrillOptions::default()
     };
-    let r = support::drill_report(&spec, &opts).await;
-    assert_eq!(r.verdict, Verdict::Passed, "{:?}", r.reason);
+    support::passed_drill(&spec, &opts).await;
 }
 
 #[tokio::test]
@@ -221,21 +213,15 @@ async fn server_scratch_databases_are_marked_dropped_and_foreign_ones_refused() 
     let cancel = CancellationToken::new();
     let b = backup::run(&spec, &cancel).await.unwrap();
 
-    let r = support::drill_report(&spec, &DrillOptions::default()).await;
-    assert_eq!(r.verdict, Verdict::Passed, "{:?}", r.reason);
+    let r = support::passed_drill(&spec, &DrillOptions::default())
+        .await
+        .report;
     let scratch = r.scratch.unwrap();
     assert_eq!(scratch.kind, "server");
     assert!(scratch.database.starts_with(&prefix));
-    let admin = support::connect("postgres").await;
-    let left: i64 = admin
-        .query_one(
-            "select count(*) from pg_database where datname like $1 || '%'",
-            &[&prefix],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let left = support::databases_named_like(&prefix).await;
     assert_eq!(left, 0, "the scratch database was dropped");
+    let admin = support::connect("postgres").await;
 
     // A database with the scratch name but without firedrill's marker is never dropped.
     let name = firedrill::scratch::ServerDatabase::name_for(&prefix, "srv", &b.backup_id);

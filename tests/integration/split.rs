@@ -236,14 +236,6 @@ async fn parts_load_into_a_server_scratch_database_too() {
         .await
         .report;
     assert_eq!(r.scratch.unwrap().kind, "server");
-    let left: i64 = support::connect("postgres")
-        .await
-        .query_one(
-            "select count(*) from pg_database where datname like $1 || '%'",
-            &[&prefix],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let left = support::databases_named_like(&prefix).await;
     assert_eq!(left, 0, "the scratch database was dropped");
 }

@@ -165,6 +165,19 @@ pub fn run_rows(out: &Output) -> Vec<(String, String, u64)> {
         .collect()
 }
 
+/// How many databases on the test server have a name starting with `prefix`.
+pub async fn databases_named_like(prefix: &str) -> i64 {
+    connect("postgres")
+        .await
+        .query_one(
+            "select count(*) from pg_database where datname like $1 || '%'",
+            &[&prefix],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
+
 /// Runs a drill that must pass; returns its outcome.
 pub async fn passed_drill(
     spec: &DrillSpec,
