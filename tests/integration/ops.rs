@@ -39,10 +39,7 @@ fn parse_prometheus(text: &str) -> std::collections::BTreeMap<String, f64> {
 
 #[tokio::test]
 async fn metrics_textfile_tracks_passing_and_failing_runs() {
-    let db = SourceDb::create(
-        "create table t(id int primary key); insert into t select generate_series(1, 50);",
-    )
-    .await;
+    let db = SourceDb::with_rows(50).await;
     let env = Env::new();
     let prom = env.path().join("metrics/firedrill.prom");
     let spec = env.write(
@@ -99,10 +96,7 @@ async fn metrics_textfile_tracks_passing_and_failing_runs() {
 /// the timeline chart, and a screenshot renders.
 #[tokio::test]
 async fn html_report_renders_in_a_browser() {
-    let db = SourceDb::create(
-        "create table t(id int primary key); insert into t select generate_series(1, 50);",
-    )
-    .await;
+    let db = SourceDb::with_rows(50).await;
     let env = Env::new();
     let spec = env.write(
         &env.spec("html", &db.url())
@@ -131,10 +125,7 @@ async fn html_report_renders_in_a_browser() {
 
 #[tokio::test]
 async fn run_due_runs_what_is_due_once_and_reports_broken_specs() {
-    let db = SourceDb::create(
-        "create table t(id int primary key); insert into t select generate_series(1, 20);",
-    )
-    .await;
+    let db = SourceDb::with_rows(20).await;
     let env = Env::new();
     let specs = env.path().join("specs");
     std::fs::create_dir_all(&specs).unwrap();
@@ -189,10 +180,7 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
 
 #[tokio::test]
 async fn signed_chained_reports_reveal_edits_removals_and_other_keys() {
-    let db = SourceDb::create(
-        "create table t(id int primary key); insert into t select generate_series(1, 10);",
-    )
-    .await;
+    let db = SourceDb::with_rows(10).await;
     let env = Env::new();
     env.signed_drills("audit", &db.url(), 3);
     let folder = env.reports().join("audit");

@@ -198,10 +198,7 @@ async fn corrupted_dr_copy_fails_the_drill_names_the_object_and_cleans_up() {
 
 #[tokio::test]
 async fn server_scratch_databases_are_marked_dropped_and_foreign_ones_refused() {
-    let src = SourceDb::create(
-        "create table t(id int primary key); insert into t select generate_series(1, 500);",
-    )
-    .await;
+    let src = SourceDb::with_rows(500).await;
     let env = Env::new();
     let prefix = format!("fdscr{}_", firedrill::catalog::layout::random_hex(2));
     let spec = env.load_spec(

@@ -50,6 +50,14 @@ impl SourceDb {
         db
     }
 
+    /// A database with one table, `t(id int primary key)`, holding ids 1 to `rows`.
+    pub async fn with_rows(rows: u32) -> SourceDb {
+        SourceDb::create(&format!(
+            "create table t(id int primary key); insert into t select generate_series(1, {rows});"
+        ))
+        .await
+    }
+
     pub fn url(&self) -> String {
         format!("{PG}/{}", self.name)
     }
