@@ -270,6 +270,19 @@ impl Env {
             .drill("jobs", 2)
     }
 
+    /// The text of [`Env::spec`] with `extra` TOML appended (it continues `[drill]`); prefer
+    /// setting keys on [`Env::spec`].
+    pub fn spec_text(&self, name: &str, source_url: &str, extra: &str) -> String {
+        self.spec(name, source_url).raw(extra).text()
+    }
+
+    /// Writes `text` to `<dir>/<name>.toml` and returns its path.
+    pub fn write_spec(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.path().join(format!("{name}.toml"));
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
     /// Writes `spec` to `<dir>/<its name>.toml` and returns the path.
     pub fn write(&self, spec: &SpecBuilder) -> PathBuf {
         spec.write(self.path())
