@@ -49,6 +49,8 @@ pub mod scratch;
 pub mod source;
 pub mod spec;
 pub mod storage;
+#[cfg(any(test, feature = "test-support"))]
+pub mod testing;
 pub mod verify;
 
 pub use error::{Error, ErrorKind, Result};

@@ -213,53 +213,27 @@ pub async fn presence(dest: &Destination, manifest: &Manifest) -> Result<Presenc
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::{MemoryStore, ObjectStore};
-    use std::sync::Arc;
-
-    fn manifest(id: &str, at: &str) -> Manifest {
-        let json = serde_json::json!({
-            "format_version": 1, "tool_version": "0", "drill": "d", "backup_id": id,
-            "started_at": at, "snapshot_at": at, "finished_at": at,
-            "source": {"host": "h", "port": 5432, "database": "db", "user": "u",
-                "server_version": "15", "server_major": 15, "size_bytes": 1},
-            "method": {"kind": "pg_dump", "format": "custom", "tool_version": "15"},
-            "compression": "zstd:3",
-            "encryption": {"scheme": "age", "recipients": []},
-            "objects": [{"name": "data.dump.zst.age", "size": 4, "sha256": "00", "plain_size": 4}],
-            "fingerprint": {"tables": [], "objects": {}}
-        });
-        serde_json::from_value(json).unwrap()
-    }
+    use crate::storage::ObjectStore;
+    use crate::testing::{memory_destination, utc, SetBuilder};
 
     #[tokio::test]
     async fn lists_only_complete_sets_and_picks() {
-        let store = Arc::new(MemoryStore::default());
-        let dest = Destination {
-            name: "dr".into(),
-            store: store.clone(),
-        };
+        let (dest, store) = memory_destination("dr");
         let a = "20261120T000000Z-aaaaaa";
         let b = "20261125T000000Z-bbbbbb";
         let orphan = "20261126T000000Z-cccccc";
         for (id, at) in [(a, "2026-11-20T00:00:00Z"), (b, "2026-11-25T00:00:00Z")] {
-            let m = manifest(id, at);
-            store
-                .put_bytes(&layout::manifest_key("d", id), m.to_json().into())
-                .await
-                .unwrap();
-            store
-                .put_bytes(
-                    &layout::object_key("d", id, "data.dump.zst.age"),
-                    "abcd".into(),
-                )
+            SetBuilder::new("d", utc(at))
+                .id(id)
+                .object("data.dump.zst.age", "abcd")
+                .write(&*store)
                 .await
                 .unwrap();
         }
-        store
-            .put_bytes(
-                &layout::object_key("d", orphan, "data.dump.zst.age"),
-                "x".into(),
-            )
+        SetBuilder::new("d", utc("2026-11-26T00:00:00Z"))
+            .id(orphan)
+            .object("data.dump.zst.age", "x")
+            .write_objects(&*store)
             .await
             .unwrap();
         let sets = list(&dest, "d").await.unwrap();

@@ -56,9 +56,9 @@ fn path_str(p: &Path) -> &str {
     p.to_str().expect("UTF-8 temp path")
 }
 
-/// A valid spec for `url` with `extra` TOML appended, written to the env folder.
-fn write_spec(env: &Env, url: &str, extra: &str) -> PathBuf {
-    env.write_spec(NAME, &env.spec_text(NAME, url, extra))
+/// A valid spec for `url`, written to the env folder.
+fn write_spec(env: &Env, url: &str) -> PathBuf {
+    env.write(&env.spec(NAME, url))
 }
 
 /// Runs `firedrill backup SPEC` and asserts it succeeded.
@@ -154,10 +154,10 @@ struct Case {
 }
 
 impl Case {
-    async fn new(sql: &str, extra: &str) -> Case {
+    async fn new(sql: &str) -> Case {
         let db = SourceDb::create(sql).await;
         let env = Env::new();
-        let spec = write_spec(&env, &db.url(), extra);
+        let spec = write_spec(&env, &db.url());
         Case {
             _sweep: SweepOnDrop(spec),
             env,
@@ -187,15 +187,17 @@ fn spec_errors_are_reported_together() {
     );
     let env = Env::new();
     let url = "postgres://postgres@127.0.0.1:5432/${FIREDRILL_TEST_UNSET_VAR:?needed}";
-    let good = env.spec_text(NAME, url, "[targets]\nrto = \"fast\"\n");
+    let good = env.spec(NAME, url).rto("fast");
     let bad = good
-        .replacen("[backup]\n", "[backup]\ncompresion = \"zstd\"\n", 1)
-        .replacen("from = \"dr\"", "from = \"nowhere\"", 1);
+        .clone()
+        .backup("compresion", "zstd")
+        .drill("from", "nowhere");
     assert_ne!(
-        good, bad,
+        good.text(),
+        bad.text(),
         "the spec template changed; the test must inject errors"
     );
-    let spec = env.write_spec(NAME, &bad);
+    let spec = env.write(&bad);
     let spec = path_str(&spec);
 
     let out = run_expect(&["check", spec, "--offline"], 2);
@@ -234,7 +236,7 @@ fn spec_errors_are_reported_together() {
 #[test]
 fn set_overrides_are_validated() {
     let env = Env::new();
-    let spec = write_spec(&env, "postgres://postgres@127.0.0.1:5432/nodb", "");
+    let spec = write_spec(&env, "postgres://postgres@127.0.0.1:5432/nodb");
     let spec = path_str(&spec);
 
     // The spec itself is valid: every failure below comes from the override.
@@ -283,7 +285,7 @@ fn set_overrides_are_validated() {
 
 #[tokio::test]
 async fn wrong_identity_stops_drill_and_check() {
-    let case = Case::new(TINY_SQL, "").await;
+    let case = Case::new(TINY_SQL).await;
     let (env, spec) = (&case.env, case.spec());
     backup_ok(Path::new(spec));
 
@@ -331,7 +333,7 @@ async fn wrong_identity_stops_drill_and_check() {
 
 #[tokio::test]
 async fn missing_tools_are_named() {
-    let case = Case::new(TINY_SQL, "").await;
+    let case = Case::new(TINY_SQL).await;
     let (env, spec) = (&case.env, case.spec());
 
     let out = run_expect(&["backup", spec, "--set", "tools.bin-dir=/nonexistent"], 2);
@@ -391,7 +393,7 @@ fn backup_mid_stream(env: &Env, spec: &str) -> Spawned {
 
 #[tokio::test]
 async fn killed_backup_leaves_no_listed_set() {
-    let case = Case::new(BIG_SQL, "").await;
+    let case = Case::new(BIG_SQL).await;
     let (env, spec) = (&case.env, case.spec());
 
     let mut child = backup_mid_stream(env, spec);
@@ -428,7 +430,7 @@ async fn killed_backup_leaves_no_listed_set() {
 
 #[tokio::test]
 async fn sigterm_stops_backup_and_leaves_nothing() {
-    let case = Case::new(BIG_SQL, "").await;
+    let case = Case::new(BIG_SQL).await;
     let (env, spec) = (&case.env, case.spec());
 
     let mut child = backup_mid_stream(env, spec);
@@ -463,18 +465,11 @@ async fn sigterm_stops_backup_and_leaves_nothing() {
 async fn failed_check_fails_drill_runs_all_checks_and_cleans_up() {
     let db = SourceDb::create(TINY_SQL).await;
     let env = Env::new();
-    let checks = r#"
-[[check]]
-name = "impossible"
-sql = "select count(*) from t"
-expect = "> 1000000"
-
-[[check]]
-name = "exact"
-sql = "select count(*) from t"
-expect = "== 100"
-"#;
-    let spec = write_spec(&env, &db.url(), checks);
+    let spec = env.write(
+        &env.spec(NAME, &db.url())
+            .sql_check("impossible", "select count(*) from t", "> 1000000")
+            .sql_check("exact", "select count(*) from t", "== 100"),
+    );
     let _sweep = SweepOnDrop(spec.clone());
     let spec = path_str(&spec);
     backup_ok(Path::new(spec));
@@ -518,7 +513,7 @@ expect = "== 100"
 
 #[tokio::test]
 async fn sigterm_mid_drill_aborts_and_cleans_up() {
-    let case = Case::new(BIG_SQL, "").await;
+    let case = Case::new(BIG_SQL).await;
     let (env, spec) = (&case.env, case.spec());
     backup_ok(Path::new(spec));
 
@@ -616,8 +611,7 @@ async fn source_password_is_never_printed_or_stored() {
     );
     // The spec holds the password, so it lives outside the folder scanned below.
     let spec_dir = tempfile::tempdir().unwrap();
-    let spec = spec_dir.path().join(format!("{NAME}.toml"));
-    std::fs::write(&spec, env.spec_text(NAME, &url, "")).unwrap();
+    let spec = env.spec(NAME, &url).write(spec_dir.path());
     let _sweep = SweepOnDrop(spec.clone());
     let spec = path_str(&spec);
 
@@ -660,8 +654,7 @@ async fn source_password_is_never_printed_or_stored() {
 
     // Failing connection: the error names the server, not the password.
     let bad_url = format!("postgres://u:{password}@127.0.0.1:1/db");
-    let bad_spec = spec_dir.path().join("unreachable.toml");
-    std::fs::write(&bad_spec, env.spec_text("unreachable", &bad_url, "")).unwrap();
+    let bad_spec = env.spec("unreachable", &bad_url).write(spec_dir.path());
     let bad_spec = path_str(&bad_spec);
     for args in [
         &["backup", bad_spec][..],
@@ -682,7 +675,7 @@ async fn source_password_is_never_printed_or_stored() {
 
 #[tokio::test]
 async fn kept_scratch_is_usable_and_cleanup_removes_it() {
-    let case = Case::new(TINY_SQL, "").await;
+    let case = Case::new(TINY_SQL).await;
     let (env, spec) = (&case.env, case.spec());
     backup_ok(Path::new(spec));
 
@@ -732,7 +725,7 @@ async fn kept_scratch_is_usable_and_cleanup_removes_it() {
 
 #[tokio::test]
 async fn corrupted_object_fails_drill_and_other_copy_passes() {
-    let case = Case::new(TINY_SQL, "").await;
+    let case = Case::new(TINY_SQL).await;
     let (env, spec) = (&case.env, case.spec());
     backup_ok(Path::new(spec));
 
@@ -758,7 +751,7 @@ async fn corrupted_object_fails_drill_and_other_copy_passes() {
 
 #[tokio::test]
 async fn truncated_object_fails_drill() {
-    let case = Case::new(TINY_SQL, "").await;
+    let case = Case::new(TINY_SQL).await;
     let (env, spec) = (&case.env, case.spec());
     backup_ok(Path::new(spec));
 
@@ -787,7 +780,7 @@ async fn truncated_object_fails_drill() {
 
 #[tokio::test]
 async fn tls_is_verified_and_an_untrusted_certificate_is_a_clear_error() {
-    let case = Case::new(TINY_SQL, "").await;
+    let case = Case::new(TINY_SQL).await;
     let spec = case.spec();
     let url = format!("source.url={}?sslmode=require", case.db.url());
     // The test server's certificate is self-signed: not trusted by the system bundle.
@@ -814,7 +807,7 @@ async fn tls_is_verified_and_an_untrusted_certificate_is_a_clear_error() {
 
 #[tokio::test]
 async fn a_second_backup_of_one_spec_waits_its_turn_and_a_dead_runs_lease_is_taken_over() {
-    let case = Case::new(BIG_SQL, "").await;
+    let case = Case::new(BIG_SQL).await;
     let (env, spec) = (&case.env, case.spec());
     let lease_file = env.dest("primary").join(NAME).join(".locks/backup.json");
 
@@ -867,7 +860,7 @@ async fn a_second_backup_of_one_spec_waits_its_turn_and_a_dead_runs_lease_is_tak
 
 #[tokio::test]
 async fn a_drill_refused_by_a_running_drill_writes_no_report() {
-    let case = Case::new(TINY_SQL, "").await;
+    let case = Case::new(TINY_SQL).await;
     let (env, spec) = (&case.env, case.spec());
     backup_ok(Path::new(spec));
     let lease_file = env.dest("primary").join(NAME).join(".locks/drill.json");
@@ -896,7 +889,7 @@ async fn a_drill_refused_by_a_running_drill_writes_no_report() {
 
 #[tokio::test]
 async fn cleanup_removes_decrypted_spools_of_dead_runs_only() {
-    let case = Case::new(TINY_SQL, "").await;
+    let case = Case::new(TINY_SQL).await;
     let (env, spec) = (&case.env, case.spec());
     std::fs::create_dir_all(env.work()).unwrap();
     // pid 4194304 is above Linux's pid_max: never alive. Our own pid is alive.

@@ -19,13 +19,13 @@ fn set_dir(env: &Env, dest: &str, drill: &str) -> std::path::PathBuf {
 
 #[tokio::test]
 async fn report_verify_checks_cited_objects_and_tells_pruned_from_tampered() {
-    let db = SourceDb::create(
-        "create table t(id int primary key); insert into t select generate_series(1, 100);",
-    )
-    .await;
+    let db = SourceDb::with_rows(100).await;
     let env = Env::new();
-    let extra = "schedule = \"0 3 * * *\"\n[targets]\nrto = \"10m\"\n";
-    let spec = env.write_spec("cited", &env.spec_text("cited", &db.url(), extra));
+    let spec = env.write(
+        &env.spec("cited", &db.url())
+            .drill("schedule", "0 3 * * *")
+            .rto("10m"),
+    );
     let spec = spec.to_str().unwrap();
     assert_eq!(firedrill(&["backup", spec]).status.code(), Some(0));
     for _ in 0..2 {
@@ -108,10 +108,7 @@ async fn report_verify_checks_cited_objects_and_tells_pruned_from_tampered() {
 /// summary and `report verify --from` read them from a destination, and an edit there shows.
 #[tokio::test]
 async fn mirrored_reports_in_destinations_outlive_the_local_folder() {
-    let db = SourceDb::create(
-        "create table t(id int primary key); insert into t select generate_series(1, 10);",
-    )
-    .await;
+    let db = SourceDb::with_rows(10).await;
     let env = Env::new();
     let spec = env.signed_drills("mirror", &db.url(), 2);
     let spec = spec.to_str().unwrap();

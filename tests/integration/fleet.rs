@@ -7,46 +7,22 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::spawned::{sigterm, Spawned};
-use crate::support::{firedrill, text, Env, SourceDb};
+use crate::support::{firedrill, run_rows, text, Env, SourceDb};
 
 const TABLE: &str =
     "create table t(id int primary key); insert into t select generate_series(1, 20);";
 
 /// A spec named `name` in `dir` whose row check expects `rows`; `schedule` sets both schedules.
 fn write_spec(env: &Env, db: &SourceDb, dir: &Path, name: &str, rows: u32, schedule: Option<&str>) {
-    let mut body = env.spec_text(
-        name,
-        &db.url(),
-        &format!("[[check]]\nname = \"rows\"\nsql = \"select count(*) from t\"\nexpect = \"== {rows}\"\n"),
+    let mut spec = env.spec(name, &db.url()).sql_check(
+        "rows",
+        "select count(*) from t",
+        &format!("== {rows}"),
     );
     if let Some(s) = schedule {
-        body = body
-            .replace(
-                "compression = \"zstd:3\"",
-                &format!("compression = \"zstd:3\"\nschedule = \"{s}\""),
-            )
-            .replace(
-                "from = \"dr\"",
-                &format!("from = \"dr\"\nschedule = \"{s}\""),
-            );
+        spec = spec.schedule(s);
     }
-    std::fs::write(dir.join(format!("{name}.toml")), body).unwrap();
-}
-
-fn rows(out: &std::process::Output) -> Vec<(String, String, u64)> {
-    let v: Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", text(out)));
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            (
-                r["drill"].as_str().unwrap().to_string(),
-                r["operation"].as_str().unwrap().to_string(),
-                r["code"].as_u64().unwrap(),
-            )
-        })
-        .collect()
+    spec.write(dir);
 }
 
 #[tokio::test]
@@ -63,7 +39,7 @@ async fn all_runs_every_spec_and_exits_with_the_worst() {
     let out = firedrill(&["backup", "--all", dir, "--concurrency", "2", "--json"]);
     assert_eq!(out.status.code(), Some(2), "a broken spec: {}", text(&out));
     assert_eq!(
-        rows(&out),
+        run_rows(&out),
         vec![
             ("".into(), "spec".into(), 2),
             ("good".into(), "backup".into(), 0),

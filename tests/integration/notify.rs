@@ -8,10 +8,13 @@ const TABLE: &str =
     "create table t(id int primary key); insert into t select generate_series(1, 50);";
 
 fn spec_with(env: &Env, db: &SourceDb, name: &str, extra: &str) -> String {
-    let extra = format!(
-        "[targets]\nrto = \"10m\"\nrpo = \"1h\"\n[[check]]\nname = \"rows\"\nsql = \"select count(*) from t\"\nexpect = \"== 50\"\n{extra}"
+    let path = env.write(
+        &env.spec(name, &db.url())
+            .rto("10m")
+            .rpo("1h")
+            .sql_check("rows", "select count(*) from t", "== 50")
+            .raw(extra),
     );
-    let path = env.write_spec(name, &env.spec_text(name, &db.url(), &extra));
     path.to_str().unwrap().to_string()
 }
 

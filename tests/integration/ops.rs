@@ -1,6 +1,6 @@
 //! Operations: the Prometheus textfile after passing and failing runs.
 
-use crate::support::{firedrill, text, Env, SourceDb};
+use crate::support::{firedrill, run_rows, text, Env, SourceDb};
 
 /// Every sample line is `name{labels} value`, every metric has HELP and TYPE lines.
 fn parse_prometheus(text: &str) -> std::collections::BTreeMap<String, f64> {
@@ -39,17 +39,16 @@ fn parse_prometheus(text: &str) -> std::collections::BTreeMap<String, f64> {
 
 #[tokio::test]
 async fn metrics_textfile_tracks_passing_and_failing_runs() {
-    let db = SourceDb::create(
-        "create table t(id int primary key); insert into t select generate_series(1, 50);",
-    )
-    .await;
+    let db = SourceDb::with_rows(50).await;
     let env = Env::new();
     let prom = env.path().join("metrics/firedrill.prom");
-    let extra = format!(
-        "[targets]\nrto = \"10m\"\nrpo = \"1h\"\n[[check]]\nname = \"rows\"\nsql = \"select count(*) from t\"\nexpect = \"== 50\"\n[metrics]\ntextfile = \"{}\"\n",
-        prom.display()
+    let spec = env.write(
+        &env.spec("metrics", &db.url())
+            .rto("10m")
+            .rpo("1h")
+            .sql_check("rows", "select count(*) from t", "== 50")
+            .set("metrics", "textfile", prom.display().to_string()),
     );
-    let spec = env.write_spec("metrics", &env.spec_text("metrics", &db.url(), &extra));
     let spec = spec.to_str().unwrap();
 
     let out = firedrill(&["backup", spec]);
@@ -97,13 +96,14 @@ async fn metrics_textfile_tracks_passing_and_failing_runs() {
 /// the timeline chart, and a screenshot renders.
 #[tokio::test]
 async fn html_report_renders_in_a_browser() {
-    let db = SourceDb::create(
-        "create table t(id int primary key); insert into t select generate_series(1, 50);",
-    )
-    .await;
+    let db = SourceDb::with_rows(50).await;
     let env = Env::new();
-    let extra = "[targets]\nrto = \"10m\"\n[[check]]\nname = \"rows <ok>\"\nsql = \"select count(*) from t\"\nexpect = \"== 50\"\n[[check]]\nname = \"impossible\"\nsql = \"select count(*) from t\"\nexpect = \"> 1000\"\n";
-    let spec = env.write_spec("html", &env.spec_text("html", &db.url(), extra));
+    let spec = env.write(
+        &env.spec("html", &db.url())
+            .rto("10m")
+            .sql_check("rows <ok>", "select count(*) from t", "== 50")
+            .sql_check("impossible", "select count(*) from t", "> 1000"),
+    );
     let spec = spec.to_str().unwrap();
     assert_eq!(firedrill(&["backup", spec]).status.code(), Some(0));
     let out = firedrill(&["drill", spec, "--json"]);
@@ -125,30 +125,16 @@ async fn html_report_renders_in_a_browser() {
 
 #[tokio::test]
 async fn run_due_runs_what_is_due_once_and_reports_broken_specs() {
-    let db = SourceDb::create(
-        "create table t(id int primary key); insert into t select generate_series(1, 20);",
-    )
-    .await;
+    let db = SourceDb::with_rows(20).await;
     let env = Env::new();
     let specs = env.path().join("specs");
     std::fs::create_dir_all(&specs).unwrap();
     // Due once a year: the first pass runs both, the next pass nothing.
-    let spec_body = env
-        .spec_text(
-            "sched",
-            &db.url(),
-            "[[check]]\nname = \"rows\"\nsql = \"select count(*) from t\"\nexpect = \"== 20\"\n",
-        )
-        .replace(
-            "compression = \"zstd:3\"",
-            "compression = \"zstd:3\"\nschedule = \"0 0 1 1 *\"",
-        )
-        .replace("from = \"dr\"", "from = \"dr\"\nschedule = \"0 0 1 1 *\"");
-    std::fs::write(
-        specs.join("sched.toml"),
-        format!("timezone = \"Europe/Berlin\"\n{spec_body}"),
-    )
-    .unwrap();
+    env.spec("sched", &db.url())
+        .top("timezone", "Europe/Berlin")
+        .schedule("0 0 1 1 *")
+        .sql_check("rows", "select count(*) from t", "== 20")
+        .write(&specs);
     std::fs::write(specs.join("broken.toml"), "[backup]\ncompression = 5\n").unwrap();
     let dir = specs.to_str().unwrap();
 
@@ -159,27 +145,15 @@ async fn run_due_runs_what_is_due_once_and_reports_broken_specs() {
         "the broken spec makes the pass exit 2: {}",
         text(&out)
     );
-    let runs: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let ops: Vec<(String, String, u64)> = runs
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            (
-                r["drill"].as_str().unwrap().to_string(),
-                r["operation"].as_str().unwrap().to_string(),
-                r["code"].as_u64().unwrap(),
-            )
-        })
-        .collect();
     assert_eq!(
-        ops,
+        run_rows(&out),
         vec![
             ("".into(), "spec".into(), 2),
             ("sched".into(), "backup".into(), 0),
             ("sched".into(), "drill".into(), 0)
         ],
-        "{runs}"
+        "{}",
+        text(&out)
     );
 
     std::fs::remove_file(specs.join("broken.toml")).unwrap();
@@ -206,10 +180,7 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
 
 #[tokio::test]
 async fn signed_chained_reports_reveal_edits_removals_and_other_keys() {
-    let db = SourceDb::create(
-        "create table t(id int primary key); insert into t select generate_series(1, 10);",
-    )
-    .await;
+    let db = SourceDb::with_rows(10).await;
     let env = Env::new();
     env.signed_drills("audit", &db.url(), 3);
     let folder = env.reports().join("audit");

@@ -20,7 +20,7 @@ const LINES: [(&str, &str); 3] = [
 async fn progress_lines_report_bytes_rate_and_eta_of_backup_fetch_and_restore() {
     let db = SourceDb::create(ROWS).await;
     let env = Env::new();
-    let spec = env.write_spec("progress", &env.spec_text("progress", &db.url(), ""));
+    let spec = env.write(&env.spec("progress", &db.url()));
     let spec = spec.to_str().unwrap();
     let vars = LINES;
     let out = firedrill_with_env(&["backup", spec], &vars);
@@ -62,10 +62,7 @@ async fn progress_lines_report_bytes_rate_and_eta_of_backup_fetch_and_restore() 
 async fn a_restore_of_table_parts_reports_bytes_rate_and_eta() {
     let db = SourceDb::create(ROWS).await;
     let env = Env::new();
-    let text_ = env.spec_text("progress", &db.url(), "");
-    let split = text_.replacen("[backup]\n", "[backup]\nsplit-size = \"1MiB\"\n", 1);
-    assert_ne!(text_, split);
-    let spec = env.write_spec("progress", &split);
+    let spec = env.write(&env.spec("progress", &db.url()).backup("split-size", "1MiB"));
     let spec = spec.to_str().unwrap();
     let vars = LINES;
     let out = firedrill_with_env(&["backup", spec], &vars);
@@ -94,7 +91,7 @@ fn progress_lines(stderr: &str) -> Vec<serde_json::Value> {
 async fn a_terminal_gets_progress_bars() {
     let db = SourceDb::create(ROWS).await;
     let env = Env::new();
-    let spec = env.write_spec("bars", &env.spec_text("bars", &db.url(), ""));
+    let spec = env.write(&env.spec("bars", &db.url()));
     let log = env.path().join("tty.log");
     let bin = env!("CARGO_BIN_EXE_firedrill");
     let run = |cmd: &str| {

@@ -6,56 +6,39 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use firedrill::catalog::{self, prune, retention::Retention};
-use firedrill::catalog::{layout, Manifest};
-use firedrill::storage::{Destination, FileStore, ObjectStore};
+use firedrill::catalog::layout;
+use firedrill::catalog::{self, retention::Retention};
+use firedrill::storage::{FileStore, ObjectStore};
+use firedrill::testing::{folder_destination, SetBuilder};
 
-fn manifest(id: &str, at: DateTime<Utc>) -> Manifest {
-    serde_json::from_value(serde_json::json!({
-        "format_version": 1, "tool_version": "0", "drill": "hist", "backup_id": id,
-        "started_at": at, "snapshot_at": at, "finished_at": at,
-        "source": {"host": "h", "port": 5432, "database": "db", "user": "u",
-            "server_version": "15", "server_major": 15, "size_bytes": 1},
-        "method": {"kind": "pg_dump", "format": "custom", "tool_version": "15"},
-        "compression": "zstd:3",
-        "encryption": {"scheme": "age", "recipients": []},
-        "objects": [{"name": "data.dump.zst.age", "size": 4, "sha256": "00", "plain_size": 4}],
-        "fingerprint": {"tables": [], "objects": {}}
-    }))
-    .unwrap()
+use crate::support;
+
+/// A complete set of `hist` taken at `at` (four bytes of data); returns its id.
+async fn put_set(store: &FileStore, at: DateTime<Utc>) -> String {
+    SetBuilder::new("hist", at)
+        .object(layout::DATA_OBJECT, "data")
+        .write(store)
+        .await
+        .unwrap()
+        .backup_id
 }
 
-async fn put_set(store: &FileStore, id: &str, at: DateTime<Utc>) {
-    store
-        .put_bytes(
-            &layout::object_key("hist", id, "data.dump.zst.age"),
-            "data".into(),
-        )
-        .await
-        .unwrap();
-    store
-        .put_bytes(
-            &layout::manifest_key("hist", id),
-            manifest(id, at).to_json().into(),
-        )
-        .await
-        .unwrap();
+/// The data of a set started at `at` without its manifest (a killed backup); returns its id.
+async fn put_orphan(store: &FileStore, at: DateTime<Utc>) -> String {
+    let set = SetBuilder::new("hist", at).object(layout::DATA_OBJECT, "part");
+    set.write_objects(store).await.unwrap();
+    set.backup_id().to_string()
 }
 
 #[tokio::test]
 async fn prune_keeps_the_gfs_sets_the_verified_one_and_the_one_in_use() {
     let dir = tempfile::tempdir().unwrap();
-    let store = std::sync::Arc::new(FileStore::new(dir.path()));
-    let dest = Destination {
-        name: "primary".into(),
-        store: store.clone(),
-    };
+    let (dest, store) = folder_destination("primary", dir.path());
     let now = Utc::now();
     let mut ids = Vec::new();
     for d in (0..400).rev() {
         let at = now - chrono::Duration::days(d) - chrono::Duration::hours(1);
-        let id = layout::new_backup_id(at);
-        put_set(&store, &id, at).await;
+        let id = put_set(&store, at).await;
         ids.push((id, at));
     }
     // Day 200 passed a drill, everything newer only failed: it is the newest verified set.
@@ -87,17 +70,8 @@ async fn prune_keeps_the_gfs_sets_the_verified_one_and_the_one_in_use() {
         .await
         .unwrap();
     // A killed backup 3 days ago and one still running: only the old one is swept.
-    let old_orphan = layout::new_backup_id(now - chrono::Duration::days(3));
-    let fresh_orphan = layout::new_backup_id(now - chrono::Duration::minutes(5));
-    for id in [&old_orphan, &fresh_orphan] {
-        store
-            .put_bytes(
-                &layout::object_key("hist", id, "data.dump.zst.age"),
-                "part".into(),
-            )
-            .await
-            .unwrap();
-    }
+    let old_orphan = put_orphan(&store, now - chrono::Duration::days(3)).await;
+    let fresh_orphan = put_orphan(&store, now - chrono::Duration::minutes(5)).await;
 
     let policy = Retention {
         keep_last: 3,
@@ -115,17 +89,7 @@ async fn prune_keeps_the_gfs_sets_the_verified_one_and_the_one_in_use() {
     expected.insert(verified.clone());
     expected.insert(in_use.clone());
 
-    let dry = prune::prune(
-        &dest,
-        "hist",
-        &policy,
-        Duration::from_secs(86400),
-        None,
-        true,
-        &Default::default(),
-    )
-    .await
-    .unwrap();
+    let dry = support::prune(&dest, "hist", &policy, Duration::from_secs(86400), true).await;
     assert_eq!(dry.deleted.len(), 400 - expected.len());
     assert_eq!(dry.orphans, vec![old_orphan.clone()]);
     assert_eq!(
@@ -134,17 +98,7 @@ async fn prune_keeps_the_gfs_sets_the_verified_one_and_the_one_in_use() {
         "a dry run deletes nothing"
     );
 
-    let done = prune::prune(
-        &dest,
-        "hist",
-        &policy,
-        Duration::from_secs(86400),
-        None,
-        false,
-        &Default::default(),
-    )
-    .await
-    .unwrap();
+    let done = support::prune(&dest, "hist", &policy, Duration::from_secs(86400), false).await;
     assert!(done.refused.is_empty(), "{:?}", done.refused);
     let left: BTreeSet<String> = catalog::list(&dest, "hist")
         .await
@@ -197,56 +151,32 @@ async fn prune_keeps_the_gfs_sets_the_verified_one_and_the_one_in_use() {
 #[tokio::test]
 async fn prune_never_sweeps_unreadable_manifests_running_backups_or_a_choosing_drill() {
     let dir = tempfile::tempdir().unwrap();
-    let store = std::sync::Arc::new(FileStore::new(dir.path()));
-    let dest = Destination {
-        name: "primary".into(),
-        store: store.clone(),
-    };
+    let (dest, store) = folder_destination("primary", dir.path());
     let now = Utc::now();
     let old = now - chrono::Duration::days(5);
-    let a = layout::new_backup_id(old);
-    let b = layout::new_backup_id(old + chrono::Duration::hours(1));
-    put_set(&store, &a, old).await;
-    put_set(&store, &b, old + chrono::Duration::hours(1)).await;
+    let a = put_set(&store, old).await;
+    put_set(&store, old + chrono::Duration::hours(1)).await;
     // A set whose manifest this firedrill cannot read (a newer format): never an orphan.
-    let newer = layout::new_backup_id(old - chrono::Duration::days(1));
-    store
-        .put_bytes(
-            &layout::object_key("hist", &newer, "data.dump.zst.age"),
-            "data".into(),
-        )
+    let newer = SetBuilder::new("hist", old - chrono::Duration::days(1))
+        .object(layout::DATA_OBJECT, "data")
+        .format_version(99)
+        .write(&*store)
         .await
-        .unwrap();
-    store
-        .put_bytes(
-            &layout::manifest_key("hist", &newer),
-            r#"{"format_version": 99}"#.into(),
-        )
-        .await
-        .unwrap();
+        .unwrap()
+        .backup_id;
     // An old incomplete set.
-    let orphan = layout::new_backup_id(old - chrono::Duration::days(2));
-    store
-        .put_bytes(
-            &layout::object_key("hist", &orphan, "data.dump.zst.age"),
-            "part".into(),
-        )
-        .await
-        .unwrap();
+    let orphan = put_orphan(&store, old - chrono::Duration::days(2)).await;
     let policy = Retention {
         keep_last: 1,
         ..Retention::default()
     };
     let grace = Duration::from_secs(3600);
-    let none = Default::default();
 
     // While a backup runs, nothing is swept.
     let backup = firedrill::storage::lease::acquire(&dest, "hist", "backup", None)
         .await
         .unwrap();
-    let out = prune::prune(&dest, "hist", &policy, grace, None, true, &none)
-        .await
-        .unwrap();
+    let out = support::prune(&dest, "hist", &policy, grace, true).await;
     assert!(out.orphans.is_empty(), "{:?}", out.orphans);
     assert!(out.refused.contains_key(&newer), "{:?}", out.refused);
     backup.release().await;
@@ -255,9 +185,7 @@ async fn prune_never_sweeps_unreadable_manifests_running_backups_or_a_choosing_d
     let drill = firedrill::storage::lease::acquire(&dest, "hist", "drill", None)
         .await
         .unwrap();
-    let out = prune::prune(&dest, "hist", &policy, grace, None, false, &none)
-        .await
-        .unwrap();
+    let out = support::prune(&dest, "hist", &policy, grace, false).await;
     assert!(out.deleted.is_empty(), "{:?}", out.deleted);
     assert_eq!(
         out.orphans,
@@ -266,9 +194,7 @@ async fn prune_never_sweeps_unreadable_manifests_running_backups_or_a_choosing_d
     );
     drill.release().await;
 
-    let out = prune::prune(&dest, "hist", &policy, grace, None, false, &none)
-        .await
-        .unwrap();
+    let out = support::prune(&dest, "hist", &policy, grace, false).await;
     assert_eq!(out.deleted, vec![a.clone()]);
     assert!(out.orphans.is_empty());
     assert_eq!(
@@ -296,14 +222,9 @@ async fn prune_never_sweeps_unreadable_manifests_running_backups_or_a_choosing_d
 #[tokio::test]
 async fn prune_sweeps_temporary_files_of_killed_writes_after_the_grace_period() {
     let dir = tempfile::tempdir().unwrap();
-    let store = std::sync::Arc::new(FileStore::new(dir.path()));
-    let dest = Destination {
-        name: "primary".into(),
-        store: store.clone(),
-    };
+    let (dest, store) = folder_destination("primary", dir.path());
     let at = Utc::now() - chrono::Duration::days(1);
-    let id = layout::new_backup_id(at);
-    put_set(&store, &id, at).await;
+    let id = put_set(&store, at).await;
     let set_dir = dir.path().join("hist").join(&id);
     let old = set_dir.join(".firedrill-partial-0badf00d-data.dump.zst.age");
     let fresh = set_dir.join(".firedrill-partial-0badf00e-data.dump.zst.age");
@@ -319,17 +240,7 @@ async fn prune_sweeps_temporary_files_of_killed_writes_after_the_grace_period() 
         keep_last: 5,
         ..Retention::default()
     };
-    let out = prune::prune(
-        &dest,
-        "hist",
-        &policy,
-        Duration::from_secs(86400),
-        None,
-        false,
-        &Default::default(),
-    )
-    .await
-    .unwrap();
+    let out = support::prune(&dest, "hist", &policy, Duration::from_secs(86400), false).await;
     assert_eq!(out.orphans, vec![old.display().to_string()]);
     assert!(!old.exists());
     assert!(

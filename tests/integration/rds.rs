@@ -5,12 +5,13 @@
 use std::sync::Once;
 
 use aws_sdk_rds::types::Tag;
-use firedrill::drill::{self, DrillOptions};
+use firedrill::drill::DrillOptions;
 use firedrill::report::Verdict;
 use firedrill::{backup, catalog, storage};
 use tokio_util::sync::CancellationToken;
 
-use crate::support::{Env, SourceDb};
+use crate::support::{self, Env, SourceDb};
+use firedrill::testing::SpecBuilder;
 
 const MOTO: &str = "http://127.0.0.1:5055";
 
@@ -74,47 +75,49 @@ async fn scratch_instances(region: &str, drill: &str) -> Vec<String> {
         .collect()
 }
 
-fn spec_text(
+/// An RDS spec of `drill` for database `db` of `instance`: snapshots copied to eu-west-1,
+/// drills into a scratch instance in eu-west-1 with `scratch` options added or replaced, an
+/// RPO of 1h and, last, a check that `t` has 500 rows.
+fn rds_spec(
     env: &Env,
     drill: &str,
     instance: &str,
     db: &str,
-    scratch_extra: &str,
-    checks: &str,
-) -> String {
-    format!(
-        r#"name = "{drill}"
-[source]
-kind = "rds"
-instance = "{instance}"
-region = "us-east-1"
-endpoint = "{MOTO}"
-database = "{db}"
-copy-to = ["eu-west-1"]
-[[destination]]
-name = "primary"
-url = "file://{primary}"
-[[destination]]
-name = "dr"
-url = "file://{dr}"
-[drill]
-from = "dr"
-reports = "{reports}"
-work-dir = "{work}"
-scratch = {{ rds = {{ region = "eu-west-1", endpoint = "{MOTO}", instance-class = "db.t3.micro", user = "postgres", password-env = "FDTEST_RDS_PASSWORD", wait-timeout = "2m"{scratch_extra} }} }}
-[targets]
-rpo = "1h"
-{checks}
-"#,
-        primary = env.dest("primary").display(),
-        dr = env.dest("dr").display(),
-        reports = env.reports().display(),
-        work = env.work().display(),
-    )
+    scratch: &[(&str, &str)],
+) -> SpecBuilder {
+    let mut rds = toml::Table::new();
+    for (k, v) in [
+        ("region", "eu-west-1"),
+        ("endpoint", MOTO),
+        ("instance-class", "db.t3.micro"),
+        ("user", "postgres"),
+        ("password-env", "FDTEST_RDS_PASSWORD"),
+        ("wait-timeout", "2m"),
+    ]
+    .iter()
+    .chain(scratch)
+    {
+        rds.insert((*k).into(), (*v).into());
+    }
+    let mut scratch = toml::Table::new();
+    scratch.insert("rds".into(), rds.into());
+    SpecBuilder::new(drill)
+        .source("kind", "rds")
+        .source("instance", instance)
+        .source("region", "us-east-1")
+        .source("endpoint", MOTO)
+        .source("database", db)
+        .source("copy-to", vec!["eu-west-1"])
+        .folder("primary", &env.dest("primary"))
+        .folder("dr", &env.dest("dr"))
+        .drill("from", "dr")
+        .drill("reports", env.reports().display().to_string())
+        .drill("work-dir", env.work().display().to_string())
+        .drill("scratch", scratch)
+        .rpo("1h")
+        .sql_check("rows", "select count(*) from t", "== 500")
 }
 
-const COUNT_CHECK: &str =
-    "[[check]]\nname = \"rows\"\nsql = \"select count(*) from t\"\nexpect = \"== 500\"\n";
 const SOURCE_SQL: &str =
     "create table t(id int primary key); insert into t select generate_series(1, 500);";
 
@@ -124,11 +127,7 @@ async fn snapshot_drill_in_the_dr_region_passes_and_deletes_the_instance() {
     let env = Env::new();
     let instance = source_instance("snap").await;
     let drill_name = format!("rds-snap-{}", firedrill::catalog::layout::random_hex(2));
-    let path = env.write_spec(
-        "rds",
-        &spec_text(&env, &drill_name, &instance, &db.name, "", COUNT_CHECK),
-    );
-    let spec = env.load(&path);
+    let spec = env.load_spec(&rds_spec(&env, &drill_name, &instance, &db.name, &[]));
     let cancel = CancellationToken::new();
 
     let b = backup::run(&spec, &cancel)
@@ -156,17 +155,9 @@ async fn snapshot_drill_in_the_dr_region_passes_and_deletes_the_instance() {
         .unwrap();
     assert_eq!(copy.db_snapshots().len(), 1);
 
-    let r = drill::run(&spec, &DrillOptions::default(), &cancel)
+    let r = support::passed_drill(&spec, &DrillOptions::default())
         .await
-        .unwrap()
         .report;
-    assert_eq!(
-        r.verdict,
-        Verdict::Passed,
-        "{:?}\n{:#?}",
-        r.reason,
-        r.checks
-    );
     let names: Vec<&str> = r.phases.iter().map(|p| p.name.as_str()).collect();
     assert_eq!(
         names,
@@ -193,19 +184,13 @@ async fn point_in_time_drill_reports_rpo_from_latest_restorable_time() {
     let env = Env::new();
     let instance = source_instance("pitr").await;
     let drill_name = format!("rds-pitr-{}", firedrill::catalog::layout::random_hex(2));
-    let text = spec_text(
+    let spec = env.load_spec(&rds_spec(
         &env,
         &drill_name,
         &instance,
         &db.name,
-        ", restore = \"latest-restorable\"",
-        COUNT_CHECK,
-    )
-    .replace(
-        "region = \"eu-west-1\", endpoint",
-        "region = \"us-east-1\", endpoint",
-    );
-    let spec = env.load(&env.write_spec("rds", &text));
+        &[("restore", "latest-restorable"), ("region", "us-east-1")],
+    ));
     let cancel = CancellationToken::new();
     backup::run(&spec, &cancel).await.unwrap();
     let latest = rds("us-east-1")
@@ -220,11 +205,9 @@ async fn point_in_time_drill_reports_rpo_from_latest_restorable_time() {
         .map(|t| t.secs())
         .expect("moto reports LatestRestorableTime");
 
-    let r = drill::run(&spec, &DrillOptions::default(), &cancel)
+    let r = support::passed_drill(&spec, &DrillOptions::default())
         .await
-        .unwrap()
         .report;
-    assert_eq!(r.verdict, Verdict::Passed, "{:?}", r.reason);
     let rpo = r.rpo.unwrap();
     assert!(
         (rpo.recovery_point.timestamp() - latest).abs() <= 1,
@@ -240,18 +223,13 @@ async fn failing_check_still_deletes_and_unknown_snapshot_creates_nothing() {
     let env = Env::new();
     let instance = source_instance("fail").await;
     let drill_name = format!("rds-fail-{}", firedrill::catalog::layout::random_hex(2));
-    let bad = "[[check]]\nname = \"rows\"\nsql = \"select count(*) from t\"\nexpect = \"== 501\"\n";
-    let spec = env.load(&env.write_spec(
-        "rds",
-        &spec_text(&env, &drill_name, &instance, &db.name, "", bad),
-    ));
+    // The row check (added last) expects one row too many.
+    let spec = env
+        .load_spec(&rds_spec(&env, &drill_name, &instance, &db.name, &[]).with("expect", "== 501"));
     let cancel = CancellationToken::new();
     let b = backup::run(&spec, &cancel).await.unwrap();
 
-    let r = drill::run(&spec, &DrillOptions::default(), &cancel)
-        .await
-        .unwrap()
-        .report;
+    let r = support::drill_report(&spec, &DrillOptions::default()).await;
     assert_eq!(r.verdict, Verdict::Failed);
     assert_eq!(r.checks[0].actual, "500");
     assert!(r.cleanup.unwrap().removed);
@@ -277,10 +255,7 @@ async fn failing_check_still_deletes_and_unknown_snapshot_creates_nothing() {
         .send()
         .await
         .unwrap();
-    let r = drill::run(&spec, &DrillOptions::default(), &cancel)
-        .await
-        .unwrap()
-        .report;
+    let r = support::drill_report(&spec, &DrillOptions::default()).await;
     assert_eq!(r.verdict, Verdict::Error);
     assert_eq!(r.verdict.exit_code(), 2);
     let reason = r.reason.unwrap();
@@ -328,15 +303,13 @@ async fn cleanup_sweeps_old_tagged_instances_and_leaves_untagged_ones() {
     )
     .await;
 
-    let text = spec_text(
+    let spec = env.load_spec(&rds_spec(
         &env,
         &drill_name,
         "unused",
         "postgres",
-        ", ttl = \"0s\"",
-        COUNT_CHECK,
-    );
-    let spec = env.load(&env.write_spec("rds", &text));
+        &[("ttl", "0s")],
+    ));
     let swept = firedrill::scratch::sweep(&spec, &firedrill::pg::PgTools::default())
         .await
         .unwrap();
@@ -373,8 +346,7 @@ async fn cleanup_sweeps_old_tagged_instances_and_leaves_untagged_ones() {
 async fn check_finds_the_instance_and_names_a_missing_one() {
     let env = Env::new();
     let instance = source_instance("check").await;
-    let text = spec_text(&env, "rds-check", &instance, "postgres", "", COUNT_CHECK);
-    let path = env.write_spec("rds", &text);
+    let path = env.write(&rds_spec(&env, "rds-check", &instance, "postgres", &[]));
     let spec = path.to_str().unwrap();
     let vars: &[(&str, &str)] = &[
         ("AWS_ACCESS_KEY_ID", "test"),
@@ -409,10 +381,7 @@ async fn prune_deletes_the_snapshots_of_pruned_rds_backups_in_every_region() {
     let env = Env::new();
     let instance = source_instance("prune").await;
     let drill_name = format!("rds-prune-{}", firedrill::catalog::layout::random_hex(2));
-    let spec = env.load(&env.write_spec(
-        "rds",
-        &spec_text(&env, &drill_name, &instance, &db.name, "", COUNT_CHECK),
-    ));
+    let spec = env.load_spec(&rds_spec(&env, &drill_name, &instance, &db.name, &[]));
     let cancel = CancellationToken::new();
     let old = backup::run(&spec, &cancel).await.unwrap();
     backup::run(&spec, &cancel).await.unwrap();
@@ -467,11 +436,13 @@ async fn a_failed_rds_backup_leaves_no_snapshot_behind() {
     let instance = source_instance("leak").await;
     let drill_name = format!("rds-leak-{}", firedrill::catalog::layout::random_hex(2));
     // The emulator refuses this copy (it has no such KMS key): the backup fails mid-way.
-    let text = spec_text(&env, &drill_name, &instance, "postgres", "", COUNT_CHECK).replace(
-        "copy-to = [\"eu-west-1\"]",
-        "copy-to = [{ region = \"eu-west-1\", kms-key-id = \"alias/no-such-key\" }]",
+    let spec = env.load_spec(
+        &rds_spec(&env, &drill_name, &instance, "postgres", &[]).set_raw(
+            "source",
+            "copy-to",
+            "[{ region = \"eu-west-1\", kms-key-id = \"alias/no-such-key\" }]",
+        ),
     );
-    let spec = env.load(&env.write_spec("rds", &text));
     let err = backup::run(&spec, &CancellationToken::new())
         .await
         .unwrap_err();

@@ -5,28 +5,23 @@
 use std::collections::BTreeMap;
 
 use firedrill::catalog::{self, Pick};
-use firedrill::drill::{self, DrillOptions};
+use firedrill::drill::DrillOptions;
 use firedrill::report::Verdict;
+use firedrill::testing::SpecBuilder;
 use firedrill::{backup, storage};
 use tokio_util::sync::CancellationToken;
 
 use crate::support::{self, Env, SourceDb};
 
-const ALL_CHECKS: &str = r#"
-[targets]
-rto = "10m"
-rpo = "1h"
-[[check]]
-name = "rows"
-kind = "row-counts"
-[[check]]
-name = "schema"
-kind = "schema"
-[[check]]
-name = "indexes"
-kind = "amcheck"
-heapallindexed = true
-"#;
+/// RTO and RPO targets and every built-in check.
+fn all_checks(spec: SpecBuilder) -> SpecBuilder {
+    spec.rto("10m")
+        .rpo("1h")
+        .check("rows", "row-counts")
+        .check("schema", "schema")
+        .check("indexes", "amcheck")
+        .with("heapallindexed", true)
+}
 
 /// md5 of every user table's rows (ordered), every sequence's state and every large object.
 pub async fn content_digest(client: &tokio_postgres::Client) -> BTreeMap<String, String> {
@@ -74,8 +69,7 @@ pub async fn content_digest(client: &tokio_postgres::Client) -> BTreeMap<String,
 async fn rich_schema_round_trips_exactly_through_the_dr_copy() {
     let src = SourceDb::create(support::RICH_SQL).await;
     let env = Env::new();
-    let path = env.write_spec("rich", &env.spec_text("rich", &src.url(), ALL_CHECKS));
-    let spec = env.load(&path);
+    let spec = env.load_spec(&all_checks(env.spec("rich", &src.url())));
     let cancel = CancellationToken::new();
 
     let b = backup::run(&spec, &cancel)
@@ -127,15 +121,8 @@ async fn rich_schema_round_trips_exactly_through_the_dr_copy() {
         keep: true,
         ..DrillOptions::default()
     };
-    let outcome = drill::run(&spec, &opts, &cancel).await.unwrap();
+    let outcome = support::passed_drill(&spec, &opts).await;
     let r = &outcome.report;
-    assert_eq!(
-        r.verdict,
-        Verdict::Passed,
-        "{:?}\n{:#?}",
-        r.reason,
-        r.checks
-    );
     assert_eq!(r.backup.as_ref().unwrap().destination, "dr");
     assert_eq!(r.checks.len(), 3);
     let names: Vec<&str> = r
@@ -194,22 +181,11 @@ async fn rich_schema_round_trips_exactly_through_the_dr_copy() {
 async fn corrupted_dr_copy_fails_the_drill_names_the_object_and_cleans_up() {
     let src = SourceDb::create("create table t(id int primary key, v text); insert into t select g, md5(g::text) from generate_series(1, 20000) g;").await;
     let env = Env::new();
-    let path = env.write_spec("corrupt", &env.spec_text("corrupt", &src.url(), ""));
-    let spec = env.load(&path);
+    let spec = env.load_spec(&env.spec("corrupt", &src.url()));
     let cancel = CancellationToken::new();
     let b = backup::run(&spec, &cancel).await.unwrap();
-    let obj = env
-        .dest("dr")
-        .join(format!("corrupt/{}/data.dump.zst.age", b.backup_id));
-    support::flip_middle_byte(&obj);
-
-    let reason = support::failed_drill_reason(&spec).await;
-    assert!(
-        reason.contains("data.dump.zst.age") && reason.contains("`dr`"),
-        "{reason}"
-    );
-    assert!(reason.contains("corrupted"), "{reason}");
-    env.assert_no_leftovers();
+    support::corrupted_dr_object_fails_the_drill(&env, &spec, &b.backup_id, "data.dump.zst.age")
+        .await;
 
     // The primary copy is intact and still recovers.
     let opts = DrillOptions {
@@ -217,46 +193,32 @@ async fn corrupted_dr_copy_fails_the_drill_names_the_object_and_cleans_up() {
         pick: Pick::Id(b.backup_id.clone()),
         ..DrillOptions::default()
     };
-    let r = drill::run(&spec, &opts, &cancel).await.unwrap().report;
-    assert_eq!(r.verdict, Verdict::Passed, "{:?}", r.reason);
+    support::passed_drill(&spec, &opts).await;
 }
 
 #[tokio::test]
 async fn server_scratch_databases_are_marked_dropped_and_foreign_ones_refused() {
-    let src = SourceDb::create(
-        "create table t(id int primary key); insert into t select generate_series(1, 500);",
-    )
-    .await;
+    let src = SourceDb::with_rows(500).await;
     let env = Env::new();
     let prefix = format!("fdscr{}_", firedrill::catalog::layout::random_hex(2));
-    let extra = format!(
-        "scratch = {{ server = \"{}/postgres\", prefix = \"{prefix}\" }}\n[[check]]\nname = \"rows\"\nkind = \"row-counts\"\n[[check]]\nname = \"count\"\nsql = \"select count(*) from t\"\nexpect = \"== 500\"\n",
-        support::PG
+    let spec = env.load_spec(
+        &env.spec("srv", &src.url())
+            .scratch_server(&format!("{}/postgres", support::PG), &prefix)
+            .check("rows", "row-counts")
+            .sql_check("count", "select count(*) from t", "== 500"),
     );
-    // `scratch` belongs to [drill], which spec_text ends with.
-    let path = env.write_spec("srv", &env.spec_text("srv", &src.url(), &extra));
-    let spec = env.load(&path);
     let cancel = CancellationToken::new();
     let b = backup::run(&spec, &cancel).await.unwrap();
 
-    let r = drill::run(&spec, &DrillOptions::default(), &cancel)
+    let r = support::passed_drill(&spec, &DrillOptions::default())
         .await
-        .unwrap()
         .report;
-    assert_eq!(r.verdict, Verdict::Passed, "{:?}", r.reason);
     let scratch = r.scratch.unwrap();
     assert_eq!(scratch.kind, "server");
     assert!(scratch.database.starts_with(&prefix));
-    let admin = support::connect("postgres").await;
-    let left: i64 = admin
-        .query_one(
-            "select count(*) from pg_database where datname like $1 || '%'",
-            &[&prefix],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let left = support::databases_named_like(&prefix).await;
     assert_eq!(left, 0, "the scratch database was dropped");
+    let admin = support::connect("postgres").await;
 
     // A database with the scratch name but without firedrill's marker is never dropped.
     let name = firedrill::scratch::ServerDatabase::name_for(&prefix, "srv", &b.backup_id);
@@ -264,10 +226,7 @@ async fn server_scratch_databases_are_marked_dropped_and_foreign_ones_refused() 
         .batch_execute(&format!("create database {name}"))
         .await
         .unwrap();
-    let r = drill::run(&spec, &DrillOptions::default(), &cancel)
-        .await
-        .unwrap()
-        .report;
+    let r = support::drill_report(&spec, &DrillOptions::default()).await;
     assert_eq!(r.verdict, Verdict::Error);
     assert!(
         r.reason
@@ -361,11 +320,7 @@ async fn rows_counted_in_the_dump_stream_equal_count_star_and_both_modes_agree()
     let cancel = CancellationToken::new();
     let mut fps = Vec::new();
     for mode in ["dump", "query"] {
-        let text = env.spec_text("modes", &src.url(), "").replace(
-            "compression = \"zstd:3\"",
-            &format!("compression = \"zstd:3\"\nrow-counts = \"{mode}\""),
-        );
-        let spec = env.load(&env.write_spec("modes", &text));
+        let spec = env.load_spec(&env.spec("modes", &src.url()).backup("row-counts", mode));
         let b = backup::run(&spec, &cancel).await.unwrap();
         let dr = storage::open(spec.destination("dr").unwrap())
             .await

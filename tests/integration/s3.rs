@@ -15,7 +15,8 @@ use firedrill::{backup, ErrorKind};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_util::sync::CancellationToken;
 
-use crate::support::{firedrill_with_env, text, Env, SourceDb};
+use crate::support::{self, firedrill_with_env, text, Env, SourceDb};
+use firedrill::testing::SpecBuilder;
 
 /// About 45 MB of dump, ~7 MB stored: two 5 MiB parts.
 const DATA_SQL: &str = "create table t(g int primary key, v text); \
@@ -120,89 +121,49 @@ impl S3Case {
     }
 
     /// Writes the spec and returns its path (see [`S3Case::spec`]).
-    fn spec_path(
-        &self,
-        primary_endpoint: Option<&str>,
-        dr_lock: bool,
-        extra: &str,
-    ) -> std::path::PathBuf {
-        self.spec(primary_endpoint, dr_lock, extra);
-        self.env.path().join("s3t.toml")
+    fn spec_path(&self, primary_endpoint: Option<&str>, dr_lock: bool) -> std::path::PathBuf {
+        self.env.write(&self.builder(primary_endpoint, dr_lock))
     }
 
     /// The spec, with the primary reached through `primary_endpoint` (a fault proxy) if given.
-    fn spec(
-        &self,
-        primary_endpoint: Option<&str>,
-        dr_lock: bool,
-        extra: &str,
-    ) -> firedrill::spec::DrillSpec {
-        self.spec_with(primary_endpoint, dr_lock, extra, "")
+    fn spec(&self, primary_endpoint: Option<&str>, dr_lock: bool) -> firedrill::spec::DrillSpec {
+        self.env.load_spec(&self.builder(primary_endpoint, dr_lock))
     }
 
-    /// [`S3Case::spec`] with `backup` added to the `[backup]` table.
-    fn spec_with(
-        &self,
-        primary_endpoint: Option<&str>,
-        dr_lock: bool,
-        extra: &str,
-        backup: &str,
-    ) -> firedrill::spec::DrillSpec {
+    /// The spec's text: a multipart, server-side encrypted primary in us-east-1 and a DR copy
+    /// in eu-west-1 (under a day of governance-mode Object Lock with `dr_lock`), drills from
+    /// dr with a row-count check.
+    fn builder(&self, primary_endpoint: Option<&str>, dr_lock: bool) -> SpecBuilder {
         let ep = endpoint();
-        let lock = if dr_lock {
-            "object-lock = { mode = \"governance\", days = 1 }"
+        let spec = SpecBuilder::new("s3t")
+            .source_url(&self._db.url())
+            .recipients(&[&self.env.recipient])
+            .destination("primary", &format!("s3://{}/fd", self.primary))
+            .with("region", "us-east-1")
+            .with("endpoint", primary_endpoint.unwrap_or(&ep))
+            .with("part-size", "5MiB")
+            .with("concurrency", 2)
+            .with("sse", "AES256")
+            .destination("dr", &format!("s3://{}/fd", self.dr))
+            .with("region", "eu-west-1")
+            .with("endpoint", ep.as_str());
+        let spec = if dr_lock {
+            spec.with_raw("object-lock", "{ mode = \"governance\", days = 1 }")
         } else {
-            ""
+            spec
         };
-        let text = format!(
-            r#"name = "s3t"
-[source]
-url = "{src}"
-[backup]
-recipients = ["{recipient}"]
-{backup}
-[[destination]]
-name = "primary"
-url = "s3://{primary}/fd"
-region = "us-east-1"
-endpoint = "{pep}"
-part-size = "5MiB"
-concurrency = 2
-sse = "AES256"
-[[destination]]
-name = "dr"
-url = "s3://{dr}/fd"
-region = "eu-west-1"
-endpoint = "{ep}"
-{lock}
-[drill]
-from = "dr"
-identity-file = "{key}"
-reports = "{reports}"
-work-dir = "{work}"
-[[check]]
-name = "rows"
-kind = "row-counts"
-{extra}
-"#,
-            src = self._db.url(),
-            recipient = self.env.recipient,
-            primary = self.primary,
-            pep = primary_endpoint.unwrap_or(&ep),
-            dr = self.dr,
-            key = self.env.key().display(),
-            reports = self.env.reports().display(),
-            work = self.env.work().display(),
-        );
-        let path = self.env.write_spec("s3t", &text);
-        self.env.load(&path)
+        spec.drill("from", "dr")
+            .drill("identity-file", self.env.key().display().to_string())
+            .drill("reports", self.env.reports().display().to_string())
+            .drill("work-dir", self.env.work().display().to_string())
+            .check("rows", "row-counts")
     }
 }
 
 #[tokio::test]
 async fn drill_from_the_dr_region_passes_even_without_the_primary() {
     let case = S3Case::new(true).await;
-    let spec = case.spec(None, true, "");
+    let spec = case.spec(None, true);
     let cancel = CancellationToken::new();
     let b = backup::run(&spec, &cancel)
         .await
@@ -230,11 +191,9 @@ async fn drill_from_the_dr_region_passes_even_without_the_primary() {
         vec![key.clone(), format!("fd/s3t/{}/manifest.json", b.backup_id)]
     );
 
-    let r = drill::run(&spec, &DrillOptions::default(), &cancel)
+    let r = support::passed_drill(&spec, &DrillOptions::default())
         .await
-        .unwrap()
         .report;
-    assert_eq!(r.verdict, Verdict::Passed, "{:?}", r.reason);
     assert!(r.backup.as_ref().unwrap().location.contains(&case.dr));
 
     // Lose the whole primary bucket: the DR copy alone recovers.
@@ -252,11 +211,7 @@ async fn drill_from_the_dr_region_passes_even_without_the_primary() {
         .send()
         .await
         .unwrap();
-    let r = drill::run(&spec, &DrillOptions::default(), &cancel)
-        .await
-        .unwrap()
-        .report;
-    assert_eq!(r.verdict, Verdict::Passed, "{:?}", r.reason);
+    support::passed_drill(&spec, &DrillOptions::default()).await;
     case.env.assert_no_leftovers();
 
     // And reading from the lost primary says which bucket is missing.
@@ -264,7 +219,7 @@ async fn drill_from_the_dr_region_passes_even_without_the_primary() {
         from: Some("primary".into()),
         ..DrillOptions::default()
     };
-    let r = drill::run(&spec, &opts, &cancel).await.unwrap().report;
+    let r = support::drill_report(&spec, &opts).await;
     assert_eq!(r.verdict, Verdict::Error);
     let reason = r.reason.unwrap();
     assert!(
@@ -276,7 +231,12 @@ async fn drill_from_the_dr_region_passes_even_without_the_primary() {
 #[tokio::test]
 async fn table_parts_upload_side_by_side_and_restore_from_the_dr_region() {
     let case = S3Case::new(false).await;
-    let spec = case.spec_with(None, false, "", "split-size = \"8MiB\"\njobs = 3");
+    let spec = case.env.load_spec(
+        &case
+            .builder(None, false)
+            .backup("split-size", "8MiB")
+            .backup("jobs", 3),
+    );
     let cancel = CancellationToken::new();
     let b = backup::run(&spec, &cancel)
         .await
@@ -288,11 +248,9 @@ async fn table_parts_upload_side_by_side_and_restore_from_the_dr_region() {
     assert_eq!(keys, keys_in("us-east-1", &case.primary).await);
     assert_eq!(uploads_in("us-east-1", &case.primary).await, 0);
 
-    let r = drill::run(&spec, &DrillOptions::default(), &cancel)
+    let r = support::passed_drill(&spec, &DrillOptions::default())
         .await
-        .unwrap()
         .report;
-    assert_eq!(r.verdict, Verdict::Passed, "{:?}", r.reason);
     assert!(r.backup.as_ref().unwrap().location.contains(&case.dr));
     case.env.assert_no_leftovers();
 }
@@ -300,7 +258,7 @@ async fn table_parts_upload_side_by_side_and_restore_from_the_dr_region() {
 #[tokio::test]
 async fn corrupted_dr_object_is_named_and_scratch_cleaned() {
     let case = S3Case::new(false).await;
-    let spec = case.spec(None, false, "");
+    let spec = case.spec(None, false);
     let cancel = CancellationToken::new();
     let b = backup::run(&spec, &cancel).await.unwrap();
     let key = format!("fd/s3t/{}/data.dump.zst.age", b.backup_id);
@@ -339,7 +297,7 @@ async fn corrupted_dr_object_is_named_and_scratch_cleaned() {
 #[tokio::test]
 async fn interrupted_upload_leaves_no_parts_and_no_manifest() {
     let case = S3Case::new(false).await;
-    let spec = case.spec(None, false, "");
+    let spec = case.spec(None, false);
     let cancel = CancellationToken::new();
     let run = {
         let cancel = cancel.clone();
@@ -372,7 +330,7 @@ async fn interrupted_upload_leaves_no_parts_and_no_manifest() {
 #[tokio::test]
 async fn object_locked_backups_cannot_be_deleted() {
     let case = S3Case::new(true).await;
-    let spec = case.spec(None, true, "");
+    let spec = case.spec(None, true);
     let b = backup::run(&spec, &CancellationToken::new()).await.unwrap();
     let dr = storage::open(spec.destination("dr").unwrap())
         .await
@@ -455,7 +413,7 @@ async fn refuse(conn: &mut tokio::net::TcpStream) {
 async fn transient_faults_are_retried_and_permanent_ones_reported() {
     let case = S3Case::new(false).await;
     let (proxy, seen) = fault_proxy(3).await;
-    let spec = case.spec(Some(&proxy), false, "");
+    let spec = case.spec(Some(&proxy), false);
     let b = backup::run(&spec, &CancellationToken::new())
         .await
         .unwrap_or_else(|e| panic!("{}", e.render()));
@@ -478,7 +436,7 @@ async fn transient_faults_are_retried_and_permanent_ones_reported() {
     assert_eq!(r.verdict, Verdict::Passed, "{:?}", r.reason);
 
     let (dead, _) = fault_proxy(usize::MAX).await;
-    let spec = case.spec(Some(&dead), false, "");
+    let spec = case.spec(Some(&dead), false);
     let started = std::time::Instant::now();
     let err = backup::run(&spec, &CancellationToken::new())
         .await
@@ -498,7 +456,7 @@ async fn transient_faults_are_retried_and_permanent_ones_reported() {
 #[tokio::test]
 async fn cli_names_bucket_region_and_fix_for_permanent_problems() {
     let case = S3Case::new(false).await;
-    let spec = case.spec_path(None, false, "");
+    let spec = case.spec_path(None, false);
     let spec = spec.to_str().unwrap();
     let creds: &[(&str, &str)] = &[
         ("AWS_ACCESS_KEY_ID", "test"),
@@ -583,7 +541,7 @@ async fn cli_names_bucket_region_and_fix_for_permanent_problems() {
 #[tokio::test]
 async fn leases_in_s3_admit_one_holder_even_in_an_object_locked_bucket() {
     let case = S3Case::new(true).await;
-    let spec = case.spec(None, true, "");
+    let spec = case.spec(None, true);
     for name in ["primary", "dr"] {
         let dest = storage::open(spec.destination(name).unwrap())
             .await
@@ -618,7 +576,7 @@ async fn leases_in_s3_admit_one_holder_even_in_an_object_locked_bucket() {
 #[tokio::test]
 async fn prune_deletes_unlocked_sets_and_reports_locked_ones() {
     let case = S3Case::new(true).await;
-    let spec = case.spec(None, true, "");
+    let spec = case.spec(None, true);
     let cancel = CancellationToken::new();
     let old = backup::run(&spec, &cancel).await.unwrap();
     let new = backup::run(&spec, &cancel).await.unwrap();
@@ -630,32 +588,12 @@ async fn prune_deletes_unlocked_sets_and_reports_locked_ones() {
     let primary = storage::open(spec.destination("primary").unwrap())
         .await
         .unwrap();
-    let p = firedrill::catalog::prune::prune(
-        &primary,
-        "s3t",
-        &policy,
-        grace,
-        None,
-        false,
-        &Default::default(),
-    )
-    .await
-    .unwrap();
+    let p = support::prune(&primary, "s3t", &policy, grace, false).await;
     assert_eq!(p.deleted, vec![old.backup_id.clone()]);
     let dr = storage::open(spec.destination("dr").unwrap())
         .await
         .unwrap();
-    let d = firedrill::catalog::prune::prune(
-        &dr,
-        "s3t",
-        &policy,
-        grace,
-        None,
-        false,
-        &Default::default(),
-    )
-    .await
-    .unwrap();
+    let d = support::prune(&dr, "s3t", &policy, grace, false).await;
     assert!(d.deleted.is_empty());
     assert!(
         d.refused[&old.backup_id].contains("Object Lock retention"),
@@ -681,7 +619,7 @@ async fn prune_deletes_unlocked_sets_and_reports_locked_ones() {
 #[tokio::test]
 async fn report_copies_in_object_locked_destinations_have_retention() {
     let case = S3Case::new(true).await;
-    let spec = case.spec(None, true, "");
+    let spec = case.spec(None, true);
     let cancel = CancellationToken::new();
     let b = backup::run(&spec, &cancel).await.unwrap();
     let before = chrono::Utc::now();
@@ -757,7 +695,7 @@ async fn report_copies_in_object_locked_destinations_have_retention() {
     );
 
     // The cited objects, hashed in the DR bucket.
-    let path = case.spec_path(None, true, "");
+    let path = case.spec_path(None, true);
     let out = firedrill_with_env(
         &["report", "verify", path.to_str().unwrap(), "--json"],
         &[
@@ -774,7 +712,7 @@ async fn report_copies_in_object_locked_destinations_have_retention() {
 #[tokio::test]
 async fn expired_leases_in_s3_are_taken_over_by_exactly_one_run() {
     let case = S3Case::new(false).await;
-    let spec = case.spec(None, true, "");
+    let spec = case.spec(None, true);
     let dest = storage::open(spec.destination("primary").unwrap())
         .await
         .unwrap();

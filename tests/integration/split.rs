@@ -5,6 +5,7 @@
 
 use firedrill::catalog::manifest::FORMAT_VERSION;
 use firedrill::drill::DrillOptions;
+use firedrill::testing::SpecBuilder;
 use firedrill::{backup, catalog, storage, ErrorKind};
 use tokio_util::sync::CancellationToken;
 
@@ -16,15 +17,10 @@ const SMALL_TABLE: &str = "create table t(id int primary key, v text); \
      insert into t select g, md5(g::text) from generate_series(1, 20000) g;";
 
 /// The test spec with every table of at least 16 KiB split, three at a time.
-fn split_spec(env: &Env, name: &str, url: &str, extra: &str) -> std::path::PathBuf {
-    let text = env.spec_text(name, url, extra);
-    let split = text.replacen(
-        "[backup]\n",
-        "[backup]\nsplit-size = \"16KiB\"\njobs = 3\n",
-        1,
-    );
-    assert_ne!(text, split, "the spec template has no [backup] table");
-    env.write_spec(name, &split)
+fn split_spec(env: &Env, name: &str, url: &str) -> SpecBuilder {
+    env.spec(name, url)
+        .backup("split-size", "16KiB")
+        .backup("jobs", 3)
 }
 
 #[tokio::test]
@@ -42,13 +38,11 @@ async fn split_tables_round_trip_exactly() {
     ))
     .await;
     let env = Env::new();
-    let path = split_spec(
-        &env,
-        "split",
-        &src.url(),
-        "[[check]]\nname = \"rows\"\nkind = \"row-counts\"\n[[check]]\nname = \"schema\"\nkind = \"schema\"\n",
+    let spec = env.load_spec(
+        &split_spec(&env, "split", &src.url())
+            .check("rows", "row-counts")
+            .check("schema", "schema"),
     );
-    let spec = env.load(&path);
     let cancel = CancellationToken::new();
     let b = backup::run(&spec, &cancel)
         .await
@@ -165,22 +159,16 @@ async fn split_tables_stay_locked_against_truncate_until_the_backup_ends() {
 async fn a_damaged_part_fails_the_drill_by_name_and_cleans_up() {
     let src = SourceDb::create(SMALL_TABLE).await;
     let env = Env::new();
-    let path = split_spec(&env, "dmg", &src.url(), "");
-    let spec = env.load(&path);
+    let spec = env.load_spec(&split_spec(&env, "dmg", &src.url()));
     let cancel = CancellationToken::new();
     let b = backup::run(&spec, &cancel).await.unwrap();
-    let obj = env
-        .dest("dr")
-        .join(format!("dmg/{}/part-0001.copy.zst.age", b.backup_id));
-    support::flip_middle_byte(&obj);
-
-    let reason = support::failed_drill_reason(&spec).await;
-    assert!(
-        reason.contains("part-0001.copy.zst.age") && reason.contains("`dr`"),
-        "{reason}"
-    );
-    assert!(reason.contains("corrupted"), "{reason}");
-    env.assert_no_leftovers();
+    support::corrupted_dr_object_fails_the_drill(
+        &env,
+        &spec,
+        &b.backup_id,
+        "part-0001.copy.zst.age",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -211,8 +199,7 @@ async fn a_part_that_cannot_be_read_fails_the_backup_and_leaves_nothing() {
     let url = src.url().replacen("postgres@", &format!("{}@", role.0), 1);
     assert_ne!(url, src.url(), "the test URL names user postgres");
     let env = Env::new();
-    let path = split_spec(&env, "rls", &url, "");
-    let spec = env.load(&path);
+    let spec = env.load_spec(&split_spec(&env, "rls", &url));
     let err = backup::run(&spec, &CancellationToken::new())
         .await
         .expect_err("a part that cannot be copied fails the backup");
@@ -236,13 +223,12 @@ async fn parts_load_into_a_server_scratch_database_too() {
     let src = SourceDb::create(SMALL_TABLE).await;
     let env = Env::new();
     let prefix = format!("fdsplit{}_", catalog::layout::random_hex(2));
-    let extra = format!(
-        "scratch = {{ server = \"{}/postgres\", prefix = \"{prefix}\" }}\n\
-         [[check]]\nname = \"rows\"\nkind = \"row-counts\"\n\
-         [[check]]\nname = \"sum\"\nsql = \"select sum(id) from t\"\nexpect = \"== 200010000\"\n",
-        support::PG
+    let spec = env.load_spec(
+        &split_spec(&env, "srvsplit", &src.url())
+            .scratch_server(&format!("{}/postgres", support::PG), &prefix)
+            .check("rows", "row-counts")
+            .sql_check("sum", "select sum(id) from t", "== 200010000"),
     );
-    let spec = env.load(&split_spec(&env, "srvsplit", &src.url(), &extra));
     let cancel = CancellationToken::new();
     let b = backup::run(&spec, &cancel).await.unwrap();
     assert!(b.replicas.iter().all(|r| r.parity));
@@ -250,14 +236,6 @@ async fn parts_load_into_a_server_scratch_database_too() {
         .await
         .report;
     assert_eq!(r.scratch.unwrap().kind, "server");
-    let left: i64 = support::connect("postgres")
-        .await
-        .query_one(
-            "select count(*) from pg_database where datname like $1 || '%'",
-            &[&prefix],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let left = support::databases_named_like(&prefix).await;
     assert_eq!(left, 0, "the scratch database was dropped");
 }

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use firedrill::spec::{self, DrillSpec};
+use firedrill::testing::SpecBuilder;
 
 pub const PG: &str = "postgres://postgres@127.0.0.1:5432";
 pub const RICH_SQL: &str = include_str!("../fixtures/rich_schema.sql");
@@ -47,6 +48,14 @@ impl SourceDb {
         let client = connect(&db.name).await;
         client.batch_execute(sql).await.expect("fixture SQL loads");
         db
+    }
+
+    /// A database with one table, `t(id int primary key)`, holding ids 1 to `rows`.
+    pub async fn with_rows(rows: u32) -> SourceDb {
+        SourceDb::create(&format!(
+            "create table t(id int primary key); insert into t select generate_series(1, {rows});"
+        ))
+        .await
     }
 
     pub fn url(&self) -> String {
@@ -92,6 +101,91 @@ pub fn flip_middle_byte(path: &Path) {
     std::fs::write(path, &bytes).unwrap();
 }
 
+/// Runs a drill (which must run, whatever its verdict) and returns its report.
+pub async fn drill_report(
+    spec: &DrillSpec,
+    opts: &firedrill::drill::DrillOptions,
+) -> firedrill::report::DrillReport {
+    firedrill::drill::run(spec, opts, &tokio_util::sync::CancellationToken::new())
+        .await
+        .unwrap()
+        .report
+}
+
+/// Flips a bit in `object` of backup `backup_id` of drill `drill` in the dr folder: the
+/// drill must then fail naming the object and `dr` as corrupted and leave no scratch behind.
+pub async fn corrupted_dr_object_fails_the_drill(
+    env: &Env,
+    spec: &DrillSpec,
+    backup_id: &str,
+    object: &str,
+) {
+    let obj = env
+        .dest("dr")
+        .join(format!("{}/{backup_id}/{object}", spec.name));
+    flip_middle_byte(&obj);
+
+    let reason = failed_drill_reason(spec).await;
+    assert!(
+        reason.contains(object) && reason.contains("`dr`"),
+        "{reason}"
+    );
+    assert!(reason.contains("corrupted"), "{reason}");
+    env.assert_no_leftovers();
+}
+
+/// Prunes `drill` in `dest` by `policy` and `orphan_grace`, with no backup method to ask and
+/// nothing kept besides the policy's.
+pub async fn prune(
+    dest: &firedrill::storage::Destination,
+    drill: &str,
+    policy: &firedrill::catalog::retention::Retention,
+    orphan_grace: std::time::Duration,
+    dry_run: bool,
+) -> firedrill::catalog::prune::PruneOutcome {
+    firedrill::catalog::prune::prune(
+        dest,
+        drill,
+        policy,
+        orphan_grace,
+        None,
+        dry_run,
+        &Default::default(),
+    )
+    .await
+    .unwrap()
+}
+
+/// The rows of `--all` / `run-due --json` output: (drill, operation, exit code).
+pub fn run_rows(out: &Output) -> Vec<(String, String, u64)> {
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", text(out)));
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["drill"].as_str().unwrap().to_string(),
+                r["operation"].as_str().unwrap().to_string(),
+                r["code"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// How many databases on the test server have a name starting with `prefix`.
+pub async fn databases_named_like(prefix: &str) -> i64 {
+    connect("postgres")
+        .await
+        .query_one(
+            "select count(*) from pg_database where datname like $1 || '%'",
+            &[&prefix],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
+
 /// Runs a drill that must pass; returns its outcome.
 pub async fn passed_drill(
     spec: &DrillSpec,
@@ -113,14 +207,7 @@ pub async fn passed_drill(
 
 /// Runs a drill that must fail and clean up its scratch target; returns its reason.
 pub async fn failed_drill_reason(spec: &DrillSpec) -> String {
-    let r = firedrill::drill::run(
-        spec,
-        &firedrill::drill::DrillOptions::default(),
-        &tokio_util::sync::CancellationToken::new(),
-    )
-    .await
-    .unwrap()
-    .report;
+    let r = drill_report(spec, &firedrill::drill::DrillOptions::default()).await;
     assert_eq!(
         r.verdict,
         firedrill::report::Verdict::Failed,
@@ -167,51 +254,56 @@ impl Env {
         self.path().join(name)
     }
 
-    /// A spec for `source_url` with primary and dr destinations, ephemeral scratch, and
-    /// `extra` TOML appended (checks, targets...).
-    pub fn spec_text(&self, name: &str, source_url: &str, extra: &str) -> String {
-        format!(
-            r#"name = "{name}"
-[source]
-url = "{source_url}"
-[backup]
-compression = "zstd:3"
-recipients = ["{recipient}"]
-[[destination]]
-name = "primary"
-url = "file://{primary}"
-[[destination]]
-name = "dr"
-url = "file://{dr}"
-[drill]
-from = "dr"
-identity-file = "{key}"
-reports = "{reports}"
-work-dir = "{work}"
-jobs = 2
-{extra}
-"#,
-            recipient = self.recipient,
-            primary = self.dest("primary").display(),
-            dr = self.dest("dr").display(),
-            key = self.key().display(),
-            reports = self.reports().display(),
-            work = self.work().display(),
-        )
+    /// A spec for `source_url` with primary and dr destinations, ephemeral scratch, drills
+    /// from dr with two jobs; add checks, targets... to the builder.
+    pub fn spec(&self, name: &str, source_url: &str) -> SpecBuilder {
+        SpecBuilder::new(name)
+            .source_url(source_url)
+            .backup("compression", "zstd:3")
+            .recipients(&[&self.recipient])
+            .folder("primary", &self.dest("primary"))
+            .folder("dr", &self.dest("dr"))
+            .drill("from", "dr")
+            .drill("identity-file", self.key().display().to_string())
+            .drill("reports", self.reports().display().to_string())
+            .drill("work-dir", self.work().display().to_string())
+            .drill("jobs", 2)
     }
 
-    /// Writes the spec to `<dir>/<name>.toml` and returns its path.
+    /// The text of [`Env::spec`] with `extra` TOML appended (it continues `[drill]`); prefer
+    /// setting keys on [`Env::spec`].
+    pub fn spec_text(&self, name: &str, source_url: &str, extra: &str) -> String {
+        self.spec(name, source_url).raw(extra).text()
+    }
+
+    /// Writes `text` to `<dir>/<name>.toml` and returns its path.
+    pub fn write_spec(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.path().join(format!("{name}.toml"));
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    /// Writes `spec` to `<dir>/<its name>.toml` and returns the path.
+    pub fn write(&self, spec: &SpecBuilder) -> PathBuf {
+        spec.write(self.path())
+    }
+
+    /// Writes `spec` like [`Env::write`] and loads it.
+    pub fn load_spec(&self, spec: &SpecBuilder) -> DrillSpec {
+        self.load(&self.write(spec))
+    }
+
     /// A spec whose drills sign their reports with a new key, backed up once and drilled
     /// `drills` times (each drill must pass).
     pub fn signed_drills(&self, name: &str, source_url: &str, drills: usize) -> PathBuf {
         let key = self.path().join("signing.key");
         let out = firedrill(&["keygen", "--signing", "--output", key.to_str().unwrap()]);
         assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-        let body = self.spec_text(name, source_url, "").replace(
-            "from = \"dr\"",
-            &format!("from = \"dr\"\nsigning-key-file = \"{}\"", key.display()),
+        let spec = self.write(
+            &self
+                .spec(name, source_url)
+                .drill("signing-key-file", key.display().to_string()),
         );
-        let spec = self.write_spec(name, &body);
         let path = spec.to_str().unwrap();
         assert_eq!(firedrill(&["backup", path]).status.code(), Some(0));
         for _ in 0..drills {
@@ -219,12 +311,6 @@ jobs = 2
             assert_eq!(out.status.code(), Some(0), "{}", text(&out));
         }
         spec
-    }
-
-    pub fn write_spec(&self, name: &str, text: &str) -> PathBuf {
-        let p = self.path().join(format!("{name}.toml"));
-        std::fs::write(&p, text).unwrap();
-        p
     }
 
     pub fn load(&self, path: &Path) -> DrillSpec {
