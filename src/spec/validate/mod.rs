@@ -139,7 +139,7 @@ fn is_name(s: &str) -> bool {
 }
 
 /// `16777216`, `"16MiB"`, `"16 MB"` (MB and MiB both mean 2^20 here: part sizes are binary).
-pub(crate) fn parse_size(v: &toml::Value) -> Result<u64, ()> {
+fn parse_size(v: &toml::Value) -> Result<u64, ()> {
     match v {
         toml::Value::Integer(n) if *n > 0 => Ok(*n as u64),
         toml::Value::String(s) => {
