@@ -125,3 +125,69 @@ impl IntoIterator for SettingProblems {
         self.0.into_iter()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn configure(url: &str, s3: S3Options) -> (DestinationSpec, Vec<String>) {
+        let mut p = SettingProblems::default();
+        let d = DestinationSpec::configure("dr".into(), url, s3, &mut p);
+        let found = p
+            .into_iter()
+            .map(|f| format!("{}: {}", f.field, f.message))
+            .collect();
+        (d, found)
+    }
+
+    #[test]
+    fn urls_become_kinds_and_round_trip() {
+        let (d, found) = configure("file:///var/backups", S3Options::default());
+        assert!(found.is_empty(), "{found:?}");
+        assert!(matches!(&d.kind, DestinationKind::Folder(f) if f.path == "/var/backups"));
+        assert_eq!(d.url(), "file:///var/backups");
+        let s3 = S3Options {
+            region: Some("eu-west-1".into()),
+            ..S3Options::default()
+        };
+        let (d, found) = configure("s3://my-bucket/fd/", s3);
+        assert!(found.is_empty(), "{found:?}");
+        let DestinationKind::S3(s) = &d.kind else {
+            panic!("{d:?}")
+        };
+        assert_eq!((s.bucket.as_str(), s.prefix.as_str()), ("my-bucket", "fd"));
+        assert_eq!((s.part_size, s.concurrency), (16 << 20, 4));
+        assert_eq!(d.url(), "s3://my-bucket/fd");
+    }
+
+    #[test]
+    fn s3_settings_are_checked_and_named_by_field() {
+        let s3 = S3Options {
+            part_size: Some(None),
+            kms_key_id: Some("k".into()),
+            ..S3Options::default()
+        };
+        let (_, found) = configure("s3://B", s3);
+        assert_eq!(
+            found,
+            [
+                "url: `B` in `s3://B` is not a valid S3 bucket name",
+                "region: an s3:// destination needs its bucket's region",
+                "part-size: must be between 5 MiB and 5 GiB (S3's limits)",
+                "kms-key-id: `kms-key-id` needs sse = \"aws:kms\"",
+            ]
+        );
+        let s3 = S3Options {
+            region: Some("eu-west-1".into()),
+            ..S3Options::default()
+        };
+        let (_, found) = configure("file://x", s3);
+        assert_eq!(
+            found,
+            [
+                "url: `file://x` is not an absolute file:// URL",
+                "region: `region` applies to s3:// destinations only",
+            ]
+        );
+    }
+}
