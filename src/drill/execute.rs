@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
 
-use super::{plan::scratch_label, resolve_from, DrillOptions};
+use super::{plan::scratch_label, Destinations, DrillOptions};
 use crate::catalog::{self, BackupSet};
 use crate::measure::PhaseClock;
 use crate::method::{self, Method, Restore};
@@ -49,11 +49,12 @@ impl State {
 pub(super) async fn execute(
     spec: &DrillSpec,
     opts: &DrillOptions,
+    dests: &Destinations,
     cancel: &CancellationToken,
     st: &mut State,
 ) -> Result<()> {
     let method = method::of(spec);
-    let (dest, set) = locate(spec, opts, method.as_ref(), st).await?;
+    let (dest, set) = locate(spec, opts, dests, method.as_ref(), st).await?;
     let client = method
         .restore(Restore {
             spec,
@@ -72,11 +73,12 @@ pub(super) async fn execute(
 async fn locate(
     spec: &DrillSpec,
     opts: &DrillOptions,
+    dests: &Destinations,
     method: &dyn Method,
     st: &mut State,
 ) -> Result<(Destination, BackupSet)> {
     let phase = st.clock.start("locate");
-    let dest = resolve_from(spec, opts).await?;
+    let dest = dests.read_from(spec, opts)?;
     st.dest = Some(dest.clone());
     let sets = method.backups(&dest, &spec.name).await?;
     st.history = sets.iter().map(|s| s.manifest.snapshot_at).collect();

@@ -56,15 +56,34 @@ pub struct DrillOutcome {
     pub kept_url: Option<String>,
 }
 
-/// The destination a drill reads from: `--from`, else `drill.from`.
-async fn resolve_from(spec: &DrillSpec, opts: &DrillOptions) -> Result<Destination> {
-    let name = opts.from.as_deref().unwrap_or(&spec.drill.from);
-    let d = spec.destination(name).ok_or_else(|| {
-        let names: Vec<&str> = spec.destinations.iter().map(|d| d.name.as_str()).collect();
-        Error::spec(format!("no destination named `{name}`"))
-            .hint(format!("use one of: {}", names.join(", ")))
-    })?;
-    storage::open(d).await
+/// The spec's destinations, opened once per drill: the lease, the set read and the report
+/// mirrors all go through these.
+pub(super) struct Destinations(Vec<Destination>);
+
+impl Destinations {
+    /// Opens every destination of the spec. Nothing is contacted yet.
+    async fn open(spec: &DrillSpec) -> Result<Self> {
+        Ok(Self(storage::open_all(&spec.destinations).await?))
+    }
+
+    /// The first destination: backups are written there first.
+    fn primary(&self) -> &Destination {
+        self.0.first().expect("validated")
+    }
+
+    /// The destination a drill reads from: `--from`, else `drill.from`.
+    fn read_from(&self, spec: &DrillSpec, opts: &DrillOptions) -> Result<Destination> {
+        let name = opts.from.as_deref().unwrap_or(&spec.drill.from);
+        self.0
+            .iter()
+            .find(|d| d.name == name)
+            .cloned()
+            .ok_or_else(|| {
+                let names: Vec<&str> = self.0.iter().map(|d| d.name.as_str()).collect();
+                Error::spec(format!("no destination named `{name}`"))
+                    .hint(format!("use one of: {}", names.join(", ")))
+            })
+    }
 }
 
 /// Runs a drill. A report is written for every drill that starts, whatever its verdict.
@@ -81,11 +100,12 @@ pub async fn run(
         Some(path) => Some(crate::report::evidence::load_key(path)?),
         None => None,
     };
-    let mut st = execute::State::new(acquire_lease(spec, opts).await?);
+    let dests = Destinations::open(spec).await?;
+    let mut st = execute::State::new(acquire_lease(spec, opts, &dests).await?);
     let started_at = Utc::now();
     info!(drill = %spec.name, "Drill started.");
     let result = tokio::select! {
-        r = execute::execute(spec, opts, cancel, &mut st) => r,
+        r = execute::execute(spec, opts, &dests, cancel, &mut st) => r,
         // execute() notices the token itself; this is the backstop for a phase stuck elsewhere.
         () = async { cancel.cancelled().await; tokio::time::sleep(Duration::from_secs(20)).await } => Err(Error::aborted()),
     };
@@ -95,17 +115,11 @@ pub async fn run(
     };
     let report = report::build(spec, opts, started_at, &st, result, cleanup);
     info!(drill = %spec.name, verdict = ?report.verdict, "Drill finished.");
-    let mirrors = storage::open_all(&spec.destinations)
-        .await
-        .unwrap_or_else(|e| {
-            warn!(error = %e.message, "Reports not mirrored to the destinations.");
-            Vec::new()
-        });
     let stored = crate::report::store(
         &report,
         &spec.drill.reports,
         st.dest.as_ref(),
-        &mirrors,
+        &dests.0,
         signing_key.as_ref(),
     )
     .await;
@@ -123,14 +137,17 @@ pub async fn run(
 /// unreachable destination is not refused here: the drill then fails at `locate` and its
 /// report says why. The lease lives in the primary (one place for every `--from`), or, when
 /// the primary is unreachable (a DR drill after losing it), in the destination read from.
-async fn acquire_lease(spec: &DrillSpec, opts: &DrillOptions) -> Result<Option<lease::Lease>> {
-    let primary = storage::open(spec.destinations.first().expect("validated")).await?;
-    match lease::acquire(&primary, &spec.name, "drill", None).await {
+async fn acquire_lease(
+    spec: &DrillSpec,
+    opts: &DrillOptions,
+    dests: &Destinations,
+) -> Result<Option<lease::Lease>> {
+    match lease::acquire(dests.primary(), &spec.name, "drill", None).await {
         Ok(l) => return Ok(Some(l)),
         Err(e) if e.kind == ErrorKind::Busy => return Err(e),
         Err(_) => {}
     }
-    let from = resolve_from(spec, opts).await?;
+    let from = dests.read_from(spec, opts)?;
     match lease::acquire(&from, &spec.name, "drill", None).await {
         Ok(l) => Ok(Some(l)),
         Err(e) if e.kind == ErrorKind::Busy => Err(e),

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::{resolve_from, DrillOptions};
+use super::{Destinations, DrillOptions};
 use crate::catalog;
 use crate::spec::{DrillSpec, ScratchSpec};
 use crate::{method, Result};
@@ -84,7 +84,7 @@ fn target(d: Option<std::time::Duration>) -> Option<String> {
 /// # Errors
 /// When the destination cannot be listed or holds no matching backup.
 pub async fn plan(spec: &DrillSpec, opts: &DrillOptions) -> Result<DrillPlan> {
-    let dest = resolve_from(spec, opts).await?;
+    let dest = Destinations::open(spec).await?.read_from(spec, opts)?;
     let sets = method::of(spec).backups(&dest, &spec.name).await?;
     let set = catalog::pick(&sets, &opts.pick, Utc::now(), &dest.name)?;
     Ok(DrillPlan {

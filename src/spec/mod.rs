@@ -20,6 +20,9 @@ use secrecy::SecretString;
 use crate::verify::Expect;
 use crate::{Error, ErrorKind};
 
+pub use crate::storage::{
+    DestinationKind, DestinationSpec, FolderDestination, ObjectLock, S3Destination, Sse,
+};
 pub use interpolate::interpolate;
 pub use notify::{NotifyOn, Webhook, WebhookFormat};
 pub use schedule::{Schedule, ScheduleError};
@@ -167,37 +170,6 @@ pub enum RowCountSource {
     Dump,
     /// `count(*)` per table in the backup's snapshot, beside the dump (an independent count).
     Query,
-}
-
-#[derive(Debug, Clone)]
-pub struct DestinationSpec {
-    pub name: String,
-    pub url: String,
-    /// Region of an `s3://` bucket.
-    pub region: Option<String>,
-    /// S3-compatible endpoint (LocalStack, MinIO); path-style addressing is used with it.
-    pub endpoint: Option<String>,
-    /// Multipart part size in bytes (S3).
-    pub part_size: usize,
-    /// Parts uploaded at once (S3). Memory is part_size x concurrency.
-    pub concurrency: usize,
-    pub object_lock: Option<ObjectLock>,
-    pub sse: Option<Sse>,
-}
-
-/// S3 Object Lock retention applied to every object written.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ObjectLock {
-    /// `governance` or `compliance`.
-    pub mode: String,
-    pub days: u32,
-}
-
-/// S3 server-side encryption on top of age.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Sse {
-    Aes256,
-    Kms { key_id: Option<String> },
 }
 
 #[derive(Debug, Clone)]

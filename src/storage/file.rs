@@ -12,6 +12,34 @@ use crate::{Error, Result};
 
 const TMP_MARK: &str = ".firedrill-partial-";
 
+/// A `file://` destination as configured: a directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FolderDestination {
+    /// Absolute path of the directory.
+    pub path: String,
+}
+
+impl FolderDestination {
+    /// Checks a `file://` URL's form: `Err((problem, fix))`.
+    pub(crate) fn parse_url(url: &str) -> std::result::Result<Self, (String, String)> {
+        let path = url.strip_prefix("file://").unwrap_or(url);
+        if !path.starts_with('/') {
+            return Err((
+                format!("`{url}` is not an absolute file:// URL"),
+                "write file:///absolute/path (three slashes)".into(),
+            ));
+        }
+        Ok(Self {
+            path: path.to_string(),
+        })
+    }
+
+    /// `file:///path`.
+    pub fn url(&self) -> String {
+        format!("file://{}", self.path)
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct FileStore {
     root: PathBuf,

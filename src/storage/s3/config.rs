@@ -4,7 +4,7 @@
 use aws_sdk_s3::types::{ObjectLockMode, ServerSideEncryption};
 
 use super::S3Store;
-use crate::spec::Sse;
+use super::Sse;
 
 impl S3Store {
     /// The retention mode and retain-until date for an object written now, when the

@@ -7,8 +7,8 @@
 //!
 //! Here: the store and its plain object calls. Uploads are in `multipart`, the lease's
 //! conditional writes in `conditional`, server-side copies in `copy`, the retention and
-//! encryption every write carries in `config`; the client and error messages come from
-//! [`crate::aws`].
+//! encryption every write carries in `config`, the destination's settings and their checks in
+//! `settings`; the client and error messages come from [`crate::aws`].
 
 use std::sync::Arc;
 
@@ -22,13 +22,16 @@ use tokio::sync::Semaphore;
 
 use super::{ByteStream, ObjectInfo, ObjectStore};
 use crate::aws;
-use crate::spec::{DestinationSpec, ObjectLock, Sse};
 use crate::{Error, Result};
 
 mod conditional;
 mod config;
 mod copy;
 mod multipart;
+mod settings;
+
+pub(crate) use settings::parse_url;
+pub use settings::{ObjectLock, S3Destination, S3Options, Sse};
 
 pub struct S3Store {
     client: Client,
@@ -50,23 +53,20 @@ impl S3Store {
     /// Builds a client for the destination's region (and endpoint). Contacts nothing.
     ///
     /// # Errors
-    /// Never for a validated spec; the signature leaves room for config loading errors.
-    pub async fn new(spec: &DestinationSpec) -> Result<Self> {
-        let rest = spec.url.strip_prefix("s3://").unwrap_or(&spec.url);
-        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-        let region = spec.region.clone().unwrap_or_else(|| "us-east-1".into());
+    /// Never for a checked destination; the signature leaves room for config loading errors.
+    pub async fn new(name: &str, s3: &S3Destination) -> Result<Self> {
         Ok(Self {
-            client: aws::s3_client(&region, spec.endpoint.as_deref()).await,
-            name: spec.name.clone(),
-            bucket: bucket.to_string(),
-            prefix: prefix.trim_matches('/').to_string(),
-            region,
-            endpoint: spec.endpoint.clone(),
-            part_size: spec.part_size,
-            concurrency: spec.concurrency,
-            buffers: Arc::new(Semaphore::new(spec.concurrency.max(1))),
-            lock: spec.object_lock.clone(),
-            sse: spec.sse.clone(),
+            client: aws::s3_client(&s3.region, s3.endpoint.as_deref()).await,
+            name: name.to_string(),
+            bucket: s3.bucket.clone(),
+            prefix: s3.prefix.clone(),
+            region: s3.region.clone(),
+            endpoint: s3.endpoint.clone(),
+            part_size: s3.part_size,
+            concurrency: s3.concurrency,
+            buffers: Arc::new(Semaphore::new(s3.concurrency.max(1))),
+            lock: s3.object_lock.clone(),
+            sse: s3.sse.clone(),
         })
     }
 

@@ -1,0 +1,164 @@
+//! `[[check]]`: what a drill verifies in the restored database.
+
+use super::duration;
+use crate::spec::raw::RawCheck;
+use crate::spec::{CheckKind, CheckSpec, Problems};
+use crate::verify::Expect;
+
+pub(super) fn checks(raw: Vec<RawCheck>, p: &mut Problems) -> Vec<CheckSpec> {
+    let mut checks: Vec<CheckSpec> = Vec::new();
+    for (i, c) in raw.into_iter().enumerate() {
+        if let Some(check) = check(c, i, p) {
+            if checks.iter().any(|x| x.name == check.name) {
+                p.push(
+                    &format!("check.{}", check.name),
+                    format!("check name `{}` is used twice", check.name),
+                    "give each check its own name",
+                );
+            }
+            checks.push(check);
+        }
+    }
+    checks
+}
+
+fn check(c: RawCheck, i: usize, p: &mut Problems) -> Option<CheckSpec> {
+    let key = match &c.name {
+        Some(n) => format!("check.{n}"),
+        None => format!("check[{i}]"),
+    };
+    let Some(name) = c.name.clone().filter(|n| !n.trim().is_empty()) else {
+        p.push(
+            &format!("{key}.name"),
+            "every check needs a name",
+            "add name = \"...\"",
+        );
+        return None;
+    };
+    let kind = c
+        .kind
+        .clone()
+        .unwrap_or_else(|| if c.sql.is_some() { "sql" } else { "" }.into());
+    let heapallindexed = c.heapallindexed.is_some();
+    let kind = match kind.as_str() {
+        "sql" => sql(c, &key, p)?,
+        "row-counts" | "schema" | "amcheck" => whole_database(c, &key, &kind, p),
+        "freshness" => freshness(c, &key, p)?,
+        other => {
+            p.push(
+                &format!("{key}.kind"),
+                format!("unknown check kind `{other}`"),
+                "use sql, row-counts, schema, freshness or amcheck",
+            );
+            return None;
+        }
+    };
+    if heapallindexed && !matches!(kind, CheckKind::Amcheck { .. }) {
+        p.push(
+            &format!("{key}.heapallindexed"),
+            "only amcheck checks take `heapallindexed`",
+            "remove it",
+        );
+    }
+    Some(CheckSpec { name, kind })
+}
+
+/// Reports each field given that a check of `kind` does not take.
+fn unused(p: &mut Problems, key: &str, kind: &str, fields: &[(&str, bool)]) {
+    for (field, present) in fields {
+        if *present {
+            p.push(
+                &format!("{key}.{field}"),
+                format!("`{field}` does not apply to a `{kind}` check"),
+                "remove it",
+            );
+        }
+    }
+}
+
+fn sql(c: RawCheck, key: &str, p: &mut Problems) -> Option<CheckKind> {
+    unused(
+        p,
+        key,
+        "sql",
+        &[
+            ("table", c.table.is_some()),
+            ("column", c.column.is_some()),
+            ("within", c.within.is_some()),
+        ],
+    );
+    let sql = c.sql.unwrap_or_default();
+    if sql.trim().is_empty() {
+        p.push(
+            &format!("{key}.sql"),
+            "an sql check needs `sql`",
+            "add sql = \"select count(*) from orders\"",
+        );
+    }
+    let expect = match c.expect.as_deref().map(Expect::parse) {
+        Some(Ok(e)) => e,
+        Some(Err(e)) => {
+            p.push(
+                &format!("{key}.expect"),
+                e,
+                "write e.g. \">= 1000\", \"== 'ok'\", \"between 1 and 5\" or \"is null\"",
+            );
+            return None;
+        }
+        None => {
+            p.push(
+                &format!("{key}.expect"),
+                "an sql check needs `expect`",
+                "add expect = \">= 1\"",
+            );
+            return None;
+        }
+    };
+    Some(CheckKind::Sql { sql, expect })
+}
+
+/// `row-counts`, `schema` and `amcheck`: checks of the whole database, without a query.
+fn whole_database(c: RawCheck, key: &str, kind: &str, p: &mut Problems) -> CheckKind {
+    unused(
+        p,
+        key,
+        kind,
+        &[
+            ("sql", c.sql.is_some()),
+            ("expect", c.expect.is_some()),
+            ("table", c.table.is_some()),
+            ("column", c.column.is_some()),
+            ("within", c.within.is_some()),
+        ],
+    );
+    match kind {
+        "row-counts" => CheckKind::RowCounts,
+        "schema" => CheckKind::Schema,
+        _ => CheckKind::Amcheck {
+            heapallindexed: c.heapallindexed.unwrap_or(false),
+        },
+    }
+}
+
+fn freshness(c: RawCheck, key: &str, p: &mut Problems) -> Option<CheckKind> {
+    unused(
+        p,
+        key,
+        "freshness",
+        &[("sql", c.sql.is_some()), ("expect", c.expect.is_some())],
+    );
+    let within = duration(c.within, &format!("{key}.within"), p);
+    let (Some(table), Some(column), Some(within)) = (c.table, c.column, within) else {
+        p.push(
+            key,
+            "a freshness check needs `table`, `column` and `within`",
+            "add table = \"orders\", column = \"created_at\", within = \"1h\"",
+        );
+        return None;
+    };
+    Some(CheckKind::Freshness {
+        table,
+        column,
+        within,
+    })
+}
