@@ -103,11 +103,19 @@ async fn sql_check(client: &Client, sql: &str, expect: &crate::verify::Expect) -
     match client.simple_query(sql).await {
         Err(e) => query_failed(expected, &e),
         Ok(messages) => {
-            let first = messages.iter().find_map(|m| match m {
-                SimpleQueryMessage::Row(r) => Some(r.get(0).map(str::to_string)),
-                _ => None,
-            });
-            match first {
+            let rows: Vec<_> = messages
+                .iter()
+                .filter_map(|m| match m {
+                    SimpleQueryMessage::Row(r) => Some(r),
+                    _ => None,
+                })
+                .collect();
+            if let Some(shape) = not_one_value(&rows) {
+                return (expected, shape, false, vec![
+                    "a check compares one value: make the query return one row with one column (e.g. count(*), bool_and(...))".into(),
+                ]);
+            }
+            match rows.first().map(|r| r.get(0).map(str::to_string)) {
                 None => (expected, "no rows".into(), false, vec![]),
                 Some(value) => {
                     let shown = value.clone().unwrap_or_else(|| "NULL".into());
@@ -118,6 +126,16 @@ async fn sql_check(client: &Client, sql: &str, expect: &crate::verify::Expect) -
                 }
             }
         }
+    }
+}
+
+/// What is wrong with a result that is not one value: several rows or several columns.
+fn not_one_value(rows: &[&tokio_postgres::SimpleQueryRow]) -> Option<String> {
+    match rows {
+        [] => None,
+        [row] if row.len() > 1 => Some(format!("the query returned {} columns", row.len())),
+        [_] => None,
+        more => Some(format!("the query returned {} rows", more.len())),
     }
 }
 

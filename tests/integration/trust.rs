@@ -140,3 +140,33 @@ async fn a_recovery_point_in_the_future_fails_the_drill() {
         "{reason}"
     );
 }
+
+/// An sql check compares one value: a query that returns several rows or several columns
+/// fails with a message saying so, instead of comparing its first value.
+#[tokio::test]
+async fn an_sql_check_that_returns_more_than_one_value_fails() {
+    let db = SourceDb::create("create table t (id int); insert into t values (1), (2);").await;
+    let env = Env::new();
+    let spec = env.write(
+        &env.spec("many", &db.url())
+            .sql_check("one value", "select count(*) from t", "== 2")
+            .sql_check("two rows", "select id from t order by id", ">= 1")
+            .sql_check("two columns", "select 1, 2", "== 1"),
+    );
+    let spec = spec.to_str().unwrap();
+    let out = firedrill(&["backup", spec]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = firedrill(&["drill", spec, "--json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let checks = v["report"]["checks"].as_array().unwrap();
+    let by_name = |n: &str| checks.iter().find(|c| c["name"] == n).unwrap().clone();
+    assert_eq!(by_name("one value")["pass"], true);
+    assert_eq!(by_name("two rows")["pass"], false);
+    assert_eq!(by_name("two rows")["actual"], "the query returned 2 rows");
+    assert_eq!(by_name("two columns")["pass"], false);
+    assert_eq!(
+        by_name("two columns")["actual"],
+        "the query returned 2 columns"
+    );
+}
