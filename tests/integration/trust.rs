@@ -170,3 +170,32 @@ async fn an_sql_check_that_returns_more_than_one_value_fails() {
         "the query returned 2 columns"
     );
 }
+
+/// A copy that lacks an object its manifest lists cannot be restored: the drill fails (exit
+/// 1) naming the object, rather than reporting a destination it could not read (exit 2).
+#[tokio::test]
+async fn a_missing_object_makes_the_backup_unrestorable() {
+    let db = SourceDb::create("create table t (id int); insert into t values (1);").await;
+    let env = Env::new();
+    let (spec, id) = backed_up(&env, "gone", &db);
+    let spec = spec.to_str().unwrap();
+    std::fs::remove_file(
+        env.dest("dr")
+            .join("gone")
+            .join(&id)
+            .join("data.dump.zst.age"),
+    )
+    .unwrap();
+    let out = firedrill(&["drill", spec, "--json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["verdict"], "failed");
+    let reason = v["report"]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains(
+            "data.dump.zst.age` that the manifest lists is missing from destination `dr`"
+        ),
+        "{reason}"
+    );
+    env.assert_no_leftovers();
+}

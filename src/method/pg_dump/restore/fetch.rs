@@ -72,7 +72,7 @@ pub async fn fetch(
     cancel: &CancellationToken,
 ) -> Result<Decoded> {
     let key = layout::object_key(&manifest.drill, &manifest.backup_id, &obj.name);
-    let stream = dest.store.get(&key).await?;
+    let stream = open_listed(dest, &key).await?;
     let compression = manifest.compression();
     let cancel_read = cancel.clone();
     let meter = meter.clone();
@@ -85,6 +85,26 @@ pub async fn fetch(
     });
     let decoded = task.await.map_err(|e| Error::internal(e.to_string()))?;
     checked(dest, manifest, obj, &key, decoded, cancel)
+}
+
+/// Opens an object the manifest lists. One that is missing makes the set unrestorable from
+/// this copy: an integrity failure naming it (exit 1), not a store that cannot be read.
+///
+/// # Errors
+/// [`crate::ErrorKind::Integrity`] when the object is missing, else the store's error.
+pub(crate) async fn open_listed(dest: &Destination, key: &str) -> Result<ByteStream> {
+    match dest.store.get(key).await {
+        Ok(stream) => Ok(stream),
+        Err(e) => match dest.store.head(key).await {
+            Ok(None) => Err(Error::integrity(format!(
+                "object `{key}` that the manifest lists is missing from destination `{}` ({}): the backup cannot be restored from this copy",
+                dest.name,
+                dest.store.describe()
+            ))
+            .hint("restore from another copy with --from, and run a new backup")),
+            _ => Err(e),
+        },
+    }
 }
 
 /// Maps a decode outcome of object `obj` (at `key` in `dest`) to the error that names it, and

@@ -13,7 +13,7 @@ use tokio::io::AsyncReadExt;
 use tokio_postgres::{Client, CopyInSink};
 use tokio_util::sync::CancellationToken;
 
-use super::fetch::{checked, CancellableReader};
+use super::fetch::{checked, open_listed, CancellableReader};
 use super::pg_restore::pg_restore;
 use crate::catalog::{layout, manifest::ObjectEntry, manifest::TablePart, Manifest};
 use crate::pg::{conn::pg_message, PgTarget};
@@ -42,7 +42,7 @@ pub async fn load(
 ) -> Result<u64> {
     let (_client, sink) = open_copy_in(target, part).await?;
     let key = layout::object_key(&manifest.drill, &manifest.backup_id, &obj.name);
-    let stream = dest.store.get(&key).await?;
+    let stream = open_listed(dest, &key).await?;
     let (writer, reader) = bridge::channel();
     let decoder = spawn_decoder(stream, writer, manifest, identities, fetched, cancel);
     let (loaded, decoded) = tokio::join!(load_rows(part, reader, sink, cancel), decoder);
