@@ -30,6 +30,49 @@ impl DestinationSpec {
         }
     }
 
+    /// The place this destination's objects live, normalised: a folder's absolute path with
+    /// `.`, `..`, trailing slashes and (where the folders exist) symlinks resolved; an S3
+    /// endpoint, bucket and prefix.
+    fn place(&self) -> Place {
+        match &self.kind {
+            DestinationKind::Folder(f) => Place::Folder(resolve(&f.path)),
+            DestinationKind::S3(s) => Place::S3 {
+                endpoint: s.endpoint.clone().unwrap_or_default(),
+                bucket: s.bucket.clone(),
+                prefix: s
+                    .prefix
+                    .split('/')
+                    .filter(|c| !c.is_empty())
+                    .map(str::to_string)
+                    .collect(),
+            },
+        }
+    }
+
+    /// True when `other` writes into the same place as this one, or one inside the other: a
+    /// "replica" there would not be a copy of its own.
+    pub fn overlaps(&self, other: &DestinationSpec) -> bool {
+        fn nested(a: &[String], b: &[String]) -> bool {
+            a.iter().zip(b).all(|(x, y)| x == y)
+        }
+        match (self.place(), other.place()) {
+            (Place::Folder(a), Place::Folder(b)) => a.starts_with(&b) || b.starts_with(&a),
+            (
+                Place::S3 {
+                    endpoint: e1,
+                    bucket: b1,
+                    prefix: p1,
+                },
+                Place::S3 {
+                    endpoint: e2,
+                    bucket: b2,
+                    prefix: p2,
+                },
+            ) => e1 == e2 && b1 == b2 && nested(&p1, &p2),
+            _ => false,
+        }
+    }
+
     /// Checks a destination's URL and settings; each problem is pushed into `p` by the name
     /// of its setting (`url`, `region`, ...). When there are problems the returned destination
     /// is only a stand-in.
@@ -57,6 +100,50 @@ impl DestinationSpec {
             }),
         };
         Self { name, kind }
+    }
+}
+
+/// Where a destination's objects live, for comparing destinations.
+enum Place {
+    Folder(std::path::PathBuf),
+    S3 {
+        endpoint: String,
+        bucket: String,
+        prefix: Vec<String>,
+    },
+}
+
+/// `path` made absolute and lexically clean (`.`, `..`, repeated and trailing slashes), with
+/// symlinks resolved for the part of it that exists.
+fn resolve(path: &str) -> std::path::PathBuf {
+    use std::path::{Component, PathBuf};
+    let mut clean = PathBuf::from("/");
+    for c in std::path::Path::new(path).components() {
+        match c {
+            Component::ParentDir => {
+                clean.pop();
+            }
+            Component::Normal(n) => clean.push(n),
+            Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
+        }
+    }
+    // The longest existing ancestor is resolved on disk; the rest is appended as written.
+    let mut rest = Vec::new();
+    let mut head = clean.clone();
+    loop {
+        if let Ok(real) = std::fs::canonicalize(&head) {
+            return rest
+                .iter()
+                .rev()
+                .fold(real, |p, c: &std::ffi::OsString| p.join(c));
+        }
+        match head.file_name() {
+            Some(name) => {
+                rest.push(name.to_os_string());
+                head.pop();
+            }
+            None => return clean,
+        }
     }
 }
 
@@ -115,6 +202,10 @@ impl SettingProblems {
             message: message.into(),
             fix: fix.into(),
         });
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
     }
 }
 
@@ -189,5 +280,47 @@ mod tests {
                 "region: `region` applies to s3:// destinations only",
             ]
         );
+    }
+
+    #[test]
+    fn destinations_in_one_place_overlap() {
+        let folder = |url: &str| configure(url, S3Options::default()).0;
+        let s3 = |url: &str, endpoint: Option<&str>| {
+            let options = S3Options {
+                region: Some("eu-west-1".into()),
+                endpoint: endpoint.map(str::to_string),
+                ..S3Options::default()
+            };
+            configure(url, options).0
+        };
+        let base = folder("file:///srv/firedrill-none/a");
+        for same in [
+            "file:///srv/firedrill-none/a/",
+            "file:///srv/firedrill-none/./a",
+            "file:///srv/firedrill-none/b/../a",
+            "file:///srv/firedrill-none//a",
+            "file:///srv/firedrill-none/a/inner",
+            "file:///srv/firedrill-none",
+        ] {
+            assert!(base.overlaps(&folder(same)), "{same}");
+        }
+        assert!(!base.overlaps(&folder("file:///srv/firedrill-none/ab")));
+        assert!(!base.overlaps(&s3("s3://srv/a", None)));
+
+        // A symlinked folder is the folder it points at.
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("real")).unwrap();
+        std::os::unix::fs::symlink(dir.path().join("real"), dir.path().join("link")).unwrap();
+        let real = folder(&format!("file://{}/real", dir.path().display()));
+        let link = folder(&format!("file://{}/link/", dir.path().display()));
+        assert!(real.overlaps(&link));
+
+        let b = s3("s3://bucket-one/fd", None);
+        assert!(b.overlaps(&s3("s3://bucket-one/fd/", None)));
+        assert!(b.overlaps(&s3("s3://bucket-one", None)));
+        assert!(b.overlaps(&s3("s3://bucket-one/fd/dr", None)));
+        assert!(!b.overlaps(&s3("s3://bucket-one/fd2", None)));
+        assert!(!b.overlaps(&s3("s3://bucket-two/fd", None)));
+        assert!(!b.overlaps(&s3("s3://bucket-one/fd", Some("http://127.0.0.1:4566"))));
     }
 }

@@ -199,3 +199,23 @@ async fn a_missing_object_makes_the_backup_unrestorable() {
     );
     env.assert_no_leftovers();
 }
+
+/// Two destinations in one place are one copy: the spec is refused at load, naming both.
+#[test]
+fn two_destinations_in_one_place_are_refused() {
+    let env = Env::new();
+    let url = "postgres://postgres@127.0.0.1:5432/unused";
+    let primary = env.dest("primary");
+    let spec = env.write(&env.spec("same", url).folder("copy", &primary.join(".")));
+    let out = firedrill(&["check", "--offline", spec.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("destination.copy.url: `file://")
+            && text(&out).contains("is the same place as destination `primary`"),
+        "{}",
+        text(&out)
+    );
+    let ok = env.write(&env.spec("apart", url));
+    let out = firedrill(&["check", "--offline", ok.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+}

@@ -42,8 +42,28 @@ pub(super) fn destinations(raw: Vec<RawDestination>, p: &mut Problems) -> Vec<De
             s3_options(d),
             &mut found,
         ));
+        let problems = !found.is_empty();
         for f in found {
             p.push(&format!("{key}.{}", f.field), f.message, f.fix);
+        }
+        if problems {
+            continue;
+        }
+        let this = destinations.last().expect("just pushed");
+        if let Some(same) = destinations[..destinations.len() - 1]
+            .iter()
+            .find(|d| d.overlaps(this))
+        {
+            p.push(
+                &format!("{key}.url"),
+                format!(
+                    "`{}` is the same place as destination `{}` (`{}`), or inside it: a copy there would not be a copy of its own",
+                    this.url(),
+                    same.name,
+                    same.url()
+                ),
+                "give every destination its own folder, or its own bucket or prefix that does not contain another's",
+            );
         }
     }
     destinations
