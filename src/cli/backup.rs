@@ -23,7 +23,7 @@ fn print(outcome: &BackupOutcome, json: bool) {
         super::print_json(outcome);
         return;
     }
-    println!(
+    out!(
         "Backup {} of `{}`: {} bytes stored in `{}` ({} bytes of dump), recovery point {}, {:.1} s.",
         outcome.backup_id,
         outcome.drill,
@@ -35,11 +35,11 @@ fn print(outcome: &BackupOutcome, json: bool) {
     );
     for r in &outcome.replicas {
         match &r.error {
-            None => println!(
+            None => out!(
                 "  replica `{}`: copied, size and SHA-256 verified",
                 r.destination
             ),
-            Some(e) => println!("  replica `{}`: FAILED: {e}", r.destination),
+            Some(e) => out!("  replica `{}`: FAILED: {e}", r.destination),
         }
     }
 }

@@ -20,7 +20,7 @@ pub async fn run(args: CheckArgs) -> Result<Exit> {
         super::print_json(&outcome);
     } else {
         for i in &outcome.checks {
-            println!(
+            out!(
                 "{} {}: {}",
                 if i.ok { "ok  " } else { "FAIL" },
                 i.what,

@@ -9,10 +9,10 @@ pub async fn run(args: SpecArgs) -> Result<Exit> {
     if args.json {
         super::print_json(&outcomes);
     } else if outcomes.is_empty() {
-        println!("No scratch targets of `{}` to remove.", spec.name);
+        out!("No scratch targets of `{}` to remove.", spec.name);
     } else {
         for o in &outcomes {
-            println!(
+            out!(
                 "{} {}",
                 if o.removed {
                     "removed:"

@@ -24,7 +24,7 @@ pub async fn run(args: DemoArgs, cancel: &CancellationToken) -> Result<Exit> {
         super::print_json(&outcome);
     } else {
         super::drill::print_verdict(&outcome.drill);
-        println!(
+        out!(
             "Spec used: {} (try `firedrill list {}`)",
             outcome.spec.display(),
             outcome.spec.display()

@@ -61,7 +61,7 @@ pub async fn run(args: DrillArgs, cancel: &CancellationToken) -> Result<Exit> {
         if args.spec.json {
             super::print_json(&plan);
         } else {
-            print!("{plan}");
+            out_raw!("{plan}");
         }
         return Ok(Exit::Pass);
     }
@@ -99,16 +99,16 @@ fn print(outcome: &DrillOutcome, args: &SpecArgs) {
     }
     print_verdict(outcome);
     if let Some(url) = &outcome.kept_url {
-        println!("Scratch target kept. Connect with:\n  psql '{url}'\nRemove it with: firedrill cleanup {}", args.spec.display());
+        out!("Scratch target kept. Connect with:\n  psql '{url}'\nRemove it with: firedrill cleanup {}", args.spec.display());
     }
 }
 
 /// The verdict for people and where the report files are.
 pub fn print_verdict(outcome: &DrillOutcome) {
-    println!("{}", fleet::verdict(&outcome.report));
+    out!("{}", fleet::verdict(&outcome.report));
     if let Some(s) = &outcome.stored {
-        println!("Report: {}", s.json.display());
-        println!("        {}", s.markdown.display());
-        println!("        {}", s.html.display());
+        out!("Report: {}", s.json.display());
+        out!("        {}", s.markdown.display());
+        out!("        {}", s.html.display());
     }
 }

@@ -22,7 +22,7 @@ pub fn print(rows: &[RunRow], json: bool) {
     if json {
         super::print_json(&rows);
     } else {
-        println!("{}", fleet::table(rows));
+        out!("{}", fleet::table(rows));
     }
 }
 

@@ -38,7 +38,7 @@ pub fn run(mut args: KeygenArgs) -> Result<Exit> {
                 "Wrote signing key to {} (keep it secret; set drill.signing-key-file to it).",
                 output.display()
             );
-            println!("{public}");
+            out!("{public}");
         }
         return Ok(Exit::Pass);
     }
@@ -51,7 +51,7 @@ pub fn run(mut args: KeygenArgs) -> Result<Exit> {
             output.display()
         );
         eprintln!("Put this recipient in backup.recipients:");
-        println!("{recipient}");
+        out!("{recipient}");
     }
     Ok(Exit::Pass)
 }

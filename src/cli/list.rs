@@ -20,7 +20,7 @@ pub async fn run(args: SpecArgs) -> Result<Exit> {
         return Ok(code);
     }
     if listing.rows.is_empty() {
-        println!("No complete backups of `{}`.", spec.name);
+        out!("No complete backups of `{}`.", spec.name);
         return Ok(code);
     }
     print_table(&listing);
@@ -30,7 +30,7 @@ pub async fn run(args: SpecArgs) -> Result<Exit> {
 /// One line per backup set: its presence in each destination and whether they agree.
 fn print_table(listing: &Listing) {
     let names = &listing.destinations;
-    println!(
+    out!(
         "{:<24} {:<26} {:>12}  {}  parity",
         "backup",
         "recovery point",
@@ -50,7 +50,7 @@ fn print_table(listing: &Listing) {
                 format!("{mark:<width$}", width = n.len())
             })
             .collect();
-        println!(
+        out!(
             "{:<24} {:<26} {:>12}  {}  {}",
             r.backup_id,
             r.recovery_point.format("%Y-%m-%d %H:%M:%S UTC"),
@@ -59,7 +59,7 @@ fn print_table(listing: &Listing) {
             if r.parity { "ok" } else { "NO" }
         );
         for (dest, why) in &r.problems {
-            println!("  {dest}: {why}");
+            out!("  {dest}: {why}");
         }
     }
 }

@@ -1,6 +1,23 @@
 //! The command line: clap definitions and one module per subcommand. Each maps its outcome to
 //! an [`Exit`]; errors become [`Exit::CouldNotRun`] in `main`.
 
+/// `println!` to stdout that never panics: a reader that went away (`firedrill ... | head`)
+/// leaves the run's exit code as it is.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+/// `print!` to stdout that never panics, like [`out!`].
+macro_rules! out_raw {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 mod backup;
 mod check;
 mod cleanup;
@@ -144,7 +161,7 @@ impl SpecArgs {
 
 /// Prints `value` as JSON on stdout.
 pub fn print_json<T: serde::Serialize>(value: &T) {
-    println!(
+    out!(
         "{}",
         serde_json::to_string_pretty(value).expect("serialisable")
     );

@@ -32,18 +32,18 @@ pub async fn run(args: PruneArgs) -> Result<Exit> {
         "deleted"
     };
     for o in &run.destinations {
-        println!("destination `{}`:", o.destination);
+        out!("destination `{}`:", o.destination);
         for (id, why) in &o.kept {
-            println!("  keep   {id}  ({})", why.join(", "));
+            out!("  keep   {id}  ({})", why.join(", "));
         }
         for id in &o.deleted {
-            println!("  {verb} {id}");
+            out!("  {verb} {id}");
         }
         for (id, why) in &o.refused {
-            println!("  cannot delete {id} yet: {why}");
+            out!("  cannot delete {id} yet: {why}");
         }
         for id in &o.orphans {
-            println!("  {verb} incomplete set {id} (no manifest)");
+            out!("  {verb} incomplete set {id} (no manifest)");
         }
     }
     Ok(code)

@@ -90,7 +90,7 @@ pub async fn run(args: ReportArgs) -> Result<Exit> {
         }) => {
             let source = ReportSource::open(&path, &sets, from.as_deref()).await?;
             let v = verify::verify(&source).await?;
-            print!(
+            out_raw!(
                 "{}",
                 if json {
                     v.render_json()
@@ -110,11 +110,11 @@ async fn summarize(a: SummaryArgs) -> Result<Exit> {
     let source = ReportSource::open(&path, &a.sets, a.from.as_deref()).await?;
     let s = summary::summarize(&summary::load(&source)?, &opts);
     match (a.out, a.format) {
-        (Some(out), _) => summary::write_files(&s, &out, |f| println!("{}", f.display()))?,
-        (None, Format::Md) => print!("{}", summary::render_markdown(&s)),
-        (None, Format::Html) => print!("{}", summary::render_html(&s)),
-        (None, Format::Json) => print!("{}", summary::render_json(&s)),
-        (None, Format::Csv) => print!("{}", summary::render_csv(&s)),
+        (Some(out), _) => summary::write_files(&s, &out, |f| out!("{}", f.display()))?,
+        (None, Format::Md) => out_raw!("{}", summary::render_markdown(&s)),
+        (None, Format::Html) => out_raw!("{}", summary::render_html(&s)),
+        (None, Format::Json) => out_raw!("{}", summary::render_json(&s)),
+        (None, Format::Csv) => out_raw!("{}", summary::render_csv(&s)),
     }
     Ok(Exit::Pass)
 }

@@ -51,7 +51,7 @@ pub async fn run_due(args: DirArgs, cancel: &CancellationToken) -> Result<Exit> 
     )
     .await?;
     if rows.is_empty() && !args.json {
-        println!("Nothing due.");
+        out!("Nothing due.");
     } else {
         super::fleet::print(&rows, args.json);
     }
@@ -70,9 +70,9 @@ pub async fn schedule(args: ScheduleArgs, cancel: &CancellationToken) -> Result<
         cancel,
         move |row| {
             if json {
-                println!("{}", serde_json::to_string(row).expect("serialisable"));
+                out!("{}", serde_json::to_string(row).expect("serialisable"));
             } else {
-                println!("{}", fleet::line(row));
+                out!("{}", fleet::line(row));
             }
         },
     )

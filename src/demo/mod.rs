@@ -2,6 +2,14 @@
 //! ephemeral source cluster with a sample shop database, makes an age key, backs up to two
 //! local folders standing for two regions, drills from the "dr" copy and prints the verdict.
 
+/// A line for the person running the demo on stdout; a reader that went away changes nothing.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 use std::path::{Path, PathBuf};
 
 use tokio_util::sync::CancellationToken;
@@ -112,7 +120,7 @@ fn write_spec(
 
 /// Backs the demo up and says what was stored.
 async fn run_backup(spec: &DrillSpec, cancel: &CancellationToken) -> Result<BackupOutcome> {
-    println!("Backing up `shop` to the primary and replicating to dr...");
+    say!("Backing up `shop` to the primary and replicating to dr...");
     let backup = backup::run(spec, cancel).await?;
     let replicas: Vec<String> = backup
         .replicas
@@ -122,7 +130,7 @@ async fn run_backup(spec: &DrillSpec, cancel: &CancellationToken) -> Result<Back
             format!("{} {state}", r.destination)
         })
         .collect();
-    println!(
+    say!(
         "Backup {}: {} bytes stored ({} bytes of dump) in {:.1} s; replicas: {}",
         backup.backup_id,
         backup.stored_bytes,
@@ -135,7 +143,7 @@ async fn run_backup(spec: &DrillSpec, cancel: &CancellationToken) -> Result<Back
 
 /// Drills the demo from its dr copy.
 async fn run_drill(spec: &DrillSpec, cancel: &CancellationToken) -> Result<DrillOutcome> {
-    println!("Drilling from the dr copy into an ephemeral scratch cluster...");
+    say!("Drilling from the dr copy into an ephemeral scratch cluster...");
     let opts = DrillOptions {
         trigger: "demo".into(),
         ..DrillOptions::default()
@@ -152,7 +160,7 @@ pub async fn run(dir: &Path, run_as: &str, cancel: &CancellationToken) -> Result
     let (dir, clusters) = folders(dir)?;
     let recipient = recipient(&dir.join("demo.key"))?;
 
-    println!("Starting an ephemeral source cluster and loading the sample shop database...");
+    say!("Starting an ephemeral source cluster and loading the sample shop database...");
     let tools = PgTools::default();
     let mut source = EphemeralCluster::start(
         &clusters,

@@ -219,3 +219,24 @@ fn two_destinations_in_one_place_are_refused() {
     let out = firedrill(&["check", "--offline", ok.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 }
+
+/// A reader that went away (`firedrill ... | head -0`) does not turn the run's exit code into
+/// a panic's.
+#[test]
+fn a_closed_stdout_keeps_the_exit_code() {
+    use std::os::fd::OwnedFd;
+    use std::process::{Command, Stdio};
+    let env = Env::new();
+    let spec = env.write(&env.spec("closed", "postgres://postgres@127.0.0.1:5432/unused"));
+    let (read, write): (OwnedFd, OwnedFd) = nix::unistd::pipe().unwrap();
+    drop(read);
+    let out = Command::new(env!("CARGO_BIN_EXE_firedrill"))
+        .args(["check", "--offline", spec.to_str().unwrap()])
+        .stdout(Stdio::from(write))
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
