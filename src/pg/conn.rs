@@ -324,9 +324,36 @@ pub fn pg_message(e: &tokio_postgres::Error) -> String {
     text
 }
 
-/// Replaces the password in a URL (userinfo or `password=` parameter) with `***`.
+/// The user information of a URL: everything between `://` and the last `@`, whatever it
+/// holds (a password may hold unencoded `@`, `/`, `?` or `#`, so no parser finds its end).
+fn userinfo(raw: &str) -> Option<(&str, &str, &str)> {
+    let (scheme, rest) = raw.split_once("://")?;
+    let at = rest.rfind('@')?;
+    Some((scheme, &rest[..at], &rest[at + 1..]))
+}
+
+/// True when a URL's user information holds `@`, `/`, `?` or `#` unencoded: where it ends is
+/// then a guess. The fix is to percent-encode them (`%40`, `%2F`, `%3F`, `%23`).
+pub fn ambiguous_userinfo(raw: &str) -> bool {
+    userinfo(raw).is_some_and(|(_, info, _)| info.contains(['@', '/', '?', '#']))
+}
+
+/// Replaces the password in a URL (user information or `password=` parameter) with `***`.
+/// Everything between `://` and the last `@` is user information; when it is ambiguous (see
+/// [`ambiguous_userinfo`]) the user name is hidden too.
 pub fn redact_url(raw: &str) -> String {
-    match url::Url::parse(raw) {
+    let masked = match userinfo(raw) {
+        Some((scheme, info, after)) => {
+            let shown = match info.split_once(':') {
+                _ if info.contains(['@', '/', '?', '#']) => "***".to_string(),
+                Some((user, _)) => format!("{user}:***"),
+                None => info.to_string(),
+            };
+            format!("{scheme}://{shown}@{after}")
+        }
+        None => raw.to_string(),
+    };
+    match url::Url::parse(&masked) {
         Ok(mut u) => {
             if u.password().is_some() {
                 let _ = u.set_password(Some("***"));
@@ -362,6 +389,28 @@ mod tests {
         assert!(!r.contains("other"), "{r}");
         assert!(r.contains("sslmode=require"));
         assert_eq!(redact_url("not a url"), "<unparseable URL>");
+    }
+
+    #[test]
+    fn unencoded_reserved_characters_in_a_password_never_leak() {
+        for (url, secret) in [
+            ("postgres://app:p@ss@db/orders", "ss"),
+            ("postgres://app:pa/ss#wd@db:5432/orders", "pa/ss"),
+            ("postgres://app:pa?ss=1@db/orders", "pa?ss"),
+            ("postgres://app:x#y/z@db/orders?sslmode=require", "x#y"),
+        ] {
+            assert!(ambiguous_userinfo(url), "{url}");
+            let r = redact_url(url);
+            for part in [secret, "wd", "y/z", "pa"] {
+                assert!(!r.contains(part), "{url} -> {r}");
+            }
+            assert!(r.contains("db"), "{url} -> {r}");
+        }
+        assert!(!ambiguous_userinfo("postgres://app:s3cr%40t@db/orders"));
+        assert_eq!(
+            redact_url("postgres://app:secret@db:5432/orders"),
+            "postgres://app:***@db:5432/orders"
+        );
     }
 
     #[test]

@@ -240,3 +240,25 @@ fn a_closed_stdout_keeps_the_exit_code() {
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+/// A password with `@`, `/` or `#` left unencoded is refused at load without being echoed,
+/// in text or JSON.
+#[test]
+fn an_ambiguous_password_is_refused_without_echoing_it() {
+    let env = Env::new();
+    let url = "postgres://app:Tr0ub@dor/x#9@127.0.0.1:5432/orders";
+    let spec = env.write(&env.spec("amb", url));
+    for json in [false, true] {
+        let mut args = vec!["check", "--offline", spec.to_str().unwrap()];
+        if json {
+            args.push("--json");
+        }
+        let out = firedrill(&args);
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+        let said = text(&out);
+        assert!(said.contains("percent-encode"), "{said}");
+        for part in ["Tr0ub", "dor/x", "x#9"] {
+            assert!(!said.contains(part), "{part} leaked: {said}");
+        }
+    }
+}

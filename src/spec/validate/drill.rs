@@ -126,6 +126,12 @@ fn scratch_server(server: Option<String>, prefix: Option<String>, p: &mut Proble
             "a scratch server needs a postgres:// URL",
             SCRATCH_FIX,
         );
+    } else if crate::pg::conn::ambiguous_userinfo(&url) {
+        p.push(
+            "drill.scratch.server",
+            "the user or password holds `@`, `/`, `?` or `#` unencoded, so where the host begins is a guess",
+            "percent-encode them in the URL (@ as %40, / as %2F, ? as %3F, # as %23)",
+        );
     }
     let prefix = prefix.unwrap_or_else(|| "firedrill_".into());
     if prefix.len() < 3

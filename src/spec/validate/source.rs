@@ -22,6 +22,12 @@ pub(super) fn source(raw: RawSource, p: &mut Problems) -> SourceSpec {
             ),
             "use postgres://user@host:5432/dbname (password via ${VAR} or PGPASSWORD)",
         );
+    } else if crate::pg::conn::ambiguous_userinfo(&url) {
+        p.push(
+            "source.url",
+            "the user or password holds `@`, `/`, `?` or `#` unencoded, so where the host begins is a guess",
+            "percent-encode them in the URL (@ as %40, / as %2F, ? as %3F, # as %23), or give the password in PGPASSWORD",
+        );
     }
     SourceSpec {
         url: SecretString::from(url),
