@@ -251,13 +251,17 @@ fn describe(config: &Config, password: Option<&str>) -> String {
         None => "localhost".into(),
     };
     let port = config.get_ports().first().copied().unwrap_or(5432);
-    let user = config.get_user().unwrap_or_default();
-    let db = config.get_dbname().unwrap_or(user);
+    let user = url_escape(config.get_user().unwrap_or_default());
+    let db = url_escape(
+        config
+            .get_dbname()
+            .unwrap_or(config.get_user().unwrap_or_default()),
+    );
     match password {
         None => format!("postgres://{user}@{host}:{port}/{db}"),
         Some(pw) => {
             let auth = if pw.is_empty() {
-                user.to_string()
+                user.clone()
             } else {
                 format!("{user}:{}", url_escape(pw))
             };
@@ -271,8 +275,12 @@ fn describe(config: &Config, password: Option<&str>) -> String {
     }
 }
 
-fn url_escape(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+/// Percent-encodes `s` for a part of a connection URL (user, password, database): every byte
+/// but letters, digits and `*-._`, a space as `%20` (libpq does not read `+` as a space).
+pub(crate) fn url_escape(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
 }
 
 fn from_env() -> Config {
@@ -389,6 +397,11 @@ mod tests {
         assert!(!r.contains("other"), "{r}");
         assert!(r.contains("sslmode=require"));
         assert_eq!(redact_url("not a url"), "<unparseable URL>");
+    }
+
+    #[test]
+    fn url_parts_are_percent_encoded_as_libpq_reads_them() {
+        assert_eq!(url_escape("my db+x/ü"), "my%20db%2Bx%2F%C3%BC");
     }
 
     #[test]

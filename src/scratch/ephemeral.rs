@@ -444,8 +444,7 @@ impl ScratchTarget for EphemeralCluster {
             "postgres://{SUPERUSER}:{}@127.0.0.1:{}/{}",
             self.password,
             self.port,
-            url::form_urlencoded::byte_serialize(self.target.dbname().as_bytes())
-                .collect::<String>()
+            crate::pg::conn::url_escape(&self.target.dbname())
         )
     }
 }
