@@ -256,6 +256,15 @@ async fn freshness(
         Err(e) => query_failed(expected, &e),
         Ok(row) => match row.get::<_, Option<DateTime<Utc>>>(0) {
             None => (expected, "no rows (max is NULL)".into(), false, vec![]),
+            Some(newest) if newest > recovery_point + chrono::Duration::seconds(60) => {
+                let ahead = (newest - recovery_point).to_std().unwrap_or(Duration::ZERO);
+                let actual = format!(
+                    "newest {} lies {} after the recovery point: the source's clock or the data is wrong",
+                    newest.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    humantime::format_duration(Duration::from_secs(ahead.as_secs()))
+                );
+                (expected, actual, false, vec![])
+            }
             Some(newest) => {
                 let lag = (recovery_point - newest).to_std().unwrap_or(Duration::ZERO);
                 let actual = format!(

@@ -262,3 +262,33 @@ fn an_ambiguous_password_is_refused_without_echoing_it() {
         }
     }
 }
+
+/// Rows from the future do not make a table look fresh: a freshness check whose newest row
+/// lies after the recovery point fails, saying the clock or the data is wrong.
+#[tokio::test]
+async fn freshness_refuses_rows_from_the_future() {
+    let db = SourceDb::create(
+        "create table events (at timestamptz); insert into events values (now() + interval '1 day');",
+    )
+    .await;
+    let env = Env::new();
+    let check = |b: firedrill::testing::SpecBuilder| {
+        b.check("fresh", "freshness")
+            .with("table", "events")
+            .with("column", "at")
+            .with("within", "1h")
+    };
+    let spec = env.write(&check(env.spec("future", &db.url())));
+    let spec = spec.to_str().unwrap();
+    let out = firedrill(&["backup", spec]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = firedrill(&["drill", spec, "--json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let actual = v["report"]["checks"][0]["actual"].as_str().unwrap();
+    assert!(
+        actual.contains("after the recovery point")
+            && actual.contains("clock or the data is wrong"),
+        "{actual}"
+    );
+}
