@@ -159,6 +159,11 @@ async fn run_drill(spec: &DrillSpec, cancel: &CancellationToken) -> Result<Drill
 pub async fn run(dir: &Path, run_as: &str, cancel: &CancellationToken) -> Result<DemoOutcome> {
     let (dir, clusters) = folders(dir)?;
     let recipient = recipient(&dir.join("demo.key"))?;
+    // The demo signs its reports, so the first report a newcomer sees is the proven kind.
+    let signing_key = dir.join("signing.key");
+    if !signing_key.exists() {
+        crate::report::evidence::write_new_key(&signing_key)?;
+    }
 
     say!("Starting an ephemeral source cluster and loading the sample shop database...");
     let tools = PgTools::default();

@@ -292,3 +292,36 @@ async fn freshness_refuses_rows_from_the_future() {
         "{actual}"
     );
 }
+
+/// The demo signs its reports: the first report a newcomer sees is proven by a signature.
+#[test]
+fn the_demo_signs_its_reports() {
+    let dir = tempfile::Builder::new()
+        .prefix("firedrill-demo-test-")
+        .tempdir()
+        .unwrap();
+    let out = firedrill(&["demo", "--dir", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let reports = dir.path().join("reports");
+    let signed = std::fs::read_dir(reports.join("shop"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".json.sig"))
+        .count();
+    assert_eq!(signed, 1, "one signed drill report");
+    let out = firedrill(&["report", "verify", reports.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    // A report whose signature no longer matches is found.
+    let report = std::fs::read_dir(reports.join("shop"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "json"))
+        .unwrap();
+    let edited = std::fs::read_to_string(&report)
+        .unwrap()
+        .replacen("\"passed\"", "\"failed\"", 1);
+    std::fs::write(&report, edited).unwrap();
+    let out = firedrill(&["report", "verify", reports.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+}
