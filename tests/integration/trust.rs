@@ -5,6 +5,13 @@ use std::path::PathBuf;
 
 use crate::support::{firedrill, text, Env, SourceDb};
 
+/// `drill SPEC --json`, which must exit with `code`: its output.
+fn drill_json(spec: &str, code: i32) -> serde_json::Value {
+    let out = firedrill(&["drill", spec, "--json"]);
+    assert_eq!(out.status.code(), Some(code), "{}", text(&out));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 /// A spec `name` of `db` with one backup taken: its path and the backup id.
 fn backed_up(env: &Env, name: &str, db: &SourceDb) -> (PathBuf, String) {
     let spec = env.write_spec(name, &env.spec_text(name, &db.url(), ""));
@@ -119,8 +126,7 @@ async fn a_recovery_point_in_the_future_fails_the_drill() {
     let env = Env::new();
     let (spec, id) = backed_up(&env, "fut", &db);
     let spec = spec.to_str().unwrap();
-    let out = firedrill(&["drill", spec, "--json"]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    drill_json(spec, 0);
 
     let manifest = env.dest("dr").join("fut").join(&id).join("manifest.json");
     let mut m: serde_json::Value =
@@ -128,9 +134,7 @@ async fn a_recovery_point_in_the_future_fails_the_drill() {
     let tomorrow = chrono::Utc::now() + chrono::Duration::days(1);
     m["snapshot_at"] = tomorrow.to_rfc3339().into();
     std::fs::write(&manifest, serde_json::to_vec(&m).unwrap()).unwrap();
-    let out = firedrill(&["drill", spec, "--json"]);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = drill_json(spec, 1);
     assert_eq!(v["verdict"], "failed");
     assert_eq!(v["report"]["rpo"]["pass"], false);
     let reason = v["report"]["reason"].as_str().unwrap();
@@ -156,9 +160,7 @@ async fn an_sql_check_that_returns_more_than_one_value_fails() {
     let spec = spec.to_str().unwrap();
     let out = firedrill(&["backup", spec]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let out = firedrill(&["drill", spec, "--json"]);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = drill_json(spec, 1);
     let checks = v["report"]["checks"].as_array().unwrap();
     let by_name = |n: &str| checks.iter().find(|c| c["name"] == n).unwrap().clone();
     assert_eq!(by_name("one value")["pass"], true);
@@ -186,9 +188,7 @@ async fn a_missing_object_makes_the_backup_unrestorable() {
             .join("data.dump.zst.age"),
     )
     .unwrap();
-    let out = firedrill(&["drill", spec, "--json"]);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = drill_json(spec, 1);
     assert_eq!(v["verdict"], "failed");
     let reason = v["report"]["reason"].as_str().unwrap();
     assert!(
@@ -282,9 +282,7 @@ async fn freshness_refuses_rows_from_the_future() {
     let spec = spec.to_str().unwrap();
     let out = firedrill(&["backup", spec]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let out = firedrill(&["drill", spec, "--json"]);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = drill_json(spec, 1);
     let actual = v["report"]["checks"][0]["actual"].as_str().unwrap();
     assert!(
         actual.contains("after the recovery point")
