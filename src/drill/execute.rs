@@ -1,18 +1,22 @@
 //! The steps of a drill that touch things: locate the set -> the method restores it into
-//! scratch -> verify. Everything gathered lands in [`State`], from which the report is built
-//! whatever happened.
+//! scratch -> verify -> negative controls. Everything gathered lands in [`State`], from which
+//! the report is built whatever happened.
 
 use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
 
 use super::{plan::scratch_label, Destinations, DrillOptions};
+use tokio_postgres::Client;
+
 use crate::catalog::{self, BackupSet};
-use crate::measure::PhaseClock;
+use crate::measure::{Phase, PhaseClock};
 use crate::method::{self, Method, Restore};
 use crate::scratch::ScratchTarget;
+use crate::source::Fingerprint;
 use crate::spec::DrillSpec;
 use crate::storage::{lease, Destination};
 use crate::verify;
+use crate::verify::controls;
 use crate::{Error, Result};
 
 /// Everything gathered while the drill runs, turned into the report at the end.
@@ -25,6 +29,10 @@ pub(super) struct State {
     pub scratch: Option<Box<dyn ScratchTarget>>,
     pub checks: Vec<verify::CheckResult>,
     pub verify_end: Option<DateTime<Utc>>,
+    /// The negative controls (`drill.negative-controls`), run after `verify`.
+    pub controls: Option<verify::NegativeControls>,
+    /// Their phase: timed, but not part of the RTO.
+    pub controls_phase: Option<Phase>,
     /// Set when the recovery point is not the backup's snapshot (point-in-time restores).
     pub recovery_point: Option<DateTime<Utc>>,
     pub lease: Option<lease::Lease>,
@@ -40,6 +48,8 @@ impl State {
             scratch: None,
             checks: Vec::new(),
             verify_end: None,
+            controls: None,
+            controls_phase: None,
             recovery_point: None,
             lease,
         }
@@ -66,7 +76,18 @@ pub(super) async fn execute(
             recovery_point: &mut st.recovery_point,
         })
         .await?;
-    verify(spec, &set, client, cancel, st).await
+    let (client, restored) = verify(spec, &set, client, cancel, st).await?;
+    if spec.drill.negative_controls {
+        let target = Target {
+            method: method.as_ref(),
+            dest: &dest,
+            set: &set,
+            client: &client,
+            restored: restored.as_ref(),
+        };
+        negative_controls(spec, &target, cancel, st).await?;
+    }
+    Ok(())
 }
 
 /// Chooses the set from the destination read from, and claims it in the lease.
@@ -93,14 +114,14 @@ async fn locate(
 }
 
 /// The checks against the restored scratch target, through the method's connection when it
-/// opened one.
+/// opened one. Returns the connection and the restored fingerprint the checks compared.
 async fn verify(
     spec: &DrillSpec,
     set: &BackupSet,
     client: Option<tokio_postgres::Client>,
     cancel: &CancellationToken,
     st: &mut State,
-) -> Result<()> {
+) -> Result<(Client, Option<Fingerprint>)> {
     let m = &set.manifest;
     let phase = st.clock.start("verify");
     let client = match client {
@@ -118,8 +139,52 @@ async fn verify(
         c = verify::run_checks(&client, &spec.checks, &m.fingerprint, recovery_point) => c,
         () = cancel.cancelled() => return Err(Error::aborted()),
     };
-    st.checks = checks;
+    st.checks = checks.results;
     let p = st.clock.end(phase, None);
     st.verify_end = Some(p.ended_at);
+    Ok((client, checks.restored))
+}
+
+/// What the negative controls act on: the restored set and the scratch database.
+struct Target<'a> {
+    method: &'a dyn Method,
+    dest: &'a Destination,
+    set: &'a BackupSet,
+    client: &'a Client,
+    restored: Option<&'a Fingerprint>,
+}
+
+/// Proves the checks (and the data path) able to fail: known faults injected, each must be
+/// caught. Its own phase, outside the RTO.
+async fn negative_controls(
+    spec: &DrillSpec,
+    t: &Target<'_>,
+    cancel: &CancellationToken,
+    st: &mut State,
+) -> Result<()> {
+    let phase = st.clock.start("negative-controls");
+    let subject = controls::Subject {
+        client: t.client,
+        checks: &spec.checks,
+        results: &st.checks,
+        expected: &t.set.manifest.fingerprint,
+        restored: t.restored,
+        recovery_point: st.recovery_point.unwrap_or(t.set.manifest.snapshot_at),
+    };
+    let run = async {
+        let mut all = t
+            .method
+            .data_path_controls(spec, t.dest, t.set, cancel)
+            .await;
+        all.extend(controls::run(&subject).await);
+        all
+    };
+    let all = tokio::select! {
+        all = run => all,
+        () = cancel.cancelled() => return Err(Error::aborted()),
+    };
+    let p = phase.finish(None);
+    st.controls = Some(verify::NegativeControls::new(all, p.seconds));
+    st.controls_phase = Some(p);
     Ok(())
 }

@@ -51,11 +51,18 @@ pub(super) fn build(
         },
         backup: backup_ref(st),
         scratch: st.scratch.as_ref().map(|s| s.info()),
-        phases: st.clock.phases.clone(),
+        phases: st
+            .clock
+            .phases
+            .iter()
+            .chain(&st.controls_phase)
+            .cloned()
+            .collect(),
         rto,
         rpo,
         checks: st.checks.clone(),
         cleanup,
+        negative_controls: st.controls.clone(),
     }
 }
 
@@ -150,6 +157,18 @@ fn verdict(
         Ok(()) => {
             for c in st.checks.iter().filter(|c| !c.pass) {
                 reasons.push(format!("check `{}` failed: {}", c.name, c.actual));
+            }
+            for c in st.controls.iter().flat_map(|n| n.missed()) {
+                reasons.push(format!(
+                    "the checks could not fail: {}{} ({}) was not caught: {}",
+                    c.control,
+                    c.check
+                        .as_deref()
+                        .map(|n| format!(" control of check `{n}`"))
+                        .unwrap_or_default(),
+                    c.fault,
+                    c.detail.as_deref().unwrap_or("")
+                ));
             }
             if let Some(r) = rto.filter(|r| r.pass == Some(false)) {
                 reasons.push(format!("RTO {:.1} s exceeds the target", r.seconds));

@@ -30,6 +30,7 @@ use crate::pg::PgTools;
 use crate::scratch::{self, CleanupOutcome, ScratchTarget};
 use crate::spec::{DrillSpec, ScratchSpec, SourceMethod};
 use crate::storage::Destination;
+use crate::verify::{Control, ControlStatus};
 use crate::{Error, Result};
 
 /// What a drill hands a method to restore, and what the method leaves for the drill.
@@ -96,6 +97,24 @@ pub trait Method: Holdings {
     /// # Errors
     /// Whatever stopped the restore; the drill's report then says why.
     async fn restore(&self, run: Restore<'_>) -> Result<Restored>;
+
+    /// Negative controls of the data path: faults injected into what this method's restore
+    /// read from `dest` (in memory, never into the stored set), each of which must be rejected.
+    async fn data_path_controls(
+        &self,
+        _spec: &DrillSpec,
+        _dest: &Destination,
+        _set: &BackupSet,
+        _cancel: &CancellationToken,
+    ) -> Vec<Control> {
+        vec![Control::new("integrity", None, "none").with(
+            ControlStatus::NotApplicable,
+            format!(
+                "{} is restored from storage firedrill does not read",
+                self.noun()
+            ),
+        )]
+    }
 
     /// Removes scratch targets left behind by `drill --keep` or by a killed run.
     ///

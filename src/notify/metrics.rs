@@ -65,6 +65,10 @@ const HELP: &[(&str, &str)] = &[
         "Failed checks in the last drill.",
     ),
     (
+        "firedrill_drill_negative_controls_missed",
+        "Injected faults the last drill's checks did not catch (each fails the drill).",
+    ),
+    (
         "firedrill_scheduler_started_timestamp_seconds",
         "When the schedule daemon started.",
     ),
@@ -222,6 +226,12 @@ pub fn drill_series(r: &DrillReport) -> Series {
         "firedrill_drill_check_failures".into(),
         r.checks.iter().filter(|c| !c.pass).count() as f64,
     );
+    if let Some(n) = &r.negative_controls {
+        s.insert(
+            "firedrill_drill_negative_controls_missed".into(),
+            n.missed().count() as f64,
+        );
+    }
     s
 }
 

@@ -193,6 +193,9 @@ pub struct DrillPolicy {
     pub work_dir: PathBuf,
     /// OS user that runs `initdb`/`postgres` for ephemeral clusters when firedrill runs as root.
     pub run_as: String,
+    /// After the checks, inject known faults and prove each is caught (`negative-controls`,
+    /// default true).
+    pub negative_controls: bool,
 }
 
 #[derive(Debug, Default)]

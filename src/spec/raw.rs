@@ -141,6 +141,7 @@ pub struct RawDrill {
     pub jobs: Option<i64>,
     pub work_dir: Option<String>,
     pub run_as: Option<String>,
+    pub negative_controls: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -28,13 +28,21 @@ pub struct CheckResult {
     pub details: Vec<String>,
 }
 
+/// What the checks found, and the restored database's fingerprint they compared (which the
+/// negative controls start from).
+#[derive(Debug)]
+pub struct Checked {
+    pub results: Vec<CheckResult>,
+    pub restored: Option<Fingerprint>,
+}
+
 /// Runs every check on `client` (the restored database).
 pub async fn run_checks(
     client: &Client,
     checks: &[CheckSpec],
     expected: &Fingerprint,
     recovery_point: DateTime<Utc>,
-) -> Vec<CheckResult> {
+) -> Checked {
     // The restored fingerprint is taken once, before amcheck installs its extension.
     let needs_fp = checks
         .iter()
@@ -83,10 +91,14 @@ pub async fn run_checks(
         tracing::info!(check = %result.name, pass = result.pass, actual = %result.actual, "Check finished.");
         out.push(result);
     }
-    out
+    Checked {
+        results: out,
+        restored: restored.and_then(std::result::Result::ok),
+    }
 }
 
-type Outcome = (String, String, bool, Vec<String>);
+/// What a check found: expected (in words), actual, pass, details.
+pub(super) type Outcome = (String, String, bool, Vec<String>);
 
 /// A check whose query failed.
 fn query_failed(expected: String, e: &tokio_postgres::Error) -> Outcome {
@@ -98,7 +110,11 @@ fn query_failed(expected: String, e: &tokio_postgres::Error) -> Outcome {
     )
 }
 
-async fn sql_check(client: &Client, sql: &str, expect: &crate::verify::Expect) -> Outcome {
+pub(super) async fn sql_check(
+    client: &Client,
+    sql: &str,
+    expect: &crate::verify::Expect,
+) -> Outcome {
     let expected = expect.to_string();
     match client.simple_query(sql).await {
         Err(e) => query_failed(expected, &e),
@@ -139,7 +155,7 @@ fn not_one_value(rows: &[&tokio_postgres::SimpleQueryRow]) -> Option<String> {
     }
 }
 
-fn row_counts(expected: &Fingerprint, restored: &Fingerprint) -> Outcome {
+pub(super) fn row_counts(expected: &Fingerprint, restored: &Fingerprint) -> Outcome {
     let mut details = Vec::new();
     let mut matched = 0usize;
     for t in &expected.tables {
@@ -217,7 +233,7 @@ fn row_counts_expected(expected: &Fingerprint) -> String {
     }
 }
 
-fn schema(expected: &Fingerprint, restored: &Fingerprint) -> Outcome {
+pub(super) fn schema(expected: &Fingerprint, restored: &Fingerprint) -> Outcome {
     let mut details = Vec::new();
     for (kind, want) in &expected.objects {
         let got = restored.objects.get(kind).copied().unwrap_or(0);
@@ -235,7 +251,7 @@ fn schema(expected: &Fingerprint, restored: &Fingerprint) -> Outcome {
     (fmt(expected), fmt(restored), details.is_empty(), details)
 }
 
-async fn freshness(
+pub(super) async fn freshness(
     client: &Client,
     table: &str,
     column: &str,

@@ -3,6 +3,7 @@
 
 mod bad_paths;
 mod browser;
+mod controls;
 mod evidence;
 mod fleet;
 mod notify;

@@ -166,8 +166,19 @@ async fn snapshot_drill_in_the_dr_region_passes_and_deletes_the_instance() {
             "restore request",
             "instance available",
             "first connection",
-            "verify"
+            "verify",
+            "negative-controls"
         ]
+    );
+    // The controls are timed, but not part of the RTO; an RDS restore reads no object
+    // firedrill stored, so its data-path control does not apply.
+    let rto = r.rto.as_ref().unwrap();
+    assert_eq!(rto.phases.last().unwrap().name, "verify");
+    let integrity = &r.negative_controls.as_ref().unwrap().controls[0];
+    assert_eq!(integrity.control, "integrity");
+    assert_eq!(
+        integrity.status,
+        firedrill::verify::ControlStatus::NotApplicable
     );
     assert_eq!(r.scratch.as_ref().unwrap().kind, "rds");
     assert!(r.cleanup.as_ref().unwrap().removed);

@@ -94,6 +94,7 @@ fn report_at(
         checks: Vec::new(),
         cleanup: None,
         lease_takeover: None,
+        negative_controls: None,
         previous_sha256: None,
         schedule: Some(ScheduleRef {
             cron: schedule.into(),

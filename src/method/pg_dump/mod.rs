@@ -8,6 +8,7 @@
 
 pub mod archive;
 mod backup;
+mod controls;
 mod counts;
 pub mod dump;
 pub mod export;
@@ -20,8 +21,10 @@ use tokio_util::sync::CancellationToken;
 
 use super::{BackupOutcome, CheckItem, Method, Restore, Restored};
 use crate::catalog::prune::Holdings;
+use crate::catalog::BackupSet;
 use crate::spec::{DrillSpec, ScratchSpec};
 use crate::storage::Destination;
+use crate::verify::Control;
 use crate::Result;
 
 /// The manifest's `method.kind` of pg_dump sets.
@@ -66,5 +69,15 @@ impl Method for PgDump {
 
     async fn restore(&self, run: Restore<'_>) -> Result<Restored> {
         restore::run(run).await
+    }
+
+    async fn data_path_controls(
+        &self,
+        spec: &DrillSpec,
+        dest: &Destination,
+        set: &BackupSet,
+        cancel: &CancellationToken,
+    ) -> Vec<Control> {
+        controls::run(spec, dest, set, cancel).await
     }
 }

@@ -212,6 +212,9 @@ pub fn render_html(r: &DrillReport) -> String {
         }
         o.push_str("</tbody></table>");
     }
+    if let Some(n) = &r.negative_controls {
+        negative_controls(&mut o, n);
+    }
     if let Some(b) = &r.backup {
         let _ = write!(
             o,
@@ -264,6 +267,35 @@ pub fn render_html(r: &DrillReport) -> String {
     }
     o.push_str("</body></html>\n");
     o
+}
+
+/// The faults injected after the checks and what caught each.
+fn negative_controls(o: &mut String, n: &crate::verify::NegativeControls) {
+    use crate::verify::ControlStatus;
+    let _ = write!(
+        o,
+        "<h2>Negative controls</h2><p>Known faults injected after the checks (rolled back, or in memory), each of which must be caught; {} (not part of the RTO).</p>\
+         <table id=\"negative-controls\"><thead><tr><th scope=\"col\">control</th><th scope=\"col\">check</th><th scope=\"col\">injected fault</th><th scope=\"col\">caught by</th><th scope=\"col\">result</th></tr></thead><tbody>",
+        super::words::human_seconds(n.seconds)
+    );
+    for c in &n.controls {
+        let class = match c.status {
+            ControlStatus::Caught => "pass",
+            ControlStatus::Missed => "fail",
+            _ => "note",
+        };
+        let by = c.caught_by.as_deref().or(c.detail.as_deref()).unwrap_or("");
+        let _ = write!(
+            o,
+            "<tr class=\"control\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"{class}\">{}</td></tr>",
+            esc(&c.control),
+            esc(c.check.as_deref().unwrap_or("")),
+            esc(&c.fault),
+            esc(by),
+            c.status.label()
+        );
+    }
+    o.push_str("</tbody></table>");
 }
 
 #[cfg(test)]

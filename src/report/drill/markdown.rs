@@ -4,6 +4,7 @@ use std::fmt::Write;
 
 use super::words::{human_seconds as secs, md_cell as cell, target_word as pass, verdict_word};
 use super::DrillReport;
+use crate::verify::NegativeControls;
 
 /// Renders the report as Markdown.
 pub fn render_markdown(r: &DrillReport) -> String {
@@ -112,6 +113,9 @@ pub fn render_markdown(r: &DrillReport) -> String {
         }
         o.push('\n');
     }
+    if let Some(n) = &r.negative_controls {
+        negative_controls(&mut o, n);
+    }
     if let Some(c) = &r.cleanup {
         let state = if c.kept {
             "kept running (--keep)"
@@ -123,4 +127,30 @@ pub fn render_markdown(r: &DrillReport) -> String {
         let _ = writeln!(o, "## Cleanup\n\n- Scratch target {state}. {}", c.detail);
     }
     o
+}
+
+/// The faults injected after the checks and what caught each.
+fn negative_controls(o: &mut String, n: &NegativeControls) {
+    let _ = writeln!(
+        o,
+        "## Negative controls\n\nKnown faults injected after the checks (rolled back, or in memory), each of which must be caught; {} (not part of the RTO).\n",
+        secs(n.seconds)
+    );
+    let _ = writeln!(
+        o,
+        "| control | check | injected fault | caught by | result |\n|---|---|---|---|---|"
+    );
+    for c in &n.controls {
+        let by = c.caught_by.as_deref().or(c.detail.as_deref()).unwrap_or("");
+        let _ = writeln!(
+            o,
+            "| {} | {} | {} | {} | {} |",
+            c.control,
+            cell(c.check.as_deref().unwrap_or("")),
+            cell(&c.fault),
+            cell(by),
+            c.status.label()
+        );
+    }
+    o.push('\n');
 }

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::measure::Phase;
 use crate::scratch::{CleanupOutcome, ScratchInfo};
-use crate::verify::CheckResult;
+use crate::verify::{CheckResult, NegativeControls};
 use crate::Exit;
 
 pub const FORMAT_VERSION: u32 = 1;
@@ -63,6 +63,10 @@ pub struct DrillReport {
     /// reports written before it was recorded); the compliance summary reads it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schedule: Option<ScheduleRef>,
+    /// Faults injected after the checks and whether each was caught (absent when the drill
+    /// did not get that far, or with `drill.negative-controls = false`). Versioned on its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub negative_controls: Option<NegativeControls>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

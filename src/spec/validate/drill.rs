@@ -50,6 +50,7 @@ pub(super) fn drill(
         jobs,
         work_dir,
         run_as: raw.run_as.unwrap_or_else(|| "postgres".into()),
+        negative_controls: raw.negative_controls.unwrap_or(true),
     }
 }
 
