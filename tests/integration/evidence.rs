@@ -302,9 +302,14 @@ async fn unsigned_reports_are_proven_by_matching_mirrors_and_an_edited_verdict_s
     std::fs::write(&newest, &original).unwrap();
     let out = firedrill(&["report", "verify", spec]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    // Read from a destination, the reports are compared with the other destination's copies.
+    let out = firedrill(&["report", "verify", spec, "--from", "dr", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["reports"][1]["proof"], "mirrored", "{v}");
 
-    // The copy in `dr` edited the other way (failed -> passed is the same compare): the
-    // report is named with the destination whose copy differs, and only that one.
+    // The copy in `dr` edited instead (its verdict passed -> failed): the report is named
+    // with the destination whose copy differs, and only that one.
     let copy = env.dest("dr").join("plain/reports").join(&name);
     std::fs::write(&copy, &failed).unwrap();
     let out = firedrill(&["report", "verify", spec]);
@@ -314,6 +319,15 @@ async fn unsigned_reports_are_proven_by_matching_mirrors_and_an_edited_verdict_s
         said.contains(&format!(
             "TAMPERED {name}: differs from its copy in destination `dr`"
         )) && !said.contains("destination `primary`"),
+        "{said}"
+    );
+    let out = firedrill(&["report", "verify", spec, "--from", "primary"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let said = text(&out);
+    assert!(
+        said.contains(&format!(
+            "TAMPERED {name}: differs from its copy in destination `dr`"
+        )),
         "{said}"
     );
 }
