@@ -1,5 +1,6 @@
 //! `firedrill report DIR|SPEC`: the compliance summary; `firedrill report verify DIR|SPEC`:
-//! tamper evidence (and, with a spec, the cited backup objects).
+//! tamper evidence and what proves each report (with a spec, also the mirrored copies and the
+//! cited backup objects).
 
 use std::path::PathBuf;
 
@@ -22,7 +23,8 @@ pub struct ReportArgs {
 #[derive(Debug, Subcommand)]
 pub enum ReportCommand {
     /// Check signatures and the chain of every report in a report folder; given a spec, also
-    /// the backup objects the reports cite.
+    /// the reports' mirrored copies (by SHA-256) and the backup objects they cite. Says what
+    /// proves each report (signature, matching mirrors, or nothing: exit 1).
     Verify {
         /// The report folder (`drill.reports`), one drill's folder in it, or a drill spec.
         path: PathBuf,

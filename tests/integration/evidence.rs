@@ -3,6 +3,20 @@
 
 use crate::support::{firedrill, text, Env, SourceDb};
 
+/// `report verify --json` of `path`: its exit code and the proof of every report.
+fn proofs(path: &str) -> (Option<i32>, Vec<String>, serde_json::Value) {
+    let out = firedrill(&["report", "verify", path, "--json"]);
+    let v: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out)));
+    let proofs = v["reports"]
+        .as_array()
+        .unwrap_or_else(|| panic!("reports[] in {v}"))
+        .iter()
+        .map(|r| r["proof"].as_str().unwrap().to_string())
+        .collect();
+    (out.status.code(), proofs, v)
+}
+
 fn set_dir(env: &Env, dest: &str, drill: &str) -> std::path::PathBuf {
     let root = env.dest(dest).join(drill);
     let mut ids: Vec<_> = std::fs::read_dir(&root)
@@ -78,9 +92,15 @@ async fn report_verify_checks_cited_objects_and_tells_pruned_from_tampered() {
             && said.contains("was altered"),
         "{said}"
     );
-    // A folder without the spec checks only signatures and chain: still intact.
+    // A folder without the spec: the chain holds, but nothing proves these unsigned
+    // reports (no signature, no mirror to compare with).
     let out = firedrill(&["report", "verify", env.reports().to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("2 unproven") && !text(&out).contains("TAMPERED"),
+        "{}",
+        text(&out)
+    );
 
     // The object gone while its manifest stays: not retention, a finding.
     std::fs::remove_file(&object).unwrap();
@@ -143,6 +163,18 @@ async fn mirrored_reports_in_destinations_outlive_the_local_folder() {
     std::fs::write(&newest, kept).unwrap();
     let out = firedrill(&["report", "verify", spec]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        text(&out).contains("2 reports: 2 proven by signature, 0 by matching mirrors")
+            && text(&out).contains("signatures valid"),
+        "{}",
+        text(&out)
+    );
+    // Signed reports are proven by their signatures, with the spec or without.
+    for path in [spec, env.reports().to_str().unwrap()] {
+        let (code, proofs_now, v) = proofs(path);
+        assert_eq!(code, Some(0), "{v}");
+        assert_eq!(proofs_now, ["signed", "signed"], "{v}");
+    }
 
     // The host's report folder is lost.
     std::fs::remove_dir_all(env.reports()).unwrap();
@@ -198,5 +230,104 @@ async fn mirrored_reports_in_destinations_outlive_the_local_folder() {
         text(&out).contains("no destination named `nowhere`"),
         "{}",
         text(&out)
+    );
+}
+
+/// Unsigned reports are proven only by copies with the same bytes in the destinations: an
+/// edited verdict in the newest report (which no chain covers) differs from its mirrors, and
+/// a bare folder proves nothing.
+#[tokio::test]
+async fn unsigned_reports_are_proven_by_matching_mirrors_and_an_edited_verdict_shows() {
+    let db = SourceDb::with_rows(10).await;
+    let env = Env::new();
+    let spec = env.write(&env.spec("plain", &db.url()));
+    let spec = spec.to_str().unwrap();
+    assert_eq!(firedrill(&["backup", spec]).status.code(), Some(0));
+    for _ in 0..2 {
+        let out = firedrill(&["drill", spec]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    }
+    let (code, proofs_now, v) = proofs(spec);
+    assert_eq!(code, Some(0), "{v}");
+    assert_eq!(proofs_now, ["mirrored", "mirrored"], "{v}");
+    let out = firedrill(&["report", "verify", spec]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let said = text(&out);
+    assert!(
+        said.contains("2 reports: 0 proven by signature, 2 by matching mirrors, 0 unproven")
+            && said.contains("mirrors match")
+            && !said.contains("signatures"),
+        "claims no signature it did not check: {said}"
+    );
+
+    // The bare folder: no signature, no mirror: unproven, exit 1.
+    let (code, proofs_now, v) = proofs(env.reports().to_str().unwrap());
+    assert_eq!(code, Some(1), "{v}");
+    assert_eq!(proofs_now, ["unproven", "unproven"], "{v}");
+    assert!(
+        v["unproven"][0]["problem"]
+            .as_str()
+            .unwrap()
+            .contains("not signed"),
+        "{v}"
+    );
+
+    // The newest report's verdict edited, passed -> failed: the chain cannot show it (no
+    // report names it yet), its mirrored copies can.
+    let newest = firedrill::report::evidence::reports(&env.reports().join("plain"))
+        .pop()
+        .unwrap();
+    let name = newest.file_name().unwrap().to_string_lossy().to_string();
+    let original = std::fs::read_to_string(&newest).unwrap();
+    let failed = original.replacen("\"verdict\": \"passed\"", "\"verdict\": \"failed\"", 1);
+    assert_ne!(failed, original, "the report holds a passed verdict");
+    std::fs::write(&newest, &failed).unwrap();
+    let out = firedrill(&["report", "verify", spec]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let said = text(&out);
+    for dest in ["primary", "dr"] {
+        assert!(
+            said.contains(&format!(
+                "TAMPERED {name}: differs from its copy in destination `{dest}`"
+            )),
+            "{said}"
+        );
+    }
+    assert!(said.contains("1 unproven"), "{said}");
+    let (code, proofs_now, v) = proofs(spec);
+    assert_eq!(code, Some(1), "{v}");
+    assert_eq!(proofs_now, ["mirrored", "unproven"], "{v}");
+
+    // Edited back, byte for byte: the mirrors match again.
+    std::fs::write(&newest, &original).unwrap();
+    let out = firedrill(&["report", "verify", spec]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    // Read from a destination, the reports are compared with the other destination's copies.
+    let out = firedrill(&["report", "verify", spec, "--from", "dr", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["reports"][1]["proof"], "mirrored", "{v}");
+
+    // The copy in `dr` edited instead (its verdict passed -> failed): the report is named
+    // with the destination whose copy differs, and only that one.
+    let copy = env.dest("dr").join("plain/reports").join(&name);
+    std::fs::write(&copy, &failed).unwrap();
+    let out = firedrill(&["report", "verify", spec]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let said = text(&out);
+    assert!(
+        said.contains(&format!(
+            "TAMPERED {name}: differs from its copy in destination `dr`"
+        )) && !said.contains("destination `primary`"),
+        "{said}"
+    );
+    let out = firedrill(&["report", "verify", spec, "--from", "primary"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let said = text(&out);
+    assert!(
+        said.contains(&format!(
+            "TAMPERED {name}: differs from its copy in destination `dr`"
+        )),
+        "{said}"
     );
 }

@@ -2,10 +2,12 @@
 //! report of its drill (a chain, see [`chain`]), and with a signing key each report gets a
 //! detached ed25519 signature (see [`signing`]). [`verify`] detects an edited report
 //! (signature), a removed or reordered one (chain), and one signed with another key;
-//! [`cited`] checks the backup objects the reports cite.
+//! [`cited`] checks the backup objects the reports cite; [`proof`] says what proves each
+//! report.
 
 pub mod chain;
 pub mod cited;
+pub mod proof;
 pub mod signing;
 
 use serde::Serialize;

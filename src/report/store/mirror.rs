@@ -4,13 +4,15 @@
 //! `report verify --from NAME` read it back. Prune never touches `reports/` (it is not a
 //! backup set), and Object Lock retention applies as to any object of the destination.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use bytes::Bytes;
 use tracing::warn;
 
-use super::reports;
-use crate::report::evidence::{Finding, PUBLIC_KEY_FILE};
+use super::{file_name, reports};
+use crate::report::evidence::proof::Mirrors;
+use crate::report::evidence::{sha256_hex, Finding, PUBLIC_KEY_FILE};
 use crate::storage::Destination;
 use crate::{Error, Result};
 
@@ -92,42 +94,86 @@ pub async fn pull(dest: &Destination, drill: &str, into: &Path) -> Result<usize>
 /// What comparing a report folder with the mirrors found.
 #[derive(Debug, Default)]
 pub struct MirrorCheck {
-    /// Reports a destination holds that the folder lacks: removed from the folder.
-    pub missing: Vec<Finding>,
+    /// Reports a destination holds that the folder lacks (removed from the folder), and
+    /// reports whose copy in a destination has other bytes (one of the two was edited).
+    pub findings: Vec<Finding>,
     /// Reports of the folder a destination lacks (its write failed, or the report predates
     /// mirroring): not evidence of tampering, but said.
     pub unmirrored: Vec<Finding>,
+    /// File names of the folder's reports a destination holds a copy of.
+    pub compared: BTreeSet<String>,
+    /// File names of the folder's reports a copy of which has other bytes.
+    pub differing: BTreeSet<String>,
 }
 
-/// Compares the JSON reports of `folder` (a drill's report folder) with the copies mirrored
-/// in each destination: a report removed locally (even the newest, which the chain cannot
-/// show) is still listed in the destinations.
+impl MirrorCheck {
+    /// What the mirrors show about the report named `name`.
+    pub fn of(&self, name: &str) -> Mirrors {
+        if self.differing.contains(name) {
+            Mirrors::Differ
+        } else if self.compared.contains(name) {
+            Mirrors::Match
+        } else {
+            Mirrors::NoCopy
+        }
+    }
+}
+
+/// Compares the JSON reports of `folder` (a drill's report folder, described to people as
+/// `what`) with the copies mirrored in each destination, by content (SHA-256): an edited
+/// report differs from its copies, and a report removed locally (even the newest, which
+/// the chain cannot show) is still listed in the destinations.
 ///
 /// # Errors
-/// When a destination cannot be listed.
-pub async fn compare(dests: &[Destination], drill: &str, folder: &Path) -> Result<MirrorCheck> {
-    let local: std::collections::BTreeSet<String> = reports(folder)
-        .iter()
-        .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
-        .collect();
+/// When a destination cannot be listed or read.
+pub async fn compare(
+    dests: &[Destination],
+    drill: &str,
+    folder: &Path,
+    what: &str,
+) -> Result<MirrorCheck> {
+    let mut local: BTreeMap<String, String> = BTreeMap::new();
+    for path in reports(folder) {
+        if let Ok(bytes) = std::fs::read(&path) {
+            local.insert(file_name(&path), sha256_hex(&bytes));
+        }
+    }
     let mut out = MirrorCheck::default();
     for d in dests {
-        let there: std::collections::BTreeSet<String> = listed(d, drill)
+        let where_ = format!("destination `{}` ({})", d.name, d.store.describe());
+        let there: BTreeMap<String, String> = listed(d, drill)
             .await?
             .into_iter()
-            .map(|(_, name)| name)
-            .filter(|n| n.ends_with(".json"))
+            .filter(|(_, name)| name.ends_with(".json"))
+            .map(|(key, name)| (name, key))
             .collect();
-        for name in there.difference(&local) {
-            out.missing.push(Finding {
-                report: name.clone(),
-                problem: format!(
-                    "destination `{}` holds this report but the report folder does not: it was removed",
-                    d.name
-                ),
-            });
+        for (name, key) in &there {
+            let Some(sha) = local.get(name) else {
+                out.findings.push(Finding {
+                    report: name.clone(),
+                    problem: format!(
+                        "{where_} holds this report but {what} does not: it was removed"
+                    ),
+                });
+                continue;
+            };
+            // Listed a moment ago; gone now is as good as absent.
+            let Some(body) = d.store.get_bytes(key).await? else {
+                continue;
+            };
+            out.compared.insert(name.clone());
+            let copy = sha256_hex(&body);
+            if &copy != sha {
+                out.differing.insert(name.clone());
+                out.findings.push(Finding {
+                    report: name.clone(),
+                    problem: format!(
+                        "differs from its copy in {where_}: SHA-256 {sha} in {what}, {copy} in the destination; one of them was edited"
+                    ),
+                });
+            }
         }
-        for name in local.difference(&there) {
+        for name in local.keys().filter(|n| !there.contains_key(*n)) {
             out.unmirrored.push(Finding {
                 report: name.clone(),
                 problem: format!("not mirrored in destination `{}`", d.name),
