@@ -123,7 +123,8 @@ pub enum Command {
     /// Delete backup sets [backup.retention] no longer keeps, and incomplete ones.
     Prune(prune::PruneArgs),
     /// Auditor evidence: `report DIR|SPEC --since 90d` summarises drills over a period;
-    /// `report verify DIR|SPEC` checks signatures, chains and cited backup objects.
+    /// `report verify DIR|SPEC` says how each report is proven (signature, matching mirrors)
+    /// and checks chains and cited backup objects.
     Report(report::ReportArgs),
     /// One pass over a folder of specs: run the backups and drills whose schedule is due.
     RunDue(schedule::DirArgs),
