@@ -65,6 +65,8 @@ pub enum SourceMethod {
     PgDump,
     /// `kind = "rds"`: RDS snapshots copied to other regions.
     Rds(RdsSource),
+    /// `kind = "pgbackrest"`: physical backups and the WAL archive, kept by pgBackRest.
+    PgBackRest(PgBackRestSource),
 }
 
 impl SourceMethod {
@@ -72,7 +74,42 @@ impl SourceMethod {
     pub fn rds(&self) -> Option<&RdsSource> {
         match self {
             SourceMethod::Rds(r) => Some(r),
-            SourceMethod::PgDump => None,
+            SourceMethod::PgDump | SourceMethod::PgBackRest(_) => None,
+        }
+    }
+}
+
+/// A cluster whose physical backups pgBackRest keeps, one repository per region, all named
+/// in one existing `pgbackrest.conf` that firedrill reads and never edits.
+#[derive(Debug, Clone)]
+pub struct PgBackRestSource {
+    /// The stanza (pgBackRest's name for the cluster).
+    pub stanza: String,
+    /// `pgbackrest.conf`; pgBackRest's own default when unset.
+    pub config: Option<PathBuf>,
+    /// `false`: drill-only. Someone else takes the backups; firedrill lists and drills them.
+    pub backup: bool,
+    /// What `firedrill backup` asks pgBackRest for.
+    pub backup_type: PgBackRestType,
+    /// Deadline of one `pgbackrest backup` run (`wait-timeout`).
+    pub backup_timeout: Duration,
+}
+
+/// `backup-type`: pgBackRest's `--type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PgBackRestType {
+    Full,
+    Diff,
+    Incr,
+}
+
+impl PgBackRestType {
+    /// The value of `pgbackrest backup --type`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PgBackRestType::Full => "full",
+            PgBackRestType::Diff => "diff",
+            PgBackRestType::Incr => "incr",
         }
     }
 }
