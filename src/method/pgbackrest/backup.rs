@@ -114,10 +114,11 @@ pub fn drill_only(spec: &DrillSpec) -> Error {
     .hint("take backups where the stanza is managed, or set source.backup = true to let firedrill run `pgbackrest backup`")
 }
 
-/// The stanza, refused unless pgBackRest reports it ok with at least one repository.
+/// The stanza, refused unless pgBackRest reports it usable (ok, or waiting for its first
+/// backup) with at least one repository.
 async fn stanza(pgbr: &PgBackRest) -> Result<Stanza> {
     let s = info::parse(&pgbr.info_json().await?, &pgbr.stanza)?;
-    if !s.status.ok() || s.repo.is_empty() {
+    if !s.status.usable() || s.repo.is_empty() {
         return Err(Error::storage(format!(
             "pgBackRest reports stanza `{}`: {}",
             s.name, s.status.message

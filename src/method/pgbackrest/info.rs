@@ -31,9 +31,17 @@ pub struct Status {
     pub message: String,
 }
 
+/// pgBackRest's status code of a stanza (or repository) that exists but holds no backup yet.
+pub const NO_VALID_BACKUP: i64 = 2;
+
 impl Status {
     pub fn ok(&self) -> bool {
         self.code == 0
+    }
+
+    /// Ok, or set up and waiting for its first backup.
+    pub fn usable(&self) -> bool {
+        self.ok() || self.code == NO_VALID_BACKUP
     }
 }
 
@@ -233,6 +241,18 @@ mod tests {
         assert_eq!(s.status.message, "missing stanza path");
         assert!(s.repo.iter().all(|r| !r.status.ok()));
         assert!(s.backup.is_empty());
+    }
+
+    #[test]
+    fn a_stanza_waiting_for_its_first_backup_is_usable_not_ok() {
+        let json = r#"[{"archive":[],"backup":[],"cipher":"none","db":[],"name":"main",
+            "repo":[{"cipher":"none","key":1,"status":{"code":2,"message":"no valid backups"}}],
+            "status":{"code":2,"lock":{"backup":{"held":false}},"message":"no valid backups"}}]"#;
+        let s = parse(json, "main").unwrap();
+        assert!(!s.status.ok() && s.status.usable());
+        assert!(s.repo[0].status.usable());
+        let missing = parse(MISSING, "nope").unwrap();
+        assert!(!missing.status.usable());
     }
 
     #[test]

@@ -132,7 +132,7 @@ async fn listing(pgbr: &PgBackRest) -> Result<Listing> {
     let unreachable = stanza
         .repo
         .iter()
-        .filter(|r| !r.status.ok())
+        .filter(|r| !r.status.usable())
         .map(|r| {
             (
                 info::repo_name(r.key),

@@ -56,9 +56,10 @@ async fn repositories(pgbr: &PgBackRest) -> Vec<CheckItem> {
 }
 
 fn stanza_status(s: &Stanza) -> Result<String> {
-    if s.status.ok() {
+    if s.status.usable() {
         return Ok(format!(
-            "ok in {} repositor{}",
+            "{} in {} repositor{}",
+            s.status.message,
             s.repo.len(),
             if s.repo.len() == 1 { "y" } else { "ies" }
         ));
@@ -72,7 +73,7 @@ fn stanza_status(s: &Stanza) -> Result<String> {
 
 fn repo_status(s: &Stanza, key: u32) -> Result<String> {
     let repo = s.repo.iter().find(|r| r.key == key).expect("listed");
-    if !repo.status.ok() {
+    if !repo.status.usable() {
         return Err(Error::storage(format!(
             "pgBackRest reports {} of stanza `{}`: {}",
             repo_name(key),
@@ -96,7 +97,7 @@ fn repo_status(s: &Stanza, key: u32) -> Result<String> {
             )
         })
         .unwrap_or_default();
-    Ok(format!("ok, {backups} backup(s){wal}"))
+    Ok(format!("{}, {backups} backup(s){wal}", repo.status.message))
 }
 
 async fn source(spec: &DrillSpec) -> Result<tokio_postgres::Client> {
