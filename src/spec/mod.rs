@@ -512,6 +512,60 @@ mod tests {
     }
 
     #[test]
+    fn pgbackrest_keys_belong_to_pgbackrest_sources_and_are_checked() {
+        let spec = |source: &str| {
+            format!(
+                r#"
+                name = "x"
+                [source]
+                {source}
+                [[destination]]
+                name = "dr"
+                url = "file:///x"
+                "#
+            )
+        };
+        let parse_it = |text: &str| parse(text, Path::new("t.toml"), &[], &|_| None);
+        let err = parse_it(&spec("url = \"postgres://u@h/db\"\nstanza = \"main\"")).unwrap_err();
+        assert!(
+            err.message.contains(
+                "- source.stanza: `stanza` applies to kind = \"pgbackrest\" sources only"
+            ),
+            "{}",
+            err.message
+        );
+        let err = parse_it(&spec(
+            "kind = \"pgbackrest\"\ninstance = \"db1\"\nbackup-type = \"weekly\"\nconfig = \"/no/such/pgbackrest.conf\"",
+        ))
+        .unwrap_err();
+        for problem in [
+            "- source.url: a pgbackrest source needs the URL",
+            "- source.stanza: a pgbackrest source needs the stanza",
+            "- source.instance: `instance` applies to kind = \"rds\" sources only",
+            "- source.backup-type: `weekly` is not a pgBackRest backup type",
+            "- source.config: `/no/such/pgbackrest.conf` is not a file",
+        ] {
+            assert!(err.message.contains(problem), "{problem}: {}", err.message);
+        }
+        assert!(
+            !err.message.contains("backup.recipients"),
+            "{}",
+            err.message
+        );
+        let ok = parse_it(&spec(
+            "kind = \"pgbackrest\"\nurl = \"postgres://u@h/db\"\nstanza = \"main\"\nbackup = false\nwait-timeout = \"2h\"",
+        ))
+        .unwrap();
+        let SourceMethod::PgBackRest(src) = ok.source.method else {
+            panic!("not pgbackrest")
+        };
+        assert!(!src.backup);
+        assert_eq!(src.backup_type, PgBackRestType::Full);
+        assert_eq!(src.backup_timeout, Duration::from_secs(7200));
+        assert_eq!(src.config, None);
+    }
+
+    #[test]
     fn backup_jobs_and_split_size_are_checked() {
         let spec = |backup: &str| {
             format!(
