@@ -60,6 +60,20 @@ fn a_pgbackrest_spec_loads_and_refuses_fingerprint_checks_and_server_scratch() {
         text(&out)
     );
 
+    // Without pgbackrest on PATH, `check` fails naming it and how to install it.
+    let good = env.write(&base.clone());
+    let out = crate::support::firedrill_with_env(
+        &["check", good.to_str().unwrap()],
+        &[("PATH", "/nonexistent")],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("FAIL pgbackrest: cannot start pgbackrest")
+            && text(&out).contains("apt-get install -y pgbackrest"),
+        "{}",
+        text(&out)
+    );
+
     let no_stanza = env.write(&base.unset("source", "stanza"));
     let out = firedrill(&["check", "--offline", no_stanza.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
