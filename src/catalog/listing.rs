@@ -26,6 +26,22 @@ pub struct Row {
     pub problems: BTreeMap<String, String>,
 }
 
+/// A backup its method keeps in a repository of its own (pgBackRest), not in the
+/// destinations: one row per backup, in the one repository that holds it.
+#[derive(Debug, Clone, Serialize)]
+pub struct RepoRow {
+    pub backup_id: String,
+    /// The method's own name for it (pgBackRest's label).
+    pub label: String,
+    /// `full`, `diff` or `incr`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub recovery_point: DateTime<Utc>,
+    /// Bytes the repository stores for it.
+    pub size: u64,
+    pub repository: String,
+}
+
 /// Every set of a spec, oldest id first, and the destinations that could not be listed.
 #[derive(Debug)]
 pub struct Listing {
@@ -33,13 +49,20 @@ pub struct Listing {
     pub destinations: Vec<String>,
     pub rows: Vec<Row>,
     pub unreachable: Vec<(String, Error)>,
+    /// Set when the method keeps its backups in repositories of its own (then `rows` is
+    /// empty and `unreachable` names repositories).
+    pub repositories: Option<Vec<RepoRow>>,
 }
 
-/// Lists `spec`'s sets in every destination.
+/// Lists `spec`'s sets in every destination, or asks its method when the method keeps them
+/// elsewhere.
 ///
 /// # Errors
 /// When a destination cannot be opened (a bad URL); unreachable ones are in the listing.
 pub async fn list_all(spec: &DrillSpec) -> Result<Listing> {
+    if let Some(listing) = crate::method::of(spec).listing(spec).await {
+        return listing;
+    }
     let dests = storage::open_all(&spec.destinations).await?;
     // Each set as the first destination (in the spec's order) that lists it records it.
     let mut by_id: BTreeMap<String, (String, BackupSet)> = BTreeMap::new();
@@ -62,6 +85,7 @@ pub async fn list_all(spec: &DrillSpec) -> Result<Listing> {
         destinations: dests.iter().map(|d| d.name.clone()).collect(),
         rows,
         unreachable,
+        repositories: None,
     })
 }
 

@@ -1,4 +1,4 @@
-use firedrill::catalog::listing::{self, Listing};
+use firedrill::catalog::listing::{self, Listing, RepoRow};
 use firedrill::catalog::Presence;
 use firedrill::{Exit, Result};
 
@@ -7,14 +7,29 @@ use super::SpecArgs;
 pub async fn run(args: SpecArgs) -> Result<Exit> {
     let spec = args.load()?;
     let listing = listing::list_all(&spec).await?;
+    let place = if listing.repositories.is_some() {
+        "repository"
+    } else {
+        "destination"
+    };
     for (name, e) in &listing.unreachable {
-        eprintln!("error: destination `{name}`: {}", e.render());
+        eprintln!("error: {place} `{name}`: {}", e.render());
     }
     let code = if listing.unreachable.is_empty() {
         Exit::Pass
     } else {
         Exit::CouldNotRun
     };
+    if let Some(rows) = &listing.repositories {
+        if args.json {
+            super::print_json(rows);
+        } else if rows.is_empty() {
+            out!("No backups of `{}` in its repositories.", spec.name);
+        } else {
+            print_repositories(rows);
+        }
+        return Ok(code);
+    }
     if args.json {
         super::print_json(&listing.rows);
         return Ok(code);
@@ -61,5 +76,26 @@ fn print_table(listing: &Listing) {
         for (dest, why) in &r.problems {
             out!("  {dest}: {why}");
         }
+    }
+}
+
+/// One line per backup a method keeps in a repository of its own.
+fn print_repositories(rows: &[RepoRow]) {
+    out!(
+        "{:<24} {:<5} {:<26} {:>12}  repository",
+        "backup",
+        "type",
+        "recovery point",
+        "bytes"
+    );
+    for r in rows {
+        out!(
+            "{:<24} {:<5} {:<26} {:>12}  {}",
+            r.backup_id,
+            r.kind,
+            r.recovery_point.format("%Y-%m-%d %H:%M:%S UTC"),
+            r.size,
+            r.repository
+        );
     }
 }

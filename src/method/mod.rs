@@ -5,7 +5,9 @@
 //!   destinations, large tables as parallel parts), restored with `pg_restore` into an
 //!   ephemeral cluster or a server database;
 //! - [`rds`]: RDS snapshots copied to other regions, restored (or restored to a point in
-//!   time) into a scratch RDS instance.
+//!   time) into a scratch RDS instance;
+//! - [`pgbackrest`]: physical backups and the WAL archive kept by pgBackRest, one repository
+//!   per region, listed from `pgbackrest info`.
 //!
 //! `backup`, `drill`, `check`, `prune` and `cleanup` choose the method once, with [`of`], and
 //! never branch on it again. A new method is one more module here and one more arm in [`of`];
@@ -13,6 +15,7 @@
 
 mod outcome;
 pub mod pg_dump;
+pub mod pgbackrest;
 pub mod preflight;
 pub mod rds;
 
@@ -23,6 +26,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
 
+use crate::catalog::listing::Listing;
 use crate::catalog::prune::Holdings;
 use crate::catalog::{self, BackupSet};
 use crate::measure::PhaseClock;
@@ -92,6 +96,12 @@ pub trait Method: Holdings {
         catalog::list(dest, drill).await
     }
 
+    /// What `list` shows when the method keeps its backups in repositories of its own
+    /// (pgBackRest); `None`: the sets in the destinations.
+    async fn listing(&self, _spec: &DrillSpec) -> Option<Result<Listing>> {
+        None
+    }
+
     /// Restores the chosen set into a new scratch target, timing its phases.
     ///
     /// # Errors
@@ -130,6 +140,7 @@ pub fn of(spec: &DrillSpec) -> Box<dyn Method> {
     match &spec.source.method {
         SourceMethod::PgDump => Box::new(pg_dump::PgDump),
         SourceMethod::Rds(src) => Box::new(rds::Rds::new(src.clone())),
+        SourceMethod::PgBackRest(src) => Box::new(pgbackrest::PgBackRestMethod::new(spec, src)),
     }
 }
 
@@ -138,6 +149,7 @@ pub fn noun_of(kind: &str) -> String {
     match kind {
         pg_dump::KIND => pg_dump::PgDump.noun().to_string(),
         rds::KIND => "an RDS snapshot".to_string(),
+        pgbackrest::KIND => pgbackrest::NOUN.to_string(),
         other => format!("a `{other}` backup"),
     }
 }

@@ -65,6 +65,8 @@ pub enum SourceMethod {
     PgDump,
     /// `kind = "rds"`: RDS snapshots copied to other regions.
     Rds(RdsSource),
+    /// `kind = "pgbackrest"`: physical backups and the WAL archive, kept by pgBackRest.
+    PgBackRest(PgBackRestSource),
 }
 
 impl SourceMethod {
@@ -72,7 +74,42 @@ impl SourceMethod {
     pub fn rds(&self) -> Option<&RdsSource> {
         match self {
             SourceMethod::Rds(r) => Some(r),
-            SourceMethod::PgDump => None,
+            SourceMethod::PgDump | SourceMethod::PgBackRest(_) => None,
+        }
+    }
+}
+
+/// A cluster whose physical backups pgBackRest keeps, one repository per region, all named
+/// in one existing `pgbackrest.conf` that firedrill reads and never edits.
+#[derive(Debug, Clone)]
+pub struct PgBackRestSource {
+    /// The stanza (pgBackRest's name for the cluster).
+    pub stanza: String,
+    /// `pgbackrest.conf`; pgBackRest's own default when unset.
+    pub config: Option<PathBuf>,
+    /// `false`: drill-only. Someone else takes the backups; firedrill lists and drills them.
+    pub backup: bool,
+    /// What `firedrill backup` asks pgBackRest for.
+    pub backup_type: PgBackRestType,
+    /// Deadline of one `pgbackrest backup` run (`wait-timeout`).
+    pub backup_timeout: Duration,
+}
+
+/// `backup-type`: pgBackRest's `--type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PgBackRestType {
+    Full,
+    Diff,
+    Incr,
+}
+
+impl PgBackRestType {
+    /// The value of `pgbackrest backup --type`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PgBackRestType::Full => "full",
+            PgBackRestType::Diff => "diff",
+            PgBackRestType::Incr => "incr",
         }
     }
 }
@@ -475,6 +512,60 @@ mod tests {
             err.message
         );
         assert!(!err.message.contains('?'), "{}", err.message);
+    }
+
+    #[test]
+    fn pgbackrest_keys_belong_to_pgbackrest_sources_and_are_checked() {
+        let spec = |source: &str| {
+            format!(
+                r#"
+                name = "x"
+                [source]
+                {source}
+                [[destination]]
+                name = "dr"
+                url = "file:///x"
+                "#
+            )
+        };
+        let parse_it = |text: &str| parse(text, Path::new("t.toml"), &[], &|_| None);
+        let err = parse_it(&spec("url = \"postgres://u@h/db\"\nstanza = \"main\"")).unwrap_err();
+        assert!(
+            err.message.contains(
+                "- source.stanza: `stanza` applies to kind = \"pgbackrest\" sources only"
+            ),
+            "{}",
+            err.message
+        );
+        let err = parse_it(&spec(
+            "kind = \"pgbackrest\"\ninstance = \"db1\"\nbackup-type = \"weekly\"\nconfig = \"/no/such/pgbackrest.conf\"",
+        ))
+        .unwrap_err();
+        for problem in [
+            "- source.url: a pgbackrest source needs the URL",
+            "- source.stanza: a pgbackrest source needs the stanza",
+            "- source.instance: `instance` applies to kind = \"rds\" sources only",
+            "- source.backup-type: `weekly` is not a pgBackRest backup type",
+            "- source.config: `/no/such/pgbackrest.conf` is not a file",
+        ] {
+            assert!(err.message.contains(problem), "{problem}: {}", err.message);
+        }
+        assert!(
+            !err.message.contains("backup.recipients"),
+            "{}",
+            err.message
+        );
+        let ok = parse_it(&spec(
+            "kind = \"pgbackrest\"\nurl = \"postgres://u@h/db\"\nstanza = \"main\"\nbackup = false\nwait-timeout = \"2h\"",
+        ))
+        .unwrap();
+        let SourceMethod::PgBackRest(src) = ok.source.method else {
+            panic!("not pgbackrest")
+        };
+        assert!(!src.backup);
+        assert_eq!(src.backup_type, PgBackRestType::Full);
+        assert_eq!(src.backup_timeout, Duration::from_secs(7200));
+        assert_eq!(src.config, None);
     }
 
     #[test]

@@ -56,6 +56,10 @@ pub struct RawSource {
     pub database: Option<String>,
     pub copy_to: Option<Vec<toml::Value>>,
     pub wait_timeout: Option<String>,
+    pub stanza: Option<String>,
+    pub config: Option<String>,
+    pub backup: Option<bool>,
+    pub backup_type: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

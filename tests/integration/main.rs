@@ -8,6 +8,8 @@ mod evidence;
 mod fleet;
 mod notify;
 mod ops;
+mod physical;
+mod physical_support;
 mod progress;
 mod prune;
 mod rds;

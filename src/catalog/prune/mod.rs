@@ -91,6 +91,12 @@ pub trait Holdings: Send + Sync {
     async fn delete_outside(&self, _set: &BackupSet) -> Result<()> {
         Ok(())
     }
+
+    /// Why `prune` must not run for this method (its retention is another tool's); `None`
+    /// when it may.
+    fn refuses_prune(&self) -> Option<Error> {
+        None
+    }
 }
 
 /// `prune` of every destination of a spec.
@@ -118,6 +124,9 @@ impl PruneRun {
 /// # Errors
 /// [`ErrorKind::Spec`] without `[backup.retention]`; a destination that cannot be listed.
 pub async fn run(spec: &DrillSpec, holdings: &dyn Holdings, dry_run: bool) -> Result<PruneRun> {
+    if let Some(refused) = holdings.refuses_prune() {
+        return Err(refused);
+    }
     let policy = spec.backup.retention.clone().ok_or_else(|| {
         Error::spec(format!(
             "`{}` has no [backup.retention]",

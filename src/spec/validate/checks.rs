@@ -162,3 +162,20 @@ fn freshness(c: RawCheck, key: &str, p: &mut Problems) -> Option<CheckKind> {
         within,
     })
 }
+
+/// Physical backups (pgBackRest) carry no pg_dump fingerprint to compare a restore with:
+/// `row-counts` and `schema` checks of such a source are refused.
+pub(super) fn physical_checks(checks: &[CheckSpec], p: &mut Problems) {
+    for c in checks {
+        if matches!(c.kind, CheckKind::RowCounts | CheckKind::Schema) {
+            p.push(
+                &format!("check.{}", c.name),
+                format!(
+                    "a `{}` check compares the restore with the pg_dump fingerprint of a backup, and physical backups (pgBackRest) carry none",
+                    c.kind.label()
+                ),
+                "remove it; prove a physical restore with sql, freshness and amcheck checks",
+            );
+        }
+    }
+}

@@ -24,12 +24,17 @@ pub(super) fn validate(
     let name = drill_name(raw.name, path, p);
     let source = source::source(raw.source.unwrap_or_default(), p);
     let timezone = timezone(raw.timezone, p);
-    let is_rds = source.method.rds().is_some();
-    let backup = backup::backup(raw.backup.unwrap_or_default(), &timezone, is_rds, p);
+    // Only pg_dump backups are firedrill's own, encrypted to age recipients.
+    let keyless = !matches!(source.method, SourceMethod::PgDump);
+    let backup = backup::backup(raw.backup.unwrap_or_default(), &timezone, keyless, p);
     let destinations = destination::destinations(raw.destination, p);
     let drill = drill::drill(raw.drill.unwrap_or_default(), &timezone, &destinations, p);
     let targets = targets(raw.targets.unwrap_or_default(), p);
     let checks = checks::checks(raw.check, p);
+    if let SourceMethod::PgBackRest(_) = source.method {
+        source::physical_scratch(&drill.scratch, p);
+        checks::physical_checks(&checks, p);
+    }
     let tools = tools(raw.tools, env);
     let (metrics_textfile, metrics_pushgateway) = metrics(raw.metrics.unwrap_or_default(), p);
     let webhooks = webhooks(raw.notify, env, p);

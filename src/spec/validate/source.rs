@@ -7,10 +7,13 @@ use secrecy::SecretString;
 
 use super::duration;
 use crate::spec::raw::{RawCopyTo, RawSource};
-use crate::spec::{Problems, RdsCopy, RdsSource, SourceMethod, SourceSpec};
+use crate::spec::{
+    PgBackRestSource, PgBackRestType, Problems, RdsCopy, RdsSource, ScratchSpec, SourceMethod,
+    SourceSpec,
+};
 
 pub(super) fn source(raw: RawSource, p: &mut Problems) -> SourceSpec {
-    let rds = method(&raw, p);
+    let method = method(&raw, p);
     let ca_file = raw.ca_file.clone().map(PathBuf::from);
     let url = raw.url.unwrap_or_default();
     if !(url.is_empty() || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
@@ -28,48 +31,124 @@ pub(super) fn source(raw: RawSource, p: &mut Problems) -> SourceSpec {
             "the user or password holds `@`, `/`, `?` or `#` unencoded, so where the host begins is a guess",
             "percent-encode them in the URL (@ as %40, / as %2F, ? as %3F, # as %23), or give the password in PGPASSWORD",
         );
+    } else if url.is_empty() && matches!(method, SourceMethod::PgBackRest(_)) {
+        p.push(
+            "source.url",
+            "a pgbackrest source needs the URL of the cluster pgBackRest backs up: `check` reads its archiving settings and pg_stat_archiver there",
+            "add url = \"postgres://user@host:5432/postgres\"",
+        );
     }
     SourceSpec {
         url: SecretString::from(url),
         ca_file,
-        method: match rds {
-            Some(r) => SourceMethod::Rds(r),
-            None => SourceMethod::PgDump,
-        },
+        method,
     }
 }
 
-/// `kind`: the RDS instance of an rds source, `None` for pg_dump (or a bad kind).
-fn method(raw: &RawSource, p: &mut Problems) -> Option<RdsSource> {
-    match raw.kind.as_deref() {
-        None | Some("postgres") => {
-            for (field, present) in [
-                ("instance", raw.instance.is_some()),
-                ("region", raw.region.is_some()),
-                ("endpoint", raw.endpoint.is_some()),
-                ("copy-to", raw.copy_to.is_some()),
-                ("wait-timeout", raw.wait_timeout.is_some()),
-                ("database", raw.database.is_some()),
-            ] {
-                if present {
-                    p.push(
-                        &format!("source.{field}"),
-                        format!("`{field}` applies to kind = \"rds\" sources only"),
-                        "remove it, or set kind = \"rds\"",
-                    );
-                }
-            }
-            None
-        }
-        Some("rds") => Some(rds_source(raw, p)),
-        Some(other) => {
+/// The keys only one kind of source takes: (key, kinds that take it, present).
+fn kind_only_keys(raw: &RawSource) -> [(&'static str, &'static str, bool); 10] {
+    [
+        ("instance", "rds", raw.instance.is_some()),
+        ("region", "rds", raw.region.is_some()),
+        ("endpoint", "rds", raw.endpoint.is_some()),
+        ("copy-to", "rds", raw.copy_to.is_some()),
+        ("database", "rds", raw.database.is_some()),
+        ("wait-timeout", "rds pgbackrest", raw.wait_timeout.is_some()),
+        ("stanza", "pgbackrest", raw.stanza.is_some()),
+        ("config", "pgbackrest", raw.config.is_some()),
+        ("backup", "pgbackrest", raw.backup.is_some()),
+        ("backup-type", "pgbackrest", raw.backup_type.is_some()),
+    ]
+}
+
+/// `kind`: pg_dump (the default, also for a bad kind), rds or pgbackrest, and the keys given
+/// that the kind does not take.
+fn method(raw: &RawSource, p: &mut Problems) -> SourceMethod {
+    let kind = raw.kind.as_deref().unwrap_or("postgres");
+    let method = match kind {
+        "postgres" => SourceMethod::PgDump,
+        "rds" => SourceMethod::Rds(rds_source(raw, p)),
+        "pgbackrest" => SourceMethod::PgBackRest(pgbackrest_source(raw, p)),
+        other => {
             p.push(
                 "source.kind",
                 format!("`{other}` is not a source kind"),
-                "use \"postgres\" (pg_dump) or \"rds\" (snapshots)",
+                "use \"postgres\" (pg_dump), \"rds\" (snapshots) or \"pgbackrest\" (physical backups)",
             );
-            None
+            return SourceMethod::PgDump;
         }
+    };
+    for (field, kinds, present) in kind_only_keys(raw) {
+        if present && !kinds.split(' ').any(|k| k == kind) {
+            let takes = kinds
+                .split(' ')
+                .map(|k| format!("kind = \"{k}\""))
+                .collect::<Vec<_>>()
+                .join(" or ");
+            p.push(
+                &format!("source.{field}"),
+                format!("`{field}` applies to {takes} sources only"),
+                format!("remove it, or set {takes}"),
+            );
+        }
+    }
+    method
+}
+
+/// `kind = "pgbackrest"`: the stanza in an existing `pgbackrest.conf`.
+fn pgbackrest_source(s: &RawSource, p: &mut Problems) -> PgBackRestSource {
+    let stanza = s.stanza.clone().unwrap_or_default();
+    if stanza.is_empty() {
+        p.push(
+            "source.stanza",
+            "a pgbackrest source needs the stanza pgBackRest backs the cluster up under",
+            "add stanza = \"main\" (the [section] of pgbackrest.conf naming pg1-path)",
+        );
+    } else if !stanza
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+    {
+        p.push(
+            "source.stanza",
+            format!("stanza `{stanza}` may only use letters, digits, `_`, `-` and `.`"),
+            "use the stanza's name as pgbackrest.conf spells it",
+        );
+    }
+    let config = s
+        .config
+        .clone()
+        .filter(|c| !c.is_empty())
+        .map(PathBuf::from);
+    if let Some(c) = &config {
+        if !c.is_file() {
+            p.push(
+                "source.config",
+                format!("`{}` is not a file", c.display()),
+                "point it at the pgbackrest.conf that names the stanza and its repositories (firedrill only reads it)",
+            );
+        }
+    }
+    let backup_type = match s.backup_type.as_deref() {
+        None | Some("full") => PgBackRestType::Full,
+        Some("diff") => PgBackRestType::Diff,
+        Some("incr") => PgBackRestType::Incr,
+        Some(other) => {
+            p.push(
+                "source.backup-type",
+                format!("`{other}` is not a pgBackRest backup type"),
+                "use \"full\", \"diff\" or \"incr\"",
+            );
+            PgBackRestType::Full
+        }
+    };
+    let backup_timeout = duration(s.wait_timeout.clone(), "source.wait-timeout", p)
+        .unwrap_or(Duration::from_secs(6 * 3600));
+    PgBackRestSource {
+        stanza,
+        config,
+        backup: s.backup.unwrap_or(true),
+        backup_type,
+        backup_timeout,
     }
 }
 
@@ -133,4 +212,16 @@ fn copy_to(values: Vec<toml::Value>, p: &mut Problems) -> Vec<RdsCopy> {
         }
     }
     copy_to
+}
+
+/// Physical backups restore into an ephemeral cluster only (a server database or an RDS
+/// instance cannot take a base backup).
+pub(super) fn physical_scratch(scratch: &ScratchSpec, p: &mut Problems) {
+    if !matches!(scratch, ScratchSpec::Ephemeral) {
+        p.push(
+            "drill.scratch",
+            "a pgbackrest source restores its physical backups into an ephemeral cluster only",
+            "set scratch = \"ephemeral\" (or remove it: ephemeral is the default)",
+        );
+    }
 }

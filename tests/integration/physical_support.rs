@@ -1,0 +1,314 @@
+//! A real source cluster protected by pgBackRest, for the physical backup tests: `initdb` as
+//! `postgres` (WAL segments of 1 MB, so archiving is quick) on a free loopback port, archiving
+//! through `pgbackrest archive-push` into two posix repositories (`repo1`, `repo2`: two
+//! regions), the stanza created. Everything lives in one temp folder owned by `postgres`; the
+//! cluster is stopped on drop, also when a test panics.
+//!
+//! A missing pgbackrest fails the test with how to install it, never skips it.
+
+#![allow(dead_code)]
+
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use firedrill::testing::SpecBuilder;
+
+use crate::support::Env;
+
+const BIN: &str = "/usr/lib/postgresql/15/bin";
+const INSTALL: &str = "install pgbackrest (apt-get install -y pgbackrest)";
+
+/// A running source cluster and its pgBackRest stanza.
+pub struct PhysicalSource {
+    dir: tempfile::TempDir,
+    owner: (u32, u32),
+    pub port: u16,
+    pub stanza: String,
+    stopped: bool,
+}
+
+impl PhysicalSource {
+    /// initdb, configure, start, `stanza-create`.
+    pub fn start() -> PhysicalSource {
+        require_pgbackrest();
+        let pg = nix::unistd::User::from_name("postgres")
+            .ok()
+            .flatten()
+            .expect("the OS user `postgres` runs the source cluster (apt-get install postgresql)");
+        let owner = (pg.uid.as_raw(), pg.gid.as_raw());
+        let dir = tempfile::Builder::new()
+            .prefix("firedrill-physical-")
+            .tempdir()
+            .unwrap();
+        let port = free_port();
+        let mut src = PhysicalSource {
+            dir,
+            owner,
+            port,
+            stanza: "main".into(),
+            stopped: true,
+        };
+        for d in ["", "repo1", "repo2", "log", "lock", "spool"] {
+            let p = src.path().join(d);
+            std::fs::create_dir_all(&p).unwrap();
+            src.chown(&p);
+        }
+        src.as_postgres(
+            &format!("{BIN}/initdb"),
+            &[
+                "--no-sync",
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "--wal-segsize=1",
+                "-D",
+                src.data().to_str().unwrap(),
+            ],
+        );
+        src.write_config();
+        let mut conf = std::fs::OpenOptions::new()
+            .append(true)
+            .open(src.data().join("postgresql.conf"))
+            .unwrap();
+        use std::io::Write;
+        writeln!(
+            conf,
+            "port = {port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{}'\n\
+             archive_mode = on\narchive_command = '{}'\narchive_timeout = 5s\nfsync = off",
+            src.path().display(),
+            src.archive_command()
+        )
+        .unwrap();
+        drop(conf);
+        src.as_postgres(
+            &format!("{BIN}/pg_ctl"),
+            &[
+                "-w",
+                "-D",
+                src.data().to_str().unwrap(),
+                "-l",
+                src.path().join("server.log").to_str().unwrap(),
+                "start",
+            ],
+        );
+        src.stopped = false;
+        src.pgbackrest(&["stanza-create"]);
+        src
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn data(&self) -> PathBuf {
+        self.path().join("pg")
+    }
+
+    /// The `pgbackrest.conf` naming the stanza and both repositories.
+    pub fn config(&self) -> PathBuf {
+        self.path().join("pgbackrest.conf")
+    }
+
+    pub fn repo(&self, n: u32) -> PathBuf {
+        self.path().join(format!("repo{n}"))
+    }
+
+    pub fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    /// The archive_command the cluster starts with.
+    pub fn archive_command(&self) -> String {
+        format!(
+            "pgbackrest --config={} --stanza={} archive-push %p",
+            self.config().display(),
+            self.stanza
+        )
+    }
+
+    /// A pgbackrest spec of this source: the stanza in [`PhysicalSource::config`], a folder
+    /// destination (firedrill's lease and reports), work dir and reports in `env`.
+    pub fn spec(&self, env: &Env, name: &str) -> SpecBuilder {
+        SpecBuilder::new(name)
+            .source("kind", "pgbackrest")
+            .source_url(&self.url())
+            .source("stanza", self.stanza.as_str())
+            .source("config", self.config().display().to_string())
+            .folder("primary", &env.dest("primary"))
+            .drill("from", "primary")
+            .drill("reports", env.reports().display().to_string())
+            .drill("work-dir", env.work().display().to_string())
+    }
+
+    /// Runs `pgbackrest <args>` for the stanza as `postgres`; panics with its output on failure.
+    pub fn pgbackrest(&self, args: &[&str]) -> String {
+        let config = format!("--config={}", self.config().display());
+        let stanza = format!("--stanza={}", self.stanza);
+        let mut all = vec![config.as_str(), stanza.as_str()];
+        all.extend(args);
+        self.as_postgres("pgbackrest", &all)
+    }
+
+    /// `pgbackrest info --output=json` of the stanza, read here (not by firedrill).
+    pub fn info(&self) -> serde_json::Value {
+        let out = self.pgbackrest(&["info", "--output=json"]);
+        let all: serde_json::Value = serde_json::from_str(&out).unwrap();
+        all.as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == self.stanza.as_str())
+            .cloned()
+            .unwrap_or_else(|| panic!("no stanza {} in {all}", self.stanza))
+    }
+
+    /// (repository key, label, type) of every backup pgBackRest lists.
+    pub fn backups(&self) -> Vec<(u64, String, String)> {
+        self.info()["backup"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| {
+                (
+                    b["database"]["repo-key"].as_u64().unwrap(),
+                    b["label"].as_str().unwrap().to_string(),
+                    b["type"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    }
+
+    pub async fn client(&self) -> tokio_postgres::Client {
+        let (client, conn) = tokio_postgres::connect(&self.url(), tokio_postgres::NoTls)
+            .await
+            .unwrap_or_else(|e| panic!("the physical source on port {}: {e}", self.port));
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        client
+    }
+
+    /// Sets the source's archive_command and reloads.
+    pub async fn set_archive_command(&self, command: &str) {
+        let c = self.client().await;
+        c.batch_execute(&format!(
+            "alter system set archive_command = '{}'",
+            command.replace('\'', "''")
+        ))
+        .await
+        .unwrap();
+        c.batch_execute("select pg_reload_conf()").await.unwrap();
+    }
+
+    /// Writes a little, switches WAL, and waits until the archiver has failed at least once.
+    pub async fn wait_for_archive_failure(&self) {
+        let c = self.client().await;
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            c.batch_execute(
+                "create table if not exists churn (n int); insert into churn values (1); select pg_switch_wal();",
+            )
+            .await
+            .unwrap();
+            let failed: i64 = c
+                .query_one("select failed_count from pg_stat_archiver", &[])
+                .await
+                .unwrap()
+                .get(0);
+            if failed > 0 {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the archiver did not fail within 60 s"
+            );
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+
+    fn write_config(&self) {
+        let p = self.path().display();
+        let text = format!(
+            "[global]\n\
+             repo1-path={p}/repo1\nrepo1-retention-full=99\n\
+             repo2-path={p}/repo2\nrepo2-retention-full=99\n\
+             log-path={p}/log\nlock-path={p}/lock\nspool-path={p}/spool\n\
+             start-fast=y\nlog-level-console=warn\n\n\
+             [{stanza}]\npg1-path={p}/pg\npg1-port={port}\npg1-socket-path={p}\n",
+            stanza = self.stanza,
+            port = self.port,
+        );
+        std::fs::write(self.config(), text).unwrap();
+        self.chown(&self.config());
+    }
+
+    fn chown(&self, p: &Path) {
+        nix::unistd::chown(p, Some(self.owner.0.into()), Some(self.owner.1.into())).unwrap();
+    }
+
+    fn as_postgres(&self, program: &str, args: &[&str]) -> String {
+        let out = self.command(program, args).output().unwrap_or_else(|e| {
+            panic!("cannot run {program}: {e}; {INSTALL} and the PostgreSQL 15 server")
+        });
+        assert!(
+            out.status.success(),
+            "{program} {args:?} failed: {}",
+            output_text(&out)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn command(&self, program: &str, args: &[&str]) -> Command {
+        let mut cmd = Command::new(program);
+        cmd.args(args)
+            .current_dir(self.path())
+            .uid(self.owner.0)
+            .gid(self.owner.1);
+        cmd
+    }
+}
+
+impl Drop for PhysicalSource {
+    fn drop(&mut self) {
+        if !self.stopped {
+            let _ = self
+                .command(
+                    &format!("{BIN}/pg_ctl"),
+                    &[
+                        "-D",
+                        self.data().to_str().unwrap(),
+                        "-m",
+                        "immediate",
+                        "stop",
+                    ],
+                )
+                .output();
+            self.stopped = true;
+        }
+    }
+}
+
+fn require_pgbackrest() {
+    match Command::new("pgbackrest").arg("version").output() {
+        Ok(o) if o.status.success() => {}
+        _ => panic!("pgbackrest is not installed: {INSTALL}"),
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn output_text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
