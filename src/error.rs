@@ -31,6 +31,8 @@ pub enum ErrorKind {
     Scratch,
     /// The run was interrupted (SIGINT/SIGTERM).
     Aborted,
+    /// A run went past its deadline (`drill.timeout`).
+    Timeout,
     /// Another run of the same spec holds the lease.
     Busy,
     /// Anything else.
@@ -100,6 +102,9 @@ impl Error {
     }
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Internal, message)
+    }
+    pub fn timeout(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Timeout, message)
     }
     pub fn aborted() -> Self {
         Self::new(ErrorKind::Aborted, "interrupted by a signal")

@@ -21,7 +21,13 @@ fn init_logging(format: cli::LogFormat) {
     }
 }
 
-/// Cancels the token on SIGINT or SIGTERM; cleanup then runs in the library.
+/// How long the process may take to stop after SIGINT/SIGTERM: inside a Kubernetes pod's
+/// default 30 s grace and the schedule daemon's 120 s.
+const STOP_WITHIN: std::time::Duration = std::time::Duration::from_secs(29);
+
+/// Cancels the token on SIGINT or SIGTERM; cleanup then runs in the library. Whatever is still
+/// running after [`STOP_WITHIN`] (a read blocked in a thread that cannot be interrupted, on a
+/// hung network mount) is abandoned: the process exits with 2.
 fn watch_signals(cancel: CancellationToken) {
     tokio::spawn(async move {
         use tokio::signal::unix::{signal, SignalKind};
@@ -36,6 +42,14 @@ fn watch_signals(cancel: CancellationToken) {
             _ = int.recv() => tracing::warn!(signal = "SIGINT", "Stopping: cleaning up."),
         }
         cancel.cancel();
+        std::thread::spawn(|| {
+            std::thread::sleep(STOP_WITHIN);
+            eprintln!(
+                "error: still stopping {} s after the signal: exiting; run `firedrill cleanup SPEC` to remove what was left",
+                STOP_WITHIN.as_secs()
+            );
+            std::process::exit(i32::from(Exit::CouldNotRun.code()));
+        });
     });
 }
 
@@ -84,5 +98,7 @@ fn main() -> ExitCode {
             }
         }
     });
+    // Threads still blocked (a read that cannot be interrupted) must not keep the process.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     code.into()
 }

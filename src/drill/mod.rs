@@ -104,13 +104,22 @@ pub async fn run(
     let mut st = execute::State::new(acquire_lease(spec, opts, &dests).await?);
     let started_at = Utc::now();
     info!(drill = %spec.name, "Drill started.");
+    let limit = spec.drill_timeout();
     let result = tokio::select! {
         r = execute::execute(spec, opts, &dests, cancel, &mut st) => r,
         // execute() notices the token itself; this is the backstop for a phase stuck elsewhere.
-        () = async { cancel.cancelled().await; tokio::time::sleep(Duration::from_secs(20)).await } => Err(Error::aborted()),
+        () = async { cancel.cancelled().await; tokio::time::sleep(ABORT_BACKSTOP).await } => Err(Error::aborted()),
+        () = tokio::time::sleep(limit) => Err(timed_out(limit, &st)),
     };
     let (cleanup, kept_url) = match st.scratch.as_mut() {
         None => (None, None),
+        Some(s) if cancel.is_cancelled() => {
+            // Stopping on a signal: the process has seconds left, not minutes.
+            let settle = settle_scratch(s.as_mut(), false);
+            tokio::time::timeout(CLEANUP_ON_SIGNAL, settle)
+                .await
+                .unwrap_or_else(|_| (Some(cleanup_unfinished()), None))
+        }
         Some(s) => settle_scratch(s.as_mut(), opts.keep && result.is_ok()).await,
     };
     let report = report::build(spec, opts, started_at, &st, result, cleanup);
@@ -131,6 +140,34 @@ pub async fn run(
         stored: Some(stored?),
         kept_url,
     })
+}
+
+/// How long a phase may take to notice a signal before the drill stops waiting for it.
+const ABORT_BACKSTOP: Duration = Duration::from_secs(15);
+
+/// How long removing the scratch target may take once a signal asked the drill to stop.
+const CLEANUP_ON_SIGNAL: Duration = Duration::from_secs(10);
+
+/// A cleanup cut short by the signal's deadline.
+fn cleanup_unfinished() -> CleanupOutcome {
+    CleanupOutcome {
+        removed: false,
+        kept: false,
+        detail: format!(
+            "removing the scratch target did not finish within {} s of the signal: run `firedrill cleanup SPEC`",
+            CLEANUP_ON_SIGNAL.as_secs()
+        ),
+    }
+}
+
+/// The error of a drill stopped by `drill.timeout`, naming the phase it was in.
+fn timed_out(limit: Duration, st: &execute::State) -> Error {
+    let phase = st.clock.current().unwrap_or_else(|| "locate".into());
+    Error::timeout(format!(
+        "the drill ran past its timeout of {} in phase `{phase}`",
+        humantime::format_duration(limit)
+    ))
+    .hint("raise drill.timeout (default: four times targets.rto, at least 1h), or a check's timeout, or find what hangs")
 }
 
 /// One drill of a spec at a time: a refused drill writes no report (it did not run). An

@@ -150,7 +150,7 @@ fn verdict(
             reasons.push(e.render());
             match e.kind {
                 ErrorKind::Aborted => Verdict::Aborted,
-                ErrorKind::Integrity | ErrorKind::Restore => Verdict::Failed,
+                ErrorKind::Integrity | ErrorKind::Restore | ErrorKind::Timeout => Verdict::Failed,
                 _ => Verdict::Error,
             }
         }

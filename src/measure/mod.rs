@@ -21,6 +21,8 @@ pub struct Phase {
 #[derive(Debug, Default)]
 pub struct PhaseClock {
     pub phases: Vec<Phase>,
+    /// The phase started last, so a run stopped by its deadline can say where it was.
+    current: std::sync::Mutex<Option<String>>,
 }
 
 /// A phase in progress.
@@ -61,6 +63,9 @@ impl Running {
 impl PhaseClock {
     pub fn start(&self, name: &str) -> Running {
         tracing::info!(phase = name, "Phase started.");
+        if let Ok(mut c) = self.current.lock() {
+            *c = Some(name.to_string());
+        }
         Running {
             name: name.to_string(),
             started_at: Utc::now(),
@@ -70,6 +75,11 @@ impl PhaseClock {
 
     pub fn end(&mut self, running: Running, bytes: Option<u64>) -> &Phase {
         self.push(running.finish(bytes))
+    }
+
+    /// The phase started last.
+    pub fn current(&self) -> Option<String> {
+        self.current.lock().ok().and_then(|c| c.clone())
     }
 
     /// Records a phase that was finished elsewhere (phases that ran concurrently).

@@ -233,6 +233,8 @@ pub struct DrillPolicy {
     /// After the checks, inject known faults and prove each is caught (`negative-controls`,
     /// default true).
     pub negative_controls: bool,
+    /// The drill's deadline (`drill.timeout`); unset: [`DrillSpec::drill_timeout`] decides.
+    pub timeout: Option<Duration>,
 }
 
 #[derive(Debug, Default)]
@@ -245,7 +247,13 @@ pub struct Targets {
 pub struct CheckSpec {
     pub name: String,
     pub kind: CheckKind,
+    /// How long the check may run (`timeout`, default [`CHECK_TIMEOUT`]): the server's
+    /// `statement_timeout` and a deadline on the client.
+    pub timeout: Duration,
 }
+
+/// A check's default `timeout`.
+pub const CHECK_TIMEOUT: Duration = Duration::from_secs(600);
 
 #[derive(Debug, Clone)]
 pub enum CheckKind {
@@ -284,6 +292,15 @@ pub struct ToolsSpec {
 }
 
 impl DrillSpec {
+    /// How long a drill may run before it is stopped and failed: `drill.timeout`, else four
+    /// times the RTO target, and at least an hour.
+    pub fn drill_timeout(&self) -> Duration {
+        self.drill.timeout.unwrap_or_else(|| {
+            let rto = self.targets.rto.map(|t| t * 4).unwrap_or_default();
+            rto.max(Duration::from_secs(3600))
+        })
+    }
+
     /// The destination with this name.
     pub fn destination(&self, name: &str) -> Option<&DestinationSpec> {
         self.destinations.iter().find(|d| d.name == name)

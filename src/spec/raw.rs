@@ -146,6 +146,7 @@ pub struct RawDrill {
     pub work_dir: Option<String>,
     pub run_as: Option<String>,
     pub negative_controls: Option<bool>,
+    pub timeout: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -174,6 +175,7 @@ pub struct RawCheck {
     pub column: Option<String>,
     pub within: Option<String>,
     pub heapallindexed: Option<bool>,
+    pub timeout: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tokio_postgres::{Client, SimpleQueryMessage};
 
+use super::deadline;
 use crate::pg::{conn::pg_message, quote_qualified};
 use crate::source::fingerprint::TableRows;
 use crate::source::{fingerprint, Fingerprint};
@@ -43,42 +44,32 @@ pub async fn run_checks(
     expected: &Fingerprint,
     recovery_point: DateTime<Utc>,
 ) -> Checked {
-    // The restored fingerprint is taken once, before amcheck installs its extension.
-    let needs_fp = checks
+    // The restored fingerprint is taken once, before amcheck installs its extension, within
+    // the longest timeout of the checks that compare it.
+    let fp_limit = checks
         .iter()
-        .any(|c| matches!(c.kind, CheckKind::RowCounts | CheckKind::Schema));
-    let restored = if needs_fp {
-        Some(fingerprint::take(client, None).await.map_err(|e| e.message))
-    } else {
-        None
+        .filter(|c| matches!(c.kind, CheckKind::RowCounts | CheckKind::Schema))
+        .map(|c| c.timeout)
+        .max();
+    let restored = match fp_limit {
+        Some(limit) => Some(
+            deadline::within(client, limit, fingerprint::take(client, None))
+                .await
+                .and_then(|r| r.map_err(|e| e.message)),
+        ),
+        None => None,
     };
     let mut out = Vec::with_capacity(checks.len());
     for check in checks {
         let start = Instant::now();
-        let no_fingerprint = expected.tables.is_empty() && expected.objects.is_empty();
-        let (expected_text, actual, pass, details) = match &check.kind {
-            CheckKind::RowCounts | CheckKind::Schema if no_fingerprint => (
-                "the backup's fingerprint".into(),
-                "this backup has no fingerprint (RDS snapshots carry none)".into(),
-                false,
-                vec!["use sql checks for RDS drills".into()],
-            ),
-            CheckKind::Sql { sql, expect } => sql_check(client, sql, expect).await,
-            CheckKind::RowCounts => match restored.as_ref().expect("taken above") {
-                Ok(fp) => row_counts(expected, fp),
-                Err(e) => ("fingerprint".into(), e.clone(), false, vec![]),
-            },
-            CheckKind::Schema => match restored.as_ref().expect("taken above") {
-                Ok(fp) => schema(expected, fp),
-                Err(e) => ("fingerprint".into(), e.clone(), false, vec![]),
-            },
-            CheckKind::Freshness {
-                table,
-                column,
-                within,
-            } => freshness(client, table, column, *within, recovery_point).await,
-            CheckKind::Amcheck { heapallindexed } => amcheck(client, *heapallindexed).await,
-        };
+        let outcome = deadline::within(
+            client,
+            check.timeout,
+            one(client, check, expected, restored.as_ref(), recovery_point),
+        )
+        .await;
+        let (expected_text, actual, pass, details) =
+            outcome.unwrap_or_else(|why| (check.kind.label().to_string(), why, false, vec![]));
         let result = CheckResult {
             name: check.name.clone(),
             kind: check.kind.label().into(),
@@ -97,17 +88,59 @@ pub async fn run_checks(
     }
 }
 
+/// Runs one check.
+async fn one(
+    client: &Client,
+    check: &CheckSpec,
+    expected: &Fingerprint,
+    restored: Option<&std::result::Result<Fingerprint, String>>,
+    recovery_point: DateTime<Utc>,
+) -> Outcome {
+    let no_fingerprint = expected.tables.is_empty() && expected.objects.is_empty();
+    match (&check.kind, restored) {
+        (CheckKind::RowCounts | CheckKind::Schema, _) if no_fingerprint => (
+            "the backup's fingerprint".into(),
+            "this backup has no fingerprint (RDS snapshots carry none)".into(),
+            false,
+            vec!["use sql checks for RDS drills".into()],
+        ),
+        (CheckKind::Sql { sql, expect }, _) => sql_check(client, sql, expect).await,
+        (CheckKind::RowCounts | CheckKind::Schema, Some(Err(_)) | None) => {
+            ("fingerprint".into(), e_or(restored), false, vec![])
+        }
+        (CheckKind::RowCounts, Some(Ok(fp))) => row_counts(expected, fp),
+        (CheckKind::Schema, Some(Ok(fp))) => schema(expected, fp),
+        (
+            CheckKind::Freshness {
+                table,
+                column,
+                within,
+            },
+            _,
+        ) => freshness(client, table, column, *within, recovery_point).await,
+        (CheckKind::Amcheck { heapallindexed }, _) => amcheck(client, *heapallindexed).await,
+    }
+}
+
+/// Why the restored fingerprint is missing.
+fn e_or(restored: Option<&std::result::Result<Fingerprint, String>>) -> String {
+    match restored {
+        Some(Err(e)) => e.clone(),
+        _ => "the restored database's fingerprint was not taken".into(),
+    }
+}
+
 /// What a check found: expected (in words), actual, pass, details.
 pub(super) type Outcome = (String, String, bool, Vec<String>);
 
-/// A check whose query failed.
+/// A check whose query failed: one cancelled by `statement_timeout` ran past its `timeout`.
 fn query_failed(expected: String, e: &tokio_postgres::Error) -> Outcome {
-    (
-        expected,
-        format!("query failed: {}", pg_message(e)),
-        false,
-        vec![],
-    )
+    let actual = if e.code() == Some(&tokio_postgres::error::SqlState::QUERY_CANCELED) {
+        format!("timed out: {} (the check's `timeout`)", pg_message(e))
+    } else {
+        format!("query failed: {}", pg_message(e))
+    };
+    (expected, actual, false, vec![])
 }
 
 pub(super) async fn sql_check(

@@ -2,6 +2,7 @@
 
 mod checks;
 pub mod controls;
+mod deadline;
 mod expect;
 
 pub use checks::{run_checks, CheckResult, Checked};

@@ -4,6 +4,7 @@
 mod bad_paths;
 mod browser;
 mod controls;
+mod deadlines;
 mod evidence;
 mod fleet;
 mod notify;

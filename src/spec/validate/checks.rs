@@ -1,8 +1,8 @@
 //! `[[check]]`: what a drill verifies in the restored database.
 
-use super::duration;
+use super::{duration, positive};
 use crate::spec::raw::RawCheck;
-use crate::spec::{CheckKind, CheckSpec, Problems};
+use crate::spec::{CheckKind, CheckSpec, Problems, CHECK_TIMEOUT};
 use crate::verify::Expect;
 
 pub(super) fn checks(raw: Vec<RawCheck>, p: &mut Problems) -> Vec<CheckSpec> {
@@ -40,6 +40,12 @@ fn check(c: RawCheck, i: usize, p: &mut Problems) -> Option<CheckSpec> {
         .clone()
         .unwrap_or_else(|| if c.sql.is_some() { "sql" } else { "" }.into());
     let heapallindexed = c.heapallindexed.is_some();
+    let timeout = positive(
+        duration(c.timeout.clone(), &format!("{key}.timeout"), p),
+        &format!("{key}.timeout"),
+        p,
+    )
+    .unwrap_or(CHECK_TIMEOUT);
     let kind = match kind.as_str() {
         "sql" => sql(c, &key, p)?,
         "row-counts" | "schema" | "amcheck" => whole_database(c, &key, &kind, p),
@@ -60,7 +66,11 @@ fn check(c: RawCheck, i: usize, p: &mut Problems) -> Option<CheckSpec> {
             "remove it",
         );
     }
-    Some(CheckSpec { name, kind })
+    Some(CheckSpec {
+        name,
+        kind,
+        timeout,
+    })
 }
 
 /// Reports each field given that a check of `kind` does not take.

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
-use super::{duration, jobs, schedule};
+use super::{duration, jobs, positive, schedule};
 use crate::spec::raw::{RawDrill, RawScratchRds, RawScratchServer};
 use crate::spec::{
     key_path, DestinationSpec, DrillPolicy, Problems, RdsPassword, RdsScratch, ScratchSpec,
@@ -51,6 +51,11 @@ pub(super) fn drill(
         work_dir,
         run_as: raw.run_as.unwrap_or_else(|| "postgres".into()),
         negative_controls: raw.negative_controls.unwrap_or(true),
+        timeout: positive(
+            duration(raw.timeout, "drill.timeout", p),
+            "drill.timeout",
+            p,
+        ),
     }
 }
 

@@ -179,6 +179,17 @@ fn duration(value: Option<String>, key: &str, p: &mut Problems) -> Option<Durati
     }
 }
 
+/// A duration that must be above zero (a deadline of 0 would fail everything at once).
+fn positive(d: Option<Duration>, key: &str, p: &mut Problems) -> Option<Duration> {
+    match d {
+        Some(d) if d.is_zero() => {
+            p.push(key, "must be longer than 0 s", "write e.g. \"10m\"");
+            None
+        }
+        other => other,
+    }
+}
+
 /// A parallelism setting: 1 to 64, the cores available when unset.
 fn jobs(value: Option<i64>, field: &str, p: &mut Problems) -> usize {
     match value {

@@ -153,31 +153,54 @@ pub struct Subject<'a> {
     pub recovery_point: DateTime<Utc>,
 }
 
-/// Runs the database controls of every check that passed, in the spec's order. A check that
-/// already failed needs no proof that it can fail.
+/// Runs the database controls of every check that passed, in the spec's order, each within
+/// its check's `timeout`. A check that already failed needs no proof that it can fail.
 pub async fn run(s: &Subject<'_>) -> Vec<Control> {
     let mut out = Vec::new();
     for (check, result) in s.checks.iter().zip(s.results) {
-        let start = Instant::now();
+        if matches!(check.kind, CheckKind::Amcheck { .. }) {
+            continue;
+        }
         let name = check.name.as_str();
-        let control = match &check.kind {
-            CheckKind::Amcheck { .. } => continue,
-            _ if !result.pass => Control::new(check.kind.label(), Some(name), "none")
-                .with(ControlStatus::NotApplicable, "the check already failed"),
-            // Two controls, each timed on its own.
-            CheckKind::RowCounts => {
-                out.extend(rows::controls(s, name).await);
-                continue;
+        if !result.pass {
+            out.push(
+                Control::new(check.kind.label(), Some(name), "none")
+                    .with(ControlStatus::NotApplicable, "the check already failed"),
+            );
+            continue;
+        }
+        let start = Instant::now();
+        match super::deadline::within(s.client, check.timeout, of(s, check)).await {
+            Ok(controls) => out.extend(controls),
+            Err(why) => {
+                // The transaction of the control that hung is still open.
+                txn::rollback(s.client).await;
+                out.push(
+                    Control::new(check.kind.label(), Some(name), "the control's fault")
+                        .with(ControlStatus::Unknown, why)
+                        .timed(start),
+                );
             }
-            CheckKind::Schema => schema::control(s, name).await,
-            CheckKind::Freshness {
-                table,
-                column,
-                within,
-            } => freshness::control(s, name, table, column, *within).await,
-            CheckKind::Sql { sql, expect } => sql::control(s.client, name, sql, expect).await,
-        };
-        out.push(control.timed(start));
+        }
     }
     out
+}
+
+/// The controls of one check that passed.
+async fn of(s: &Subject<'_>, check: &CheckSpec) -> Vec<Control> {
+    let start = Instant::now();
+    let name = check.name.as_str();
+    let one = match &check.kind {
+        // Two controls, each timed on its own.
+        CheckKind::RowCounts => return rows::controls(s, name).await,
+        CheckKind::Schema => schema::control(s, name).await,
+        CheckKind::Freshness {
+            table,
+            column,
+            within,
+        } => freshness::control(s, name, table, column, *within).await,
+        CheckKind::Sql { sql, expect } => sql::control(s.client, name, sql, expect).await,
+        CheckKind::Amcheck { .. } => return Vec::new(),
+    };
+    vec![one.timed(start)]
 }
