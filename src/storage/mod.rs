@@ -7,6 +7,7 @@ mod destination;
 mod file;
 pub mod lease;
 mod memory;
+mod regular;
 mod s3;
 
 use std::sync::Arc;

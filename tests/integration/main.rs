@@ -5,6 +5,7 @@ mod bad_paths;
 mod browser;
 mod evidence;
 mod fleet;
+mod leftovers;
 mod notify;
 mod ops;
 mod progress;

@@ -12,7 +12,7 @@ use crate::catalog::{layout, manifest::ObjectEntry, Manifest};
 use crate::pipeline::{decode, keys::Identity, DecodeError, Decoded};
 use crate::progress::{Meter, MeteredRead};
 use crate::storage::{ByteStream, Destination};
-use crate::{Error, Result};
+use crate::{Error, ErrorKind, Result};
 
 /// A private spool file that is deleted when dropped.
 pub struct Spool {
@@ -87,14 +87,23 @@ pub async fn fetch(
     checked(dest, manifest, obj, &key, decoded, cancel)
 }
 
-/// Opens an object the manifest lists. One that is missing makes the set unrestorable from
-/// this copy: an integrity failure naming it (exit 1), not a store that cannot be read.
+/// Opens an object the manifest lists. One that is missing, or that is not an object at all
+/// (a FIFO or a link in a folder), makes the set unrestorable from this copy: an integrity
+/// failure naming it (exit 1), not a store that cannot be read.
 ///
 /// # Errors
-/// [`crate::ErrorKind::Integrity`] when the object is missing, else the store's error.
+/// [`crate::ErrorKind::Integrity`] when the object is missing or not an object, else the
+/// store's error.
 pub(crate) async fn open_listed(dest: &Destination, key: &str) -> Result<ByteStream> {
     match dest.store.get(key).await {
         Ok(stream) => Ok(stream),
+        Err(e) if e.kind == ErrorKind::Integrity => Err(Error::integrity(format!(
+            "destination `{}`: {}: the backup cannot be restored from this copy",
+            dest.name, e.message
+        ))
+        .hint(e.hint.unwrap_or_else(|| {
+            "restore from another copy with --from, and run a new backup".into()
+        }))),
         Err(e) => match dest.store.head(key).await {
             Ok(None) => Err(Error::integrity(format!(
                 "object `{key}` that the manifest lists is missing from destination `{}` ({}): the backup cannot be restored from this copy",

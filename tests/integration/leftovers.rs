@@ -1,0 +1,97 @@
+//! A drill leaves nothing behind and is not held up by what it finds: objects that are not
+//! regular files, a killed drill's decrypted data, a running drill's scratch database,
+//! multipart uploads of a killed backup.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::Duration;
+
+use crate::support::{firedrill, text, Env, SourceDb};
+
+/// Runs the firedrill binary with `args`, killed and failed after `limit`: a run that hangs
+/// fails the test instead of hanging it.
+async fn firedrill_within(limit: Duration, args: &[&str]) -> Output {
+    let run = tokio::process::Command::new(env!("CARGO_BIN_EXE_firedrill"))
+        .args(args)
+        .env("FIREDRILL_LOG", "info")
+        .env_remove("FIREDRILL_IDENTITY")
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .output();
+    match tokio::time::timeout(limit, run).await {
+        Ok(out) => out.expect("the firedrill binary runs"),
+        Err(_) => panic!(
+            "`firedrill {}` did not end within {limit:?}",
+            args.join(" ")
+        ),
+    }
+}
+
+/// Runs `firedrill cleanup SPEC` when dropped, so a test that fails (a drill killed at its
+/// deadline) leaves no scratch target running. Declare it after the [`Env`].
+struct CleanupOnDrop(PathBuf);
+
+impl Drop for CleanupOnDrop {
+    fn drop(&mut self) {
+        let _ = firedrill(&["cleanup", self.0.to_str().unwrap()]);
+    }
+}
+
+/// A spec `name` of `db` in `env`, backed up once: its path and the backup id.
+fn backed_up(env: &Env, name: &str, db: &SourceDb) -> (PathBuf, String) {
+    let spec = env.write(&env.spec(name, &db.url()));
+    let out = firedrill(&["backup", spec.to_str().unwrap(), "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    (spec, v["backup_id"].as_str().unwrap().to_string())
+}
+
+/// The data object of backup `id` of `name` in destination `dest`.
+fn data_object(env: &Env, dest: &str, name: &str, id: &str) -> PathBuf {
+    env.dest(dest).join(name).join(id).join("data.dump.zst.age")
+}
+
+/// A drill from `dr` whose object is `what` ends at once with exit 1, naming the object and
+/// the destination as an unrestorable copy, and leaves no scratch behind.
+async fn drill_refuses(env: &Env, spec: &Path, what: &str) {
+    let out = firedrill_within(Duration::from_secs(60), &["drill", spec.to_str().unwrap()]).await;
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{what}: {all}");
+    assert!(
+        all.contains("data.dump.zst.age") && all.contains("`dr`"),
+        "names the object and the destination: {all}"
+    );
+    assert!(
+        all.contains(&format!("{what}, not a regular file"))
+            && all.contains("cannot be restored from this copy"),
+        "{all}"
+    );
+    env.assert_no_leftovers();
+}
+
+#[tokio::test]
+async fn an_object_that_is_a_fifo_or_a_link_fails_the_drill_at_once() {
+    let db = SourceDb::create("create table t (id int); insert into t values (1), (2);").await;
+    let env = Env::new();
+    let (spec, id) = backed_up(&env, "fifo", &db);
+    let _cleanup = CleanupOnDrop(spec.clone());
+    let object = data_object(&env, "dr", "fifo", &id);
+
+    // A FIFO with no writer: reading it would wait forever.
+    std::fs::remove_file(&object).unwrap();
+    nix::unistd::mkfifo(
+        &object,
+        nix::sys::stat::Mode::S_IRUSR | nix::sys::stat::Mode::S_IWUSR,
+    )
+    .unwrap();
+    drill_refuses(&env, &spec, "a FIFO").await;
+
+    // A link, even to the very bytes of the backup, is not an object the backup wrote.
+    std::fs::remove_file(&object).unwrap();
+    std::os::unix::fs::symlink(data_object(&env, "primary", "fifo", &id), &object).unwrap();
+    drill_refuses(&env, &spec, "a symbolic link").await;
+
+    // The intact copy still restores.
+    let out = firedrill(&["drill", spec.to_str().unwrap(), "--from", "primary"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+}
