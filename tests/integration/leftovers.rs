@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::Duration;
 
-use crate::support::{firedrill, text, Env, SourceDb};
+use crate::spawned::Spawned;
+use crate::support::{databases_named_like, firedrill, text, Env, SourceDb, PG};
 
 /// Runs the firedrill binary with `args`, killed and failed after `limit`: a run that hangs
 /// fails the test instead of hanging it.
@@ -94,4 +95,98 @@ async fn an_object_that_is_a_fifo_or_a_link_fails_the_drill_at_once() {
     // The intact copy still restores.
     let out = firedrill(&["drill", spec.to_str().unwrap(), "--from", "primary"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+}
+
+/// A spec `name` of `db` restoring into databases named `prefix...` on the test server, with
+/// one sql check `slow` (which must give 1), backed up once: its path.
+fn server_scratch_spec(env: &Env, name: &str, db: &SourceDb, prefix: &str, slow: &str) -> PathBuf {
+    let spec = env.write(
+        &env.spec(name, &db.url())
+            .scratch_server(&format!("{PG}/postgres"), prefix)
+            .sql_check("slow", slow, "== 1"),
+    );
+    let out = firedrill(&["backup", spec.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    spec
+}
+
+/// Polls `done` every 50 ms until it holds, failing after `limit` or when `child` ends.
+async fn wait_for(
+    what: &str,
+    child: &mut Spawned,
+    limit: Duration,
+    mut done: impl FnMut() -> bool,
+) {
+    let deadline = std::time::Instant::now() + limit;
+    while !done() {
+        assert!(
+            child.exited().is_none(),
+            "the drill ended before {what}:\n{}",
+            child.output()
+        );
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no {what} after {limit:?}:\n{}",
+            child.output()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The value `sql` gives on the test server's `postgres` database (psql, unaligned).
+fn psql_value(sql: &str) -> String {
+    let out = std::process::Command::new("psql")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "-d",
+            "postgres",
+            "-qAtc",
+            sql,
+        ])
+        .output()
+        .expect("psql runs");
+    assert!(out.status.success(), "psql: {}", text(&out));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+#[tokio::test]
+async fn cleanup_leaves_the_scratch_database_of_a_running_drill_alone() {
+    let db = SourceDb::with_rows(50).await;
+    let env = Env::new();
+    let prefix = format!("fdlive{}_", firedrill::catalog::layout::random_hex(2));
+    let spec = server_scratch_spec(&env, "live", &db, &prefix, "select 1 from pg_sleep(8)");
+    let _cleanup = CleanupOnDrop(spec.clone());
+    let spec = spec.to_str().unwrap();
+
+    let mut drill = Spawned::start(&["drill", spec], env.path());
+    let scratch = format!("{prefix}live_");
+    wait_for(
+        "check running in the scratch database",
+        &mut drill,
+        Duration::from_secs(90),
+        || {
+            psql_value(&format!(
+                "select count(*) from pg_stat_activity where starts_with(datname, '{scratch}') \
+             and query like '%pg_sleep%' and pid <> pg_backend_pid()"
+            )) != "0"
+        },
+    )
+    .await;
+
+    let out = firedrill(&["cleanup", spec]);
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    assert!(said.contains("in use by a running drill"), "{said}");
+    assert_eq!(databases_named_like(&prefix).await, 1, "{said}");
+
+    let status = drill.wait(Duration::from_secs(120));
+    assert_eq!(status.code(), Some(0), "{}", drill.output());
+    assert_eq!(
+        databases_named_like(&prefix).await,
+        0,
+        "the drill dropped it"
+    );
 }
