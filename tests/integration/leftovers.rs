@@ -190,3 +190,85 @@ async fn cleanup_leaves_the_scratch_database_of_a_running_drill_alone() {
         "the drill dropped it"
     );
 }
+
+/// Pids of the `pg_restore` processes restoring into a database (not `--version` or
+/// `--list`) whose parent is `parent`.
+fn pg_restores_of(parent: u32) -> Vec<u32> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else {
+            continue;
+        };
+        // `pid (comm) state ppid ...`
+        let Some((comm, rest)) = stat.split_once(") ") else {
+            continue;
+        };
+        let ppid = rest.split_whitespace().nth(1).and_then(|p| p.parse().ok());
+        let restoring = std::fs::read(e.path().join("cmdline"))
+            .is_ok_and(|c| String::from_utf8_lossy(&c).contains("--dbname="));
+        if comm.ends_with("(pg_restore") && ppid == Some(parent) && restoring {
+            out.push(pid);
+        }
+    }
+    out
+}
+
+/// Every file below `dir` with whether it holds `needle`.
+fn files_below(dir: &Path, needle: &[u8]) -> Vec<(PathBuf, bool)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let bytes = std::fs::read(&p).unwrap_or_default();
+                let holds = bytes.windows(needle.len()).any(|w| w == needle);
+                out.push((p, holds));
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_drill_killed_during_its_restore_leaves_no_decrypted_data_on_disk() {
+    let canary = format!("plaintext-{}", firedrill::catalog::layout::random_hex(6));
+    let db = SourceDb::create(&format!(
+        "create table t (id int primary key, v text); \
+         insert into t select g, '{canary}' || g from generate_series(1, 400000) g;"
+    ))
+    .await;
+    let env = Env::new();
+    let prefix = format!("fdkill{}_", firedrill::catalog::layout::random_hex(2));
+    let spec = server_scratch_spec(&env, "kill", &db, &prefix, "select 1");
+    let _cleanup = CleanupOnDrop(spec.clone());
+    let spec = spec.to_str().unwrap();
+
+    let mut drill = Spawned::start(&["drill", spec], env.path());
+    let pid = drill.child.id();
+    wait_for(
+        "pg_restore restoring",
+        &mut drill,
+        Duration::from_secs(120),
+        || !pg_restores_of(pid).is_empty(),
+    )
+    .await;
+    drill.child.kill().unwrap();
+    drill.child.wait().unwrap();
+
+    let left = files_below(&env.work(), canary.as_bytes());
+    assert!(
+        left.is_empty(),
+        "files left in the work dir by the killed drill (path, holds plaintext): {left:?}"
+    );
+
+    // Its scratch database is no longer in use: `cleanup` removes it.
+    let out = firedrill(&["cleanup", spec]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(databases_named_like(&prefix).await, 0, "{}", text(&out));
+}
