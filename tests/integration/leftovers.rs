@@ -272,3 +272,129 @@ async fn a_drill_killed_during_its_restore_leaves_no_decrypted_data_on_disk() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert_eq!(databases_named_like(&prefix).await, 0, "{}", text(&out));
 }
+
+/// Starts a multipart upload of `key` in `bucket` (us-east-1) with one part, never completed.
+async fn unfinished_upload(bucket: &str, key: &str) {
+    let c = crate::s3::client("us-east-1").await;
+    let id = c
+        .create_multipart_upload()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap()
+        .upload_id()
+        .unwrap()
+        .to_string();
+    c.upload_part()
+        .bucket(bucket)
+        .key(key)
+        .upload_id(&id)
+        .part_number(1)
+        .body(aws_sdk_s3::primitives::ByteStream::from_static(
+            b"parts of a killed backup",
+        ))
+        .send()
+        .await
+        .unwrap();
+}
+
+/// Keys of the unfinished multipart uploads in `bucket`, sorted.
+async fn uploads_in(bucket: &str) -> Vec<String> {
+    let out = crate::s3::client("us-east-1")
+        .await
+        .list_multipart_uploads()
+        .bucket(bucket)
+        .send()
+        .await
+        .unwrap();
+    let mut keys: Vec<String> = out
+        .uploads()
+        .iter()
+        .filter_map(|u| u.key().map(str::to_string))
+        .collect();
+    keys.sort();
+    keys
+}
+
+/// `prune --json` of `spec`, which must exit 0: the aborted uploads of its one destination.
+fn pruned_uploads(spec: &Path) -> Vec<String> {
+    let out = firedrill(&["prune", spec.to_str().unwrap(), "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    v[0]["aborted_uploads"]
+        .as_array()
+        .unwrap_or_else(|| panic!("aborted_uploads in {v:#}"))
+        .iter()
+        .map(|u| u.as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn unfinished_uploads_of_killed_backups_are_aborted_by_prune_and_backup() {
+    crate::s3::aws_env();
+    let db = SourceDb::with_rows(10).await;
+    let env = Env::new();
+    let bucket = crate::s3::bucket("us-east-1", false).await;
+    let spec_with_grace = |grace: &str| {
+        env.write(
+            &firedrill::testing::SpecBuilder::new("upl")
+                .source_url(&db.url())
+                .recipients(&[&env.recipient])
+                .destination("primary", &format!("s3://{bucket}/fd"))
+                .with("region", "us-east-1")
+                .with("endpoint", crate::s3::endpoint().as_str())
+                .drill("identity-file", env.key().display().to_string())
+                .drill("reports", env.reports().display().to_string())
+                .drill("work-dir", env.work().display().to_string())
+                .set("backup.retention", "keep-last", 1)
+                .set("backup.retention", "orphan-grace", grace),
+        )
+    };
+    let ours = "fd/upl/20261201T000000Z-abcdef/data.dump.zst.age";
+    // Another prefix of the bucket, and another spec whose name starts like this one's.
+    let others = [
+        "elsewhere/upl/x.age",
+        "fd/upl2/20261201T000000Z-abcdef/data.age",
+    ];
+    for key in [ours, others[0], others[1]] {
+        unfinished_upload(&bucket, key).await;
+    }
+    let all: Vec<String> = {
+        let mut v = vec![ours.to_string(), others[0].into(), others[1].into()];
+        v.sort();
+        v
+    };
+
+    // Younger than the grace: a backup may still be writing it.
+    let spec = spec_with_grace("1h");
+    assert!(pruned_uploads(&spec).is_empty());
+    assert_eq!(uploads_in(&bucket).await, all);
+
+    // Past the grace, but a backup of the spec holds its lease: left alone.
+    let spec = spec_with_grace("0s");
+    let primary = firedrill::storage::open(env.load(&spec).destination("primary").unwrap())
+        .await
+        .unwrap();
+    let lease = firedrill::storage::lease::acquire(&primary, "upl", "backup", None)
+        .await
+        .unwrap();
+    assert!(pruned_uploads(&spec).is_empty());
+    assert_eq!(uploads_in(&bucket).await, all);
+    lease.release().await;
+
+    // Past the grace, no backup running: only this spec's upload is aborted, and reported.
+    let aborted = pruned_uploads(&spec);
+    assert_eq!(aborted.len(), 1, "{aborted:?}");
+    assert!(
+        aborted[0].starts_with("upl/20261201T000000Z-abcdef/data.dump.zst.age (started "),
+        "{aborted:?}"
+    );
+    assert_eq!(uploads_in(&bucket).await, others);
+
+    // The next backup aborts one too.
+    unfinished_upload(&bucket, ours).await;
+    let out = firedrill(&["backup", spec.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(uploads_in(&bucket).await, others, "{}", text(&out));
+}
