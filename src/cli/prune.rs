@@ -45,6 +45,14 @@ pub async fn run(args: PruneArgs) -> Result<Exit> {
         for id in &o.orphans {
             out!("  {verb} incomplete set {id} (no manifest)");
         }
+        let abort = if args.dry_run {
+            "would abort"
+        } else {
+            "aborted"
+        };
+        for upload in &o.aborted_uploads {
+            out!("  {abort} unfinished upload {upload}");
+        }
     }
     Ok(code)
 }

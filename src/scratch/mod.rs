@@ -3,6 +3,7 @@
 //! the spec's prefix and a `COMMENT ON DATABASE` marker, checked before any drop.
 
 mod ephemeral;
+mod in_use;
 pub mod rds;
 mod server;
 

@@ -1,10 +1,12 @@
 //! Scratch databases on an existing server: `<prefix><drill>_<backup-id>`, marked with
-//! `COMMENT ON DATABASE` and dropped only when both prefix and marker are present.
+//! `COMMENT ON DATABASE` and dropped only when both prefix and marker are present, and by a
+//! sweep only when no running drill holds its lock ([`super::in_use`]).
 
 use async_trait::async_trait;
 use secrecy::SecretString;
 use tokio_postgres::Client;
 
+use super::in_use::{self, Held};
 use super::{CleanupOutcome, ScratchInfo, ScratchTarget, MARKER};
 use crate::pg::{conn::pg_message, quote_ident, quote_literal, PgTarget};
 use crate::{Error, Result};
@@ -17,6 +19,8 @@ pub struct ServerDatabase {
     server_version: String,
     removed: bool,
     kept: bool,
+    /// The lock that tells `cleanup` this database is in use, held until it is dropped.
+    in_use: Option<Held>,
 }
 
 /// `<prefix><drill>_<backup-id>`, lowercased, limited to 63 bytes.
@@ -94,6 +98,14 @@ impl ServerDatabase {
         let client = admin.connect("the scratch server").await?;
         let server_version = server_version(&client, &admin, source_major).await?;
         let name = database_name(prefix, drill, backup_id);
+        // Held before the database exists and until it is dropped.
+        let Some(in_use) = in_use::hold(&admin, &name).await? else {
+            return Err(Error::scratch(format!(
+                "scratch database `{name}` on {} is in use by a running drill",
+                admin.display()
+            ))
+            .hint("wait for that drill to end, or give this spec another drill.scratch.prefix"));
+        };
         // A leftover from an earlier run of this drill is ours to replace; anything else is refused.
         drop_marked(&client, prefix, &name).await?;
         create_marked(&client, &admin, &name, drill, backup_id).await?;
@@ -105,6 +117,7 @@ impl ServerDatabase {
             server_version,
             removed: false,
             kept: false,
+            in_use: Some(in_use),
         })
     }
 }
@@ -192,6 +205,7 @@ impl ScratchTarget for ServerDatabase {
         let client = self.admin.connect("the scratch server").await?;
         drop_marked(&client, &self.prefix, &self.name).await?;
         self.removed = true;
+        self.in_use = None;
         Ok(CleanupOutcome {
             removed: true,
             kept: false,
@@ -201,11 +215,14 @@ impl ScratchTarget for ServerDatabase {
 
     fn keep(&mut self) -> String {
         self.kept = true;
+        // A kept database is for a person now: `cleanup` may remove it.
+        self.in_use = None;
         self.target.display().to_string()
     }
 }
 
-/// Drops every marked `<prefix><drill>_*` database on the server.
+/// Drops every marked `<prefix><drill>_*` database on the server that no running drill
+/// uses; one in use is left alone and reported.
 pub async fn sweep(url: &SecretString, prefix: &str, drill: &str) -> Result<Vec<CleanupOutcome>> {
     let admin = PgTarget::from_url(url, "drill.scratch.server")?;
     let client = admin.connect("the scratch server").await?;
@@ -228,7 +245,16 @@ pub async fn sweep(url: &SecretString, prefix: &str, drill: &str) -> Result<Vec<
         if !marker.contains(&format!(" drill={drill} ")) {
             continue;
         }
+        if !in_use::try_lock(&client, &name).await? {
+            out.push(CleanupOutcome {
+                removed: false,
+                kept: true,
+                detail: format!("database `{name}` is in use by a running drill: left alone"),
+            });
+            continue;
+        }
         let removal = drop_marked(&client, prefix, &name).await;
+        in_use::unlock(&client, &name).await?;
         out.push(CleanupOutcome::swept(
             removal,
             format!("dropped database `{name}`"),

@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use tokio::io::AsyncWriteExt;
 
+use super::regular::{self, OpenError};
 use super::{random_hex, ByteStream, ObjectInfo, ObjectStore};
 use crate::{Error, Result};
 
@@ -67,6 +68,32 @@ impl FileStore {
             _ => "check the destination's disk",
         };
         Error::storage(format!("cannot {what} `{key}` in {}: {e}", self.describe())).hint(hint)
+    }
+
+    /// An object that is a FIFO, a link or anything but a regular file: nothing a backup
+    /// wrote, so the copy is damaged (never read: a FIFO would block the read forever).
+    fn not_regular(&self, key: &str, what: &str) -> Error {
+        Error::integrity(format!(
+            "object `{key}` in {} is {what}, not a regular file",
+            self.describe()
+        ))
+        .hint("firedrill reads only regular files: replace it with the object from another copy, or restore from another copy with --from")
+    }
+
+    fn open_err(&self, what: &str, key: &str, e: OpenError) -> Error {
+        match e {
+            OpenError::NotRegular(kind) => self.not_regular(key, kind),
+            OpenError::Io(e) => self.err(what, key, e),
+        }
+    }
+
+    /// Opens `key` for reading if it is a regular file (see [`regular::open`]).
+    async fn open_regular(&self, key: &str) -> Result<std::fs::File> {
+        let path = self.path(key)?;
+        tokio::task::spawn_blocking(move || regular::open(&path))
+            .await
+            .map_err(|e| Error::internal(e.to_string()))?
+            .map_err(|e| self.open_err("read", key, e))
     }
 
     async fn temp_for(&self, path: &Path, key: &str) -> Result<PathBuf> {
@@ -182,9 +209,11 @@ impl ObjectStore for FileStore {
         let path = self.path(key)?;
         let tmp = self.temp_for(&path, key).await?;
         let t = tmp.clone();
-        let copied = tokio::task::spawn_blocking(move || -> std::io::Result<()> {
-            std::fs::copy(&from, &t)?;
-            std::fs::File::open(&t)?.sync_all()
+        let copied = tokio::task::spawn_blocking(move || -> std::result::Result<(), OpenError> {
+            let mut src = regular::open(&from)?;
+            let mut dst = std::fs::File::create(&t).map_err(OpenError::Io)?;
+            std::io::copy(&mut src, &mut dst).map_err(OpenError::Io)?;
+            dst.sync_all().map_err(OpenError::Io)
         })
         .await
         .map_err(|e| Error::internal(e.to_string()))?;
@@ -195,7 +224,7 @@ impl ObjectStore for FileStore {
             }
             Err(e) => {
                 let _ = tokio::fs::remove_file(&tmp).await;
-                Err(self.err("copy", key, e))
+                Err(self.open_err("copy", key, e))
             }
         }
     }
@@ -217,11 +246,18 @@ impl ObjectStore for FileStore {
                 .open(&lock_path)?;
             let _held = nix::fcntl::Flock::lock(lock, nix::fcntl::FlockArg::LockExclusive)
                 .map_err(|(_, e)| std::io::Error::from(e))?;
-            match std::fs::read(&p) {
+            match regular::read(&p) {
                 Ok(now) if now == expected => {}
                 Ok(_) => return Ok(false),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
-                Err(e) => return Err(e),
+                Err(OpenError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
+                    return Ok(false)
+                }
+                Err(OpenError::Io(e)) => return Err(e),
+                Err(OpenError::NotRegular(kind)) => {
+                    return Err(std::io::Error::other(format!(
+                        "it is {kind}, not a regular file"
+                    )))
+                }
             }
             {
                 let mut f = std::fs::File::create(&t)?;
@@ -294,26 +330,27 @@ impl ObjectStore for FileStore {
     }
 
     async fn get(&self, key: &str) -> Result<ByteStream> {
-        let path = self.path(key)?;
-        match tokio::fs::File::open(&path).await {
-            Ok(f) => Ok(Box::new(tokio::io::BufReader::with_capacity(1 << 20, f))),
-            Err(e) => Err(self.err("read", key, e)),
-        }
+        let f = tokio::fs::File::from_std(self.open_regular(key).await?);
+        Ok(Box::new(tokio::io::BufReader::with_capacity(1 << 20, f)))
     }
 
     async fn get_bytes(&self, key: &str) -> Result<Option<Bytes>> {
         let path = self.path(key)?;
-        match tokio::fs::read(&path).await {
+        let read = tokio::task::spawn_blocking(move || regular::read(&path))
+            .await
+            .map_err(|e| Error::internal(e.to_string()))?;
+        match read {
             Ok(b) => Ok(Some(Bytes::from(b))),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(self.err("read", key, e)),
+            Err(OpenError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(self.open_err("read", key, e)),
         }
     }
 
     async fn head(&self, key: &str) -> Result<Option<u64>> {
         let path = self.path(key)?;
-        match tokio::fs::metadata(&path).await {
-            Ok(m) => Ok(Some(m.len())),
+        match tokio::fs::symlink_metadata(&path).await {
+            Ok(m) if m.is_file() => Ok(Some(m.len())),
+            Ok(m) => Err(self.not_regular(key, regular::describe(m.file_type()))),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(self.err("inspect", key, e)),
         }

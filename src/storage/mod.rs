@@ -7,6 +7,7 @@ mod destination;
 mod file;
 pub mod lease;
 mod memory;
+mod regular;
 mod s3;
 
 use std::sync::Arc;
@@ -39,6 +40,16 @@ pub struct ObjectInfo {
     pub size: u64,
 }
 
+/// A multipart upload that was started and never completed nor aborted (a killed backup).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaleUpload {
+    /// The key it was uploading to.
+    pub key: String,
+    pub started_at: chrono::DateTime<chrono::Utc>,
+    /// Why aborting it failed; `None` when it was aborted (or, in a dry run, would be).
+    pub error: Option<String>,
+}
+
 /// A place that stores objects by key.
 #[async_trait]
 pub trait ObjectStore: Send + Sync {
@@ -65,6 +76,19 @@ pub trait ObjectStore: Send + Sync {
         _prefix: &str,
         _age: std::time::Duration,
     ) -> Result<Vec<String>> {
+        Ok(Vec::new())
+    }
+
+    /// Multipart uploads under `prefix` started more than `older_than` ago and never
+    /// completed nor aborted (a backup killed mid-upload): invisible as objects, but their
+    /// parts stay stored. Aborts them unless `dry_run`, and returns them. Stores without
+    /// multipart uploads have none.
+    async fn abort_stale_uploads(
+        &self,
+        _prefix: &str,
+        _older_than: std::time::Duration,
+        _dry_run: bool,
+    ) -> Result<Vec<StaleUpload>> {
         Ok(Vec::new())
     }
 

@@ -518,6 +518,18 @@ async fn sigterm_mid_drill_aborts_and_cleans_up() {
     backup_ok(Path::new(spec));
 
     let mut child = Spawned::start(&["drill", spec], env.path());
+    let fds = format!("/proc/{}/fd", child.pid());
+    let work = env.work().display().to_string();
+    // The spool has no name: the drill holds it open in the work dir.
+    let spool_open = || -> bool {
+        std::fs::read_dir(&fds)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| std::fs::read_link(e.path()).ok())
+            .map(|l| l.display().to_string())
+            .any(|l| l.starts_with(&work) && l.ends_with(" (deleted)"))
+    };
     let entries = |prefix: &str| -> bool {
         std::fs::read_dir(env.work())
             .into_iter()
@@ -537,9 +549,9 @@ async fn sigterm_mid_drill_aborts_and_cleans_up() {
         entries("scratch-")
     });
     // Wait for the spool too, so the signal lands while data is fetched or restored.
-    wait_until("a spool- file", Duration::from_secs(90), || {
+    wait_until("an open spool file", Duration::from_secs(90), || {
         still_running();
-        entries("spool-")
+        spool_open()
     });
     sigterm(&child.pid());
     let status = child.wait(Duration::from_secs(60));

@@ -22,12 +22,12 @@ use firedrill::testing::SpecBuilder;
 const DATA_SQL: &str = "create table t(g int primary key, v text); \
     insert into t select g, md5(g::text) || repeat('x', 100) from generate_series(1, 300000) g;";
 
-fn endpoint() -> String {
+pub(crate) fn endpoint() -> String {
     std::env::var("FIREDRILL_S3_ENDPOINT").unwrap_or_else(|_| "http://127.0.0.1:4566".into())
 }
 
 /// LocalStack accepts any static credentials; the instance metadata service is never asked.
-fn aws_env() {
+pub(crate) fn aws_env() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         std::env::set_var("AWS_ACCESS_KEY_ID", "test");
@@ -36,7 +36,7 @@ fn aws_env() {
     });
 }
 
-async fn client(region: &str) -> aws_sdk_s3::Client {
+pub(crate) async fn client(region: &str) -> aws_sdk_s3::Client {
     aws_env();
     let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new(region.to_string()))
@@ -50,7 +50,7 @@ async fn client(region: &str) -> aws_sdk_s3::Client {
 }
 
 /// A bucket with a unique name; `lock` enables Object Lock (and so versioning).
-async fn bucket(region: &str, lock: bool) -> String {
+pub(crate) async fn bucket(region: &str, lock: bool) -> String {
     let name = format!("fdtest-{}-{}", region, layout::random_hex(4));
     let c = client(region).await;
     let mut req = c

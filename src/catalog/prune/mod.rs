@@ -1,7 +1,8 @@
 //! `firedrill prune`: delete backup sets the retention policy no longer keeps. Never the
 //! newest set a drill verified, never one a running drill uses, never past Object Lock
 //! retention; the manifest goes first, so a half-deleted set is never listed as complete.
-//! Sets without a manifest (a killed backup) are swept once older than a grace period.
+//! Sets without a manifest (a killed backup) and its unfinished multipart uploads are swept
+//! once older than a grace period.
 
 mod orphans;
 
@@ -35,6 +36,9 @@ pub struct PruneOutcome {
     pub expected: BTreeSet<String>,
     /// Incomplete sets (no manifest) swept.
     pub orphans: Vec<String>,
+    /// Unfinished multipart uploads of killed backups aborted (in a dry run, to be aborted):
+    /// `<key> (started <time>)`. One that could not be aborted is in `refused`.
+    pub aborted_uploads: Vec<String>,
 }
 
 /// Sets a destination protects for every destination: its newest drill-verified set and the
@@ -183,6 +187,7 @@ pub async fn prune(
         refused: BTreeMap::new(),
         expected: BTreeSet::new(),
         orphans: Vec::new(),
+        aborted_uploads: Vec::new(),
     };
     for set in sets.iter().filter(|s| !kept.contains_key(&s.id)) {
         if dry_run {

@@ -1,7 +1,7 @@
-//! Incomplete sets (a killed backup: objects but no manifest) and temporary files of writes
-//! killed mid-way, swept once older than the grace period. Nothing is swept while a backup
-//! runs: its data exists before its manifest. A manifest this firedrill cannot read (newer
-//! format, damage) is never swept.
+//! Incomplete sets (a killed backup: objects but no manifest), temporary files of writes
+//! killed mid-way and unfinished multipart uploads, swept once older than the grace period.
+//! Nothing is swept while a backup runs: its data exists before its manifest. A manifest this
+//! firedrill cannot read (newer format, damage) is never swept.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -38,6 +38,9 @@ pub(super) async fn sweep(
         orphan_keys.clear();
         partials.clear();
     }
+    if !backup_running {
+        aborted_uploads(dest, drill, orphan_grace, dry_run, out).await?;
+    }
     // Temporary files of writes killed mid-way (never visible as objects).
     for path in partials {
         if !dry_run {
@@ -61,6 +64,39 @@ pub(super) async fn sweep(
             }
         }
         out.orphans.push(id);
+    }
+    Ok(())
+}
+
+/// Aborts `drill`'s multipart uploads in `dest` older than `grace` (S3), recording them in
+/// `out`; one whose abort failed is refused with the reason.
+///
+/// # Errors
+/// When the uploads cannot be listed.
+async fn aborted_uploads(
+    dest: &Destination,
+    drill: &str,
+    grace: Duration,
+    dry_run: bool,
+    out: &mut PruneOutcome,
+) -> Result<()> {
+    let stale = dest
+        .store
+        .abort_stale_uploads(&format!("{drill}/"), grace, dry_run)
+        .await?;
+    for u in stale {
+        let started = u
+            .started_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        match u.error {
+            Some(why) => {
+                out.refused
+                    .insert(format!("unfinished upload of {}", u.key), why);
+            }
+            None => out
+                .aborted_uploads
+                .push(format!("{} (started {started})", u.key)),
+        }
     }
     Ok(())
 }

@@ -29,6 +29,7 @@ mod config;
 mod copy;
 mod multipart;
 mod settings;
+mod stale;
 
 pub(crate) use settings::parse_url;
 pub use settings::{ObjectLock, S3Destination, S3Options, Sse};
@@ -79,6 +80,16 @@ impl S3Store {
     }
 
     /// Maps an SDK error to one that names the bucket, region, destination and the fix.
+    /// `full` without the destination's prefix: the key the store's callers use.
+    fn relative(&self, full: &str) -> String {
+        let strip = if self.prefix.is_empty() {
+            0
+        } else {
+            self.prefix.len() + 1
+        };
+        full[strip.min(full.len())..].to_string()
+    }
+
     fn err<E>(&self, op: &str, key: &str, e: SdkError<E, HttpResponse>) -> Error
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
@@ -261,6 +272,15 @@ impl ObjectStore for S3Store {
         }
         out.sort_by(|a, b| a.key.cmp(&b.key));
         Ok(out)
+    }
+
+    async fn abort_stale_uploads(
+        &self,
+        prefix: &str,
+        older_than: std::time::Duration,
+        dry_run: bool,
+    ) -> Result<Vec<super::StaleUpload>> {
+        self.stale_uploads(prefix, older_than, dry_run).await
     }
 
     async fn delete(&self, key: &str) -> Result<()> {

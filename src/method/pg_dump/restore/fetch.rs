@@ -1,9 +1,13 @@
 //! fetch -> verify SHA-256 -> age decrypt -> zstd decompress -> spool file.
 //!
 //! The plain dump is spooled to a private (0600) file in the work dir because `pg_restore -j`
-//! needs a seekable archive; the file is removed as soon as the restore ends.
+//! needs a seekable archive. The file has no name: it is created unlinked, so it vanishes with
+//! the last descriptor, even when firedrill is killed with SIGKILL, and no decrypted data is
+//! ever left on disk. `pg_restore` reads it as [`ARCHIVE`], its standard input reopened by
+//! name, which its `-j` workers (forked, with the same descriptors) reopen too.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use std::process::Stdio;
 
 use tokio_util::io::SyncIoBridge;
 use tokio_util::sync::CancellationToken;
@@ -12,48 +16,85 @@ use crate::catalog::{layout, manifest::ObjectEntry, Manifest};
 use crate::pipeline::{decode, keys::Identity, DecodeError, Decoded};
 use crate::progress::{Meter, MeteredRead};
 use crate::storage::{ByteStream, Destination};
-use crate::{Error, Result};
+use crate::{Error, ErrorKind, Result};
 
-/// A private spool file that is deleted when dropped.
+/// The name `pg_restore` opens the spool by: its standard input (see [`Spool::stdin`]).
+/// Opening it gives a descriptor of its own (its own offset) on the same file.
+pub const ARCHIVE: &str = "/dev/fd/0";
+
+/// A private spool file without a name in the work dir: it is freed when the last
+/// descriptor closes, whatever ends the process.
 pub struct Spool {
-    pub path: PathBuf,
+    file: std::fs::File,
 }
 
 impl Spool {
-    /// Creates an empty 0600 file in `dir`.
+    /// Creates an empty, unlinked 0600 file in `dir` (`O_TMPFILE`; where the file system has
+    /// none, a new file removed at once), and a descriptor to write the dump into.
     ///
     /// # Errors
     /// [`crate::ErrorKind::Scratch`] when `dir` is not writable.
     pub fn create(dir: &Path) -> Result<(Self, std::fs::File)> {
-        use std::os::unix::fs::OpenOptionsExt;
         std::fs::create_dir_all(dir).map_err(|e| {
             Error::scratch(format!("cannot create work dir `{}`: {e}", dir.display()))
                 .hint("set drill.work-dir to a writable folder")
         })?;
-        // The pid in the name lets `cleanup` remove spools of runs that were killed.
-        let path = dir.join(format!(
-            "spool-{}-{}.dump",
-            std::process::id(),
-            layout::random_hex(6)
-        ));
-        let file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&path)
-            .map_err(|e| {
-                Error::scratch(format!(
-                    "cannot create spool file `{}`: {e}",
-                    path.display()
-                ))
-            })?;
-        Ok((Self { path }, file))
+        let file = unnamed(dir).map_err(|e| {
+            Error::scratch(format!(
+                "cannot create a spool file in work dir `{}`: {e}",
+                dir.display()
+            ))
+            .hint("set drill.work-dir to a writable folder")
+        })?;
+        let spool = Self { file };
+        let writer = spool.descriptor()?;
+        Ok((spool, writer))
+    }
+
+    fn descriptor(&self) -> Result<std::fs::File> {
+        self.file
+            .try_clone()
+            .map_err(|e| Error::scratch(format!("cannot share the spool file: {e}")))
+    }
+
+    /// Standard input for a `pg_restore` child that reads the archive as [`ARCHIVE`].
+    ///
+    /// # Errors
+    /// [`crate::ErrorKind::Scratch`] when no descriptor is left.
+    pub fn stdin(&self) -> Result<Stdio> {
+        Ok(Stdio::from(self.descriptor()?))
     }
 }
 
-impl Drop for Spool {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
+/// An unlinked read-write 0600 file in `dir`.
+fn unnamed(dir: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let tmpfile = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .mode(0o600)
+        .custom_flags(libc::O_TMPFILE)
+        .open(dir);
+    match tmpfile {
+        Ok(f) => Ok(f),
+        // File systems without O_TMPFILE: a name for an instant. The pid in it lets `cleanup`
+        // remove the empty file should the process die in between.
+        Err(e) if matches!(e.raw_os_error(), Some(libc::EOPNOTSUPP | libc::EISDIR)) => {
+            let path = dir.join(format!(
+                "spool-{}-{}.dump",
+                std::process::id(),
+                layout::random_hex(6)
+            ));
+            let f = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&path)?;
+            std::fs::remove_file(&path)?;
+            Ok(f)
+        }
+        Err(e) => Err(e),
     }
 }
 
@@ -87,14 +128,23 @@ pub async fn fetch(
     checked(dest, manifest, obj, &key, decoded, cancel)
 }
 
-/// Opens an object the manifest lists. One that is missing makes the set unrestorable from
-/// this copy: an integrity failure naming it (exit 1), not a store that cannot be read.
+/// Opens an object the manifest lists. One that is missing, or that is not an object at all
+/// (a FIFO or a link in a folder), makes the set unrestorable from this copy: an integrity
+/// failure naming it (exit 1), not a store that cannot be read.
 ///
 /// # Errors
-/// [`crate::ErrorKind::Integrity`] when the object is missing, else the store's error.
+/// [`crate::ErrorKind::Integrity`] when the object is missing or not an object, else the
+/// store's error.
 pub(crate) async fn open_listed(dest: &Destination, key: &str) -> Result<ByteStream> {
     match dest.store.get(key).await {
         Ok(stream) => Ok(stream),
+        Err(e) if e.kind == ErrorKind::Integrity => Err(Error::integrity(format!(
+            "destination `{}`: {}: the backup cannot be restored from this copy",
+            dest.name, e.message
+        ))
+        .hint(e.hint.unwrap_or_else(|| {
+            "restore from another copy with --from, and run a new backup".into()
+        }))),
         Err(e) => match dest.store.head(key).await {
             Ok(None) => Err(Error::integrity(format!(
                 "object `{key}` that the manifest lists is missing from destination `{}` ({}): the backup cannot be restored from this copy",

@@ -127,7 +127,7 @@ async fn restore_archive(
     let target = run.scratch.as_ref().expect("provisioned").target();
     let jobs = run.spec.drill.jobs;
     let phase = run.clock.start("restore");
-    let entries = pg_restore::toc_entries(pg_restore, &spool.path).await;
+    let entries = pg_restore::toc_entries(pg_restore, spool).await;
     let parts_size: u64 = m
         .objects
         .iter()
@@ -144,28 +144,11 @@ async fn restore_archive(
         let dest = run.dest;
         plain
             + parts::restore(
-                pg_restore,
-                target,
-                &spool.path,
-                dest,
-                m,
-                identities,
-                jobs,
-                &items,
-                run.cancel,
+                pg_restore, target, spool, dest, m, identities, jobs, &items, run.cancel,
             )
             .await?
     } else {
-        pg_restore::pg_restore(
-            pg_restore,
-            target,
-            &spool.path,
-            None,
-            jobs,
-            &items,
-            run.cancel,
-        )
-        .await?;
+        pg_restore::pg_restore(pg_restore, target, spool, None, jobs, &items, run.cancel).await?;
         plain
     };
     drop(display);

@@ -164,7 +164,7 @@ async fn commit(part: &TablePart, mut sink: Sink, rest: BytesMut) -> Result<()> 
 pub async fn restore(
     tool: &crate::pg::PgTool,
     target: &PgTarget,
-    archive: &std::path::Path,
+    archive: &super::fetch::Spool,
     dest: &Destination,
     manifest: &Manifest,
     identities: Arc<Vec<Identity>>,

@@ -1,12 +1,12 @@
 //! `pg_restore` of a spooled archive into the scratch target: the whole archive, or one
 //! section (`pre-data`, `data`, `post-data`) around the table parts.
 
-use std::path::Path;
 use std::process::Stdio;
 
 use tokio::process::Command;
 use tokio_util::sync::CancellationToken;
 
+use super::fetch::{Spool, ARCHIVE};
 use super::progress_lines;
 use crate::pg::{child, PgTarget, PgTool};
 use crate::progress::Meter;
@@ -23,7 +23,7 @@ use crate::{Error, ErrorKind, Result};
 pub async fn pg_restore(
     tool: &PgTool,
     target: &PgTarget,
-    archive: &Path,
+    archive: &Spool,
     section: Option<&str>,
     jobs: usize,
     items: &Meter,
@@ -43,8 +43,8 @@ pub async fn pg_restore(
     ])
     .arg(format!("--jobs={jobs}"))
     .arg(format!("--dbname={}", target.dbname()))
-    .arg(archive)
-    .stdin(Stdio::null())
+    .arg(ARCHIVE)
+    .stdin(archive.stdin()?)
     .stdout(Stdio::null())
     .stderr(Stdio::piped())
     .kill_on_drop(true);
@@ -75,11 +75,11 @@ pub async fn pg_restore(
 
 /// Entries of `archive`'s table of contents (what `pg_restore --list` lists): the total of
 /// the restore's progress. `None` when it cannot be read (the restore will say why).
-pub async fn toc_entries(tool: &PgTool, archive: &Path) -> Option<u64> {
+pub async fn toc_entries(tool: &PgTool, archive: &Spool) -> Option<u64> {
     let out = Command::new(&tool.path)
         .arg("--list")
-        .arg(archive)
-        .stdin(Stdio::null())
+        .arg(ARCHIVE)
+        .stdin(archive.stdin().ok()?)
         .output()
         .await
         .ok()?;
