@@ -7,7 +7,7 @@ use std::process::Output;
 use std::time::Duration;
 
 use crate::spawned::Spawned;
-use crate::support::{databases_named_like, firedrill, text, Env, SourceDb, PG};
+use crate::support::{admin_value, databases_named_like, firedrill, text, Env, SourceDb, PG};
 
 /// Runs the firedrill binary with `args`, killed and failed after `limit`: a run that hangs
 /// fails the test instead of hanging it.
@@ -133,25 +133,6 @@ async fn wait_for(
     }
 }
 
-/// The value `sql` gives on the test server's `postgres` database (psql, unaligned).
-fn psql_value(sql: &str) -> String {
-    let out = std::process::Command::new("psql")
-        .args([
-            "-h",
-            "127.0.0.1",
-            "-U",
-            "postgres",
-            "-d",
-            "postgres",
-            "-qAtc",
-            sql,
-        ])
-        .output()
-        .expect("psql runs");
-    assert!(out.status.success(), "psql: {}", text(&out));
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
 #[tokio::test]
 async fn cleanup_leaves_the_scratch_database_of_a_running_drill_alone() {
     let db = SourceDb::with_rows(50).await;
@@ -168,7 +149,7 @@ async fn cleanup_leaves_the_scratch_database_of_a_running_drill_alone() {
         &mut drill,
         Duration::from_secs(90),
         || {
-            psql_value(&format!(
+            admin_value(&format!(
                 "select count(*) from pg_stat_activity where starts_with(datname, '{scratch}') \
              and query like '%pg_sleep%' and pid <> pg_backend_pid()"
             )) != "0"

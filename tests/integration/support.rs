@@ -76,21 +76,33 @@ impl Drop for SourceDb {
     }
 }
 
+/// `psql` as postgres on the test server's `postgres` database, unaligned, running `sql`.
+fn admin_psql(sql: &str) -> Command {
+    let mut c = Command::new("psql");
+    c.args([
+        "-h",
+        "127.0.0.1",
+        "-U",
+        "postgres",
+        "-d",
+        "postgres",
+        "-qAtc",
+    ])
+    .arg(sql);
+    c
+}
+
 /// Runs `sql` as postgres on the test server with psql, ignoring the outcome (for cleanup in
 /// `Drop`, where no async runtime may be left).
 pub fn admin_sql(sql: &str) {
-    let _ = Command::new("psql")
-        .args([
-            "-h",
-            "127.0.0.1",
-            "-U",
-            "postgres",
-            "-d",
-            "postgres",
-            "-qAtc",
-        ])
-        .arg(sql)
-        .output();
+    let _ = admin_psql(sql).output();
+}
+
+/// The value `sql` gives on the test server's `postgres` database.
+pub fn admin_value(sql: &str) -> String {
+    let out = admin_psql(sql).output().expect("psql runs");
+    assert!(out.status.success(), "psql: {}", text(&out));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
 /// Flips one bit in the middle of a stored object.
