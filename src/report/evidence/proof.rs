@@ -6,6 +6,7 @@
 use serde::Serialize;
 
 use super::chain::Signature;
+pub use crate::report::store::mirror::Mirrors;
 
 /// How one report is proven.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -19,19 +20,6 @@ pub enum Proof {
     Mirrored,
     /// Neither: nothing shows the report was not edited.
     Unproven,
-}
-
-/// What the mirrors show about one report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mirrors {
-    /// Not compared (no spec: the destinations are not known).
-    NotCompared,
-    /// Compared, and no destination holds a copy.
-    NoCopy,
-    /// A copy in a destination has other bytes.
-    Differ,
-    /// Every copy held has the same bytes.
-    Match,
 }
 
 impl Proof {

@@ -11,7 +11,6 @@ use bytes::Bytes;
 use tracing::warn;
 
 use super::{file_name, reports};
-use crate::report::evidence::proof::Mirrors;
 use crate::report::evidence::{sha256_hex, Finding, PUBLIC_KEY_FILE};
 use crate::storage::Destination;
 use crate::{Error, Result};
@@ -35,6 +34,19 @@ async fn listed(dest: &Destination, drill: &str) -> Result<Vec<(String, String)>
             (!name.contains('/')).then_some((o.key, name))
         })
         .collect())
+}
+
+/// What the mirrors show about one report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mirrors {
+    /// Not compared (no spec: the destinations are not known).
+    NotCompared,
+    /// Compared, and no destination holds a copy.
+    NoCopy,
+    /// A copy in a destination has other bytes.
+    Differ,
+    /// Every copy held has the same bytes.
+    Match,
 }
 
 /// Mirrors the report files `names` of `folder` (a drill's report folder) into every
