@@ -76,6 +76,18 @@ fn a_pgbackrest_spec_loads_and_refuses_fingerprint_checks_and_server_scratch() {
         text(&out)
     );
 
+    // `from` may name a repository for this source; a target is refused for other methods.
+    let spec = env.load_spec(&base.clone().drill("from", "repo2"));
+    assert_eq!(spec.drill.from, "repo2");
+    let dump = env.write(&env.spec("dump", "postgres://postgres@127.0.0.1:5432/postgres"));
+    let out = firedrill(&["drill", dump.to_str().unwrap(), "--target", "immediate"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("are for point-in-time drills of pgbackrest sources"),
+        "{}",
+        text(&out)
+    );
+
     let no_stanza = env.write(&base.unset("source", "stanza"));
     let out = firedrill(&["check", "--offline", no_stanza.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
