@@ -3,10 +3,14 @@ use std::time::Duration;
 use clap::Args;
 use tokio_util::sync::CancellationToken;
 
+use chrono::{DateTime, Utc};
+
 use firedrill::catalog::layout;
 use firedrill::catalog::Pick;
 use firedrill::drill::{self, DrillOptions, DrillOutcome};
 use firedrill::fleet::{self, Operation, Outcome, Run};
+use firedrill::method::pgbackrest;
+use firedrill::spec::{DrillSpec, PitrTarget, SourceMethod};
 use firedrill::{Error, Exit, Result};
 
 use super::SpecArgs;
@@ -24,9 +28,18 @@ pub struct DrillArgs {
     /// Restore a random complete backup from within this long ago (e.g. 7d).
     #[arg(long, value_parser = humantime::parse_duration)]
     pub random_within: Option<Duration>,
-    /// Read from this destination instead of drill.from.
+    /// Read from this destination instead of drill.from (pgbackrest sources: a repository,
+    /// e.g. repo1).
     #[arg(long)]
     pub from: Option<String>,
+    /// pgbackrest sources: recover to the end of the archive (`latest`, the default) or only
+    /// to the end of the backup (`immediate`).
+    #[arg(long, value_parser = ["latest", "immediate"], conflicts_with = "target_time")]
+    pub target: Option<String>,
+    /// pgbackrest sources: recover to this moment (RFC 3339, e.g. 2026-12-01T10:00:00Z),
+    /// from the newest backup that ended before it.
+    #[arg(long, value_parser = parse_time, conflicts_with_all = ["backup", "random_within"])]
+    pub target_time: Option<DateTime<Utc>>,
     /// Leave the scratch target running and print how to connect.
     #[arg(long)]
     pub keep: bool,
@@ -41,18 +54,21 @@ pub async fn run(args: DrillArgs, cancel: &CancellationToken) -> Result<Exit> {
             || args.random_within.is_some()
             || args.from.is_some()
             || args.keep
+            || args.target.is_some()
+            || args.target_time.is_some()
         {
             return Err(Error::spec(
                 "--all runs every spec's latest backup with its own settings",
             )
-            .hint("drop --dry-run, --backup, --random-within, --from and --keep, or drill one spec"));
+            .hint("drop --dry-run, --backup, --random-within, --from, --target, --target-time and --keep, or drill one spec"));
         }
         return super::fleet::run_all(&args.spec, &args.all, Operation::Drill, cancel).await;
     }
-    let spec = args.spec.load()?;
+    let mut spec = args.spec.load()?;
+    set_target(&mut spec, &args)?;
     let opts = DrillOptions {
         pick: pick(&args)?,
-        from: args.from.clone(),
+        from: from(&spec, &args),
         keep: args.keep,
         trigger: "manual".into(),
     };
@@ -72,10 +88,48 @@ pub async fn run(args: DrillArgs, cancel: &CancellationToken) -> Result<Exit> {
     Ok(outcome.exit_code())
 }
 
+fn parse_time(s: &str) -> std::result::Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| format!("{e}: give an RFC 3339 time, e.g. 2026-12-01T10:00:00Z"))
+}
+
+/// `--target` / `--target-time` into the pgbackrest source; refused for other methods.
+fn set_target(spec: &mut DrillSpec, args: &DrillArgs) -> Result<()> {
+    let target = match (args.target.as_deref(), args.target_time) {
+        (_, Some(t)) => PitrTarget::Time(t),
+        (Some("immediate"), None) => PitrTarget::Immediate,
+        (Some(_), None) => PitrTarget::Latest,
+        (None, None) => return Ok(()),
+    };
+    match &mut spec.source.method {
+        SourceMethod::PgBackRest(src) => {
+            src.target = target;
+            Ok(())
+        }
+        _ => Err(Error::spec(format!(
+            "`{}`: --target and --target-time are for point-in-time drills of pgbackrest sources",
+            spec.name
+        ))
+        .hint("drop them: a drill of this source restores a backup as it was taken")),
+    }
+}
+
+/// `--from`, or for `--backup repoN:LABEL` of a pgbackrest source its repository.
+fn from(spec: &DrillSpec, args: &DrillArgs) -> Option<String> {
+    if args.from.is_some() || !matches!(spec.source.method, SourceMethod::PgBackRest(_)) {
+        return args.from.clone();
+    }
+    args.backup
+        .as_deref()
+        .and_then(|id| id.split_once(':'))
+        .map(|(repo, _)| repo.to_string())
+}
+
 /// Which backup `--backup` or `--random-within` asks for.
 fn pick(args: &DrillArgs) -> Result<Pick> {
     Ok(match (&args.backup, args.random_within) {
-        (Some(id), _) if !layout::is_backup_id(id) => {
+        (Some(id), _) if !layout::is_backup_id(id) && !pgbackrest::is_backup_id(id) => {
             return Err(Error::spec(format!("`{id}` is not a backup id"))
                 .hint("copy one from `firedrill list SPEC`"))
         }

@@ -74,6 +74,9 @@ impl Destinations {
     /// The destination a drill reads from: `--from`, else `drill.from`.
     fn read_from(&self, spec: &DrillSpec, opts: &DrillOptions) -> Result<Destination> {
         let name = opts.from.as_deref().unwrap_or(&spec.drill.from);
+        if let Some(repo) = crate::method::pgbackrest::repository(spec, name, self.primary()) {
+            return Ok(repo);
+        }
         self.0
             .iter()
             .find(|d| d.name == name)

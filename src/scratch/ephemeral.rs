@@ -27,6 +27,8 @@ pub struct EphemeralCluster {
     password: String,
     target: PgTarget,
     version: String,
+    /// Options after the defaults (a restored cluster's own settings).
+    extra_opts: String,
     removed: bool,
     kept: bool,
 }
@@ -117,6 +119,30 @@ impl EphemeralCluster {
         let why =
             format!("for an ephemeral scratch cluster that can restore PostgreSQL {source_major}");
         let initdb = tools.find("initdb", source_major, &why)?;
+        let mut cluster =
+            Self::prepare(work_dir, run_as_user, tools, source_major, drill, backup_id)?;
+        match cluster.init_and_start(&initdb, database).await {
+            Ok(()) => Ok(cluster),
+            Err(e) => {
+                let _ = cluster.cleanup().await;
+                Err(e)
+            }
+        }
+    }
+
+    /// A marked, private cluster folder with no data directory yet (`<folder>/data`): a
+    /// physical restore fills it, then [`EphemeralCluster::start_restored`] starts it. Cleanup
+    /// and `firedrill cleanup` treat it like any other ephemeral cluster.
+    pub fn prepare(
+        work_dir: &Path,
+        run_as_user: &str,
+        tools: &PgTools,
+        source_major: u32,
+        drill: &str,
+        backup_id: &str,
+    ) -> Result<Self> {
+        let why =
+            format!("for an ephemeral scratch cluster that can restore PostgreSQL {source_major}");
         let pg_ctl = tools.find("pg_ctl", source_major, &why)?;
         let owner = run_as(run_as_user)?;
         // The work dir must be traversable by the cluster user; each cluster folder is private.
@@ -133,26 +159,42 @@ impl EphemeralCluster {
                 dir.display()
             ))
         })?;
-
-        let password = random_hex(16);
-        let mut cluster = Self {
+        Ok(Self {
             target: PgTarget::from_config(Config::new()),
             dir,
+            version: pg_ctl.version.clone(),
             pg_ctl,
             owner,
             port: 0,
-            password,
-            version: initdb.version.clone(),
+            password: random_hex(16),
+            extra_opts: String::new(),
             removed: false,
             kept: false,
-        };
-        match cluster.init_and_start(&initdb, database).await {
-            Ok(()) => Ok(cluster),
-            Err(e) => {
-                let _ = cluster.cleanup().await;
-                Err(e)
-            }
-        }
+        })
+    }
+
+    /// Starts a restored data directory (`<folder>/data`) with `opts` (`-c name=value ...`)
+    /// after the ephemeral defaults; `target` is how to reach it, its host and port set here.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Scratch`] with the server log's tail when it does not start.
+    pub async fn start_restored(&mut self, opts: String, target: Config) -> Result<()> {
+        self.extra_opts = opts;
+        self.start_on_free_port().await?;
+        let mut config = target;
+        config.host_path(&self.dir).port(self.port);
+        self.target = PgTarget::from_config(config);
+        Ok(())
+    }
+
+    /// The cluster's folder: `data/`, `postgres.log`, the marker.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The OS user (uid, gid) the cluster runs as when firedrill is root.
+    pub fn owner(&self) -> Option<(u32, u32)> {
+        self.owner
     }
 
     async fn init_and_start(&mut self, initdb: &PgTool, database: &str) -> Result<()> {
@@ -210,9 +252,10 @@ impl EphemeralCluster {
             "-c port={} -c listen_addresses=127.0.0.1 -c unix_socket_directories='{}' \
              -c fsync=off -c full_page_writes=off -c synchronous_commit=off \
              -c max_wal_size=4GB -c checkpoint_timeout=30min -c maintenance_work_mem=256MB \
-             -c max_locks_per_transaction=256 -c archive_mode=off",
+             -c max_locks_per_transaction=256 -c archive_mode=off {}",
             self.port,
-            self.dir.display()
+            self.dir.display(),
+            self.extra_opts
         );
         let mut cmd = command(&self.pg_ctl, self.owner);
         cmd.arg("-D")
@@ -413,6 +456,7 @@ impl ScratchTarget for EphemeralCluster {
             location: self.dir.display().to_string(),
             database: self.target.dbname(),
             server_version: self.version.clone(),
+            recovery: None,
         }
     }
 

@@ -30,6 +30,9 @@ pub struct ScratchInfo {
     pub location: String,
     pub database: String,
     pub server_version: String,
+    /// What a point-in-time restore recovered (pgBackRest drills only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovery: Option<crate::report::RecoveryRef>,
 }
 
 /// What cleaning up did.

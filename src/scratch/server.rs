@@ -191,6 +191,7 @@ impl ScratchTarget for ServerDatabase {
             location: self.admin.display().to_string(),
             database: self.name.clone(),
             server_version: self.server_version.clone(),
+            recovery: None,
         }
     }
 

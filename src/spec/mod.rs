@@ -93,6 +93,20 @@ pub struct PgBackRestSource {
     pub backup_type: PgBackRestType,
     /// Deadline of one `pgbackrest backup` run (`wait-timeout`).
     pub backup_timeout: Duration,
+    /// Where a drill's recovery stops: `drill --target` / `--target-time` (never the file).
+    pub target: PitrTarget,
+}
+
+/// Where a point-in-time drill stops replaying WAL.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum PitrTarget {
+    /// The end of the archive (every WAL segment the repository holds).
+    #[default]
+    Latest,
+    /// The end of the backup: the first consistent point.
+    Immediate,
+    /// This moment.
+    Time(chrono::DateTime<chrono::Utc>),
 }
 
 /// `backup-type`: pgBackRest's `--type`.

@@ -2,6 +2,8 @@
 //! repositories: the spec and its refusals, `check`, `backup` into every repository, `list`,
 //! and what is refused (drill-only backups, prune).
 
+use std::path::Path;
+
 use crate::physical_support::PhysicalSource;
 use crate::support::{firedrill, text, Env};
 
@@ -74,6 +76,18 @@ fn a_pgbackrest_spec_loads_and_refuses_fingerprint_checks_and_server_scratch() {
         text(&out)
     );
 
+    // `from` may name a repository for this source; a target is refused for other methods.
+    let spec = env.load_spec(&base.clone().drill("from", "repo2"));
+    assert_eq!(spec.drill.from, "repo2");
+    let dump = env.write(&env.spec("dump", "postgres://postgres@127.0.0.1:5432/postgres"));
+    let out = firedrill(&["drill", dump.to_str().unwrap(), "--target", "immediate"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("are for point-in-time drills of pgbackrest sources"),
+        "{}",
+        text(&out)
+    );
+
     let no_stanza = env.write(&base.unset("source", "stanza"));
     let out = firedrill(&["check", "--offline", no_stanza.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
@@ -129,7 +143,7 @@ async fn check_passes_then_names_a_failing_archive_command_and_a_missing_stanza(
 
 /// `backup` makes one backup in each repository (as pgBackRest itself lists them), `list`
 /// shows both; a drill-only spec refuses `backup` (exit 2, no backup made), `prune` is
-/// refused, and a drill says point-in-time drills are not built yet.
+/// refused, and a time target before the oldest backup is refused saying the window.
 #[tokio::test]
 async fn backup_writes_every_repository_and_list_shows_them() {
     let src = PhysicalSource::start();
@@ -191,11 +205,199 @@ async fn backup_writes_every_repository_and_list_shows_them() {
     );
     assert_eq!(src.backups().len(), 2);
 
-    let out = firedrill(&["drill", spec]);
+    // A time target before the oldest backup is refused before anything is restored.
+    let out = firedrill(&["drill", spec, "--target-time", "2001-01-01T00:00:00Z"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(
-        text(&out).contains("point-in-time drills of pgBackRest backups are not implemented yet"),
+        text(&out).contains("is before the oldest backup of repo2 ended")
+            && text(&out).contains("repo2 can be restored from"),
         "{}",
         text(&out)
     );
+    env.assert_no_leftovers();
+}
+
+/// Point-in-time drills one at a time: they share the machine's two cores.
+static PITR: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Names and sizes of every file under a repository's WAL archive.
+fn archive_listing(repo: &Path) -> Vec<(String, u64)> {
+    let mut out = Vec::new();
+    let mut stack = vec![repo.join("archive")];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let m = e.metadata().unwrap();
+            if m.is_dir() {
+                stack.push(e.path());
+            } else {
+                out.push((e.path().display().to_string(), m.len()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Writes WAL until the source's archiver has archived the segment current now.
+async fn archive_now(src: &PhysicalSource) {
+    let c = src.client().await;
+    let wanted: String = c
+        .query_one("select pg_walfile_name(pg_current_wal_lsn())", &[])
+        .await
+        .unwrap()
+        .get(0);
+    c.batch_execute("select pg_switch_wal()").await.unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let last: Option<String> = c
+            .query_one("select last_archived_wal from pg_stat_archiver", &[])
+            .await
+            .unwrap()
+            .get(0);
+        if last.as_deref().is_some_and(|l| l >= wanted.as_str()) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{wanted} not archived within 60 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
+/// One source, one backup in each repository, rows written after it, then: a `latest` drill
+/// from repo2 sees them (WAL replay) with `--repo=2` in the restore_command and leaves the
+/// archive as it was; a time drill lands between two writes; a segment removed from repo2's
+/// archive fails a `latest` drill from repo2 naming it while repo1 passes.
+#[tokio::test]
+async fn point_in_time_drills_replay_the_archive_and_fail_when_it_has_a_hole() {
+    let _one = PITR.lock().await;
+    let src = PhysicalSource::start();
+    let env = Env::new();
+    let c = src.client().await;
+    c.batch_execute("create table t (n int primary key); insert into t values (1), (2), (3)")
+        .await
+        .unwrap();
+    let base = src
+        .spec(&env, "pitr")
+        .sql_check("rows", "select count(*) from t", ">= 3");
+    let spec = env.write(&base);
+    let out = firedrill(&["backup", spec.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    c.batch_execute("insert into t values (10)").await.unwrap();
+    archive_now(&src).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let between = chrono::Utc::now();
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    c.batch_execute("insert into t values (20)").await.unwrap();
+    archive_now(&src).await;
+
+    // latest from repo2: rows written after the backup came from the archive.
+    let after = env.write(&base.clone().drill("from", "repo2").sql_check(
+        "replayed",
+        "select count(*) from t where n in (10, 20)",
+        "== 2",
+    ));
+    let after = after.to_str().unwrap();
+    let before = archive_listing(&src.repo(2));
+    let out = firedrill(&["drill", after, "--keep", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let scratch = &v["report"]["scratch"];
+    assert_eq!(scratch["recovery"]["repository"], "repo2", "{v}");
+    assert_eq!(scratch["recovery"]["target"], "latest", "{v}");
+    assert!(
+        scratch["recovery"]["timeline"].as_u64().unwrap() >= 2,
+        "{v}"
+    );
+    let phases: Vec<&str> = v["report"]["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        phases.starts_with(&["locate", "restore", "recovery", "verify"]),
+        "{phases:?}"
+    );
+    let auto = std::fs::read_to_string(
+        Path::new(scratch["location"].as_str().unwrap()).join("data/postgresql.auto.conf"),
+    )
+    .unwrap();
+    let restore_command = auto
+        .lines()
+        .find(|l| l.starts_with("restore_command"))
+        .unwrap_or_else(|| panic!("no restore_command in:\n{auto}"));
+    assert!(restore_command.contains("--repo=2"), "{restore_command}");
+    let out = firedrill(&["cleanup", after]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    env.assert_no_leftovers();
+    assert_eq!(
+        archive_listing(&src.repo(2)),
+        before,
+        "the drill changed repo2's archive"
+    );
+
+    // A time between the two writes: 10 is there, 20 is not.
+    let timed = env.write(&base.clone().drill("from", "repo2").sql_check(
+        "at the target",
+        "select count(*) filter (where n = 10) * 10 + count(*) filter (where n = 20) from t",
+        "== 10",
+    ));
+    let out = firedrill(&[
+        "drill",
+        timed.to_str().unwrap(),
+        "--target-time",
+        &between.to_rfc3339(),
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["report"]["scratch"]["recovery"]["target"], "time", "{v}");
+    let point: chrono::DateTime<chrono::Utc> =
+        serde_json::from_value(v["report"]["rpo"]["recovery_point"].clone()).unwrap();
+    assert_eq!(point, between, "{v}");
+    env.assert_no_leftovers();
+
+    // A hole in repo2's archive after the backup: repo2 fails naming it, repo1 passes.
+    let stop = src.info()["backup"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["database"]["repo-key"] == 2)
+        .unwrap()["archive"]["stop"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let segments: Vec<(String, u64)> = archive_listing(&src.repo(2))
+        .into_iter()
+        .filter(|(p, _)| {
+            let name = Path::new(p).file_name().unwrap().to_string_lossy();
+            name.len() > 24
+                && name[..24].bytes().all(|b| b.is_ascii_hexdigit())
+                && name[..24] > *stop
+        })
+        .collect();
+    assert!(
+        segments.len() >= 2,
+        "no segment after {stop} with a later one: {segments:?}"
+    );
+    let hole = &segments[0].0;
+    let missing = Path::new(hole).file_name().unwrap().to_string_lossy()[..24].to_string();
+    std::fs::remove_file(hole).unwrap();
+    let out = firedrill(&["drill", after]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains(&format!("WAL segment {missing} could not be replayed")),
+        "{missing} not named in:\n{}",
+        text(&out)
+    );
+    let from1 = env.write(&base.clone().drill("from", "repo1").sql_check(
+        "replayed",
+        "select count(*) from t where n in (10, 20)",
+        "== 2",
+    ));
+    let out = firedrill(&["drill", from1.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    env.assert_no_leftovers();
 }

@@ -96,6 +96,30 @@ impl PgBackRest {
         self.output(cmd, what, deadline, cancel).await
     }
 
+    /// The same stanza with its log and lock folders (and what else the caller puts there)
+    /// under `dir`: a restore's, inside its scratch folder.
+    pub fn in_folder(&self, dir: PathBuf) -> PgBackRest {
+        PgBackRest {
+            dir,
+            ..self.clone()
+        }
+    }
+
+    /// Creates `path` with `mode`, owned by the user pgBackRest runs as.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Preflight`] when it cannot be created or handed over.
+    pub fn private_folder(&self, path: &Path, mode: u32) -> Result<()> {
+        use std::os::unix::fs::PermissionsExt;
+        make_dir(path, self.owner()?)?;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(|e| {
+            Error::scratch(format!(
+                "cannot set permissions on `{}`: {e}",
+                path.display()
+            ))
+        })
+    }
+
     /// The OS user pgBackRest runs as when firedrill is root; `None` otherwise.
     fn owner(&self) -> Result<Option<(u32, u32)>> {
         if !nix::unistd::geteuid().is_root() {

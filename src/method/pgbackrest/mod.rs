@@ -6,14 +6,22 @@
 //! The repositories are the catalog: `backups`, `list` and `check` ask `pgbackrest info`, and
 //! nothing of a pgBackRest backup is written to the destinations (they hold firedrill's lease
 //! and reports only). Retention is pgBackRest's (`repoN-retention-full`, `expire`): `prune`
-//! refuses. Drills of these backups (point-in-time restores into an ephemeral cluster) are not
-//! built yet: `restore` says so.
+//! refuses.
+//!
+//! A drill reads one repository (`drill.from` / `--from repo<N>`, else the one with the
+//! highest key: the DR region) and restores one of its backups into an ephemeral cluster,
+//! recovered to the drill's target ([`crate::spec::PitrTarget`]): see `restore`.
 
 mod backup;
 mod command;
 pub mod info;
 mod preflight;
+mod recovery;
+mod restore;
+mod restored;
 mod sets;
+mod target;
+mod wal;
 
 use async_trait::async_trait;
 use tokio_util::sync::CancellationToken;
@@ -25,9 +33,40 @@ use super::{BackupOutcome, CheckItem, Method, Restore, Restored};
 use crate::catalog::listing::Listing;
 use crate::catalog::prune::Holdings;
 use crate::catalog::BackupSet;
-use crate::spec::{DrillSpec, PgBackRestSource, ScratchSpec};
+use crate::spec::{DrillSpec, PgBackRestSource, PitrTarget, ScratchSpec, SourceMethod};
 use crate::storage::Destination;
 use crate::{Error, Result};
+
+/// The key of a repository name: `repo2` -> 2.
+pub fn repo_key(name: &str) -> Option<u32> {
+    name.strip_prefix("repo")
+        .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|n| n.parse().ok())
+        .filter(|k| *k > 0)
+}
+
+/// Whether `id` names a pgBackRest backup: `repo2:20261201-101010F`.
+pub fn is_backup_id(id: &str) -> bool {
+    id.split_once(':').is_some_and(|(repo, label)| {
+        repo_key(repo).is_some()
+            && label.len() >= 16
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    })
+}
+
+/// What a drill of a pgbackrest spec reads when `from` names a repository: the repository
+/// under that name, over the primary destination (which holds the drill's lease and reports).
+/// `None` for other specs and names.
+pub fn repository(spec: &DrillSpec, from: &str, primary: &Destination) -> Option<Destination> {
+    (matches!(spec.source.method, SourceMethod::PgBackRest(_)) && repo_key(from).is_some()).then(
+        || Destination {
+            name: from.to_string(),
+            store: primary.store.clone(),
+        },
+    )
+}
 
 /// The manifest's `method.kind` of pgBackRest backups.
 pub const KIND: &str = "pgbackrest";
@@ -42,6 +81,8 @@ pub struct PgBackRestMethod {
     /// The spec's name and source, for the manifests made from `info`.
     origin: sets::Origin,
     spec_path: std::path::PathBuf,
+    /// The source, asked where its WAL archive ends.
+    source: Option<crate::pg::PgTarget>,
 }
 
 impl PgBackRestMethod {
@@ -51,6 +92,9 @@ impl PgBackRestMethod {
             pgbr: PgBackRest::new(spec, src),
             origin: sets::Origin::of(spec),
             spec_path: spec.path.clone(),
+            source: crate::pg::PgTarget::from_url(&spec.source.url, "source.url")
+                .ok()
+                .map(|t| t.with_ca(spec.source.ca_file.clone())),
         }
     }
 }
@@ -106,10 +150,47 @@ impl Method for PgBackRestMethod {
         backup::run(spec, &self.src, &self.pgbr, cancel).await
     }
 
-    /// Every repository's backups, whatever `dest` is: the repositories are the catalog.
-    async fn backups(&self, _dest: &Destination, _drill: &str) -> Result<Vec<BackupSet>> {
+    /// The backups of the repository a drill reads: `dest` when it is named as one
+    /// (`repo2`), else the one with the highest key. For a time target, those that ended by
+    /// then; a target outside the repository's window is refused saying the window.
+    async fn backups(&self, dest: &Destination, _drill: &str) -> Result<Vec<BackupSet>> {
         let stanza = info::parse(&self.pgbr.info_json().await?, &self.src.stanza)?;
-        Ok(sets::sets(&self.origin, &stanza))
+        let key = match repo_key(&dest.name) {
+            Some(k) => {
+                if !stanza.repo.iter().any(|r| r.key == k) {
+                    return Err(Error::spec(format!(
+                        "stanza `{}` has no repository {}",
+                        stanza.name, dest.name
+                    ))
+                    .hint(format!(
+                        "use one of: {}",
+                        stanza
+                            .repo
+                            .iter()
+                            .map(|r| info::repo_name(r.key))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )));
+                }
+                k
+            }
+            None => stanza.repo.iter().map(|r| r.key).max().unwrap_or(1),
+        };
+        let repo = info::repo_name(key);
+        let mut all: Vec<BackupSet> = sets::sets(&self.origin, &stanza)
+            .into_iter()
+            .filter(|s| s.id.starts_with(&format!("{repo}:")))
+            .collect();
+        if let PitrTarget::Time(t) = self.src.target {
+            target::check_window(
+                t,
+                &repo,
+                all.first().map(|s| s.manifest.snapshot_at),
+                self.archive_end().await,
+            )?;
+            all.retain(|s| s.manifest.snapshot_at <= t);
+        }
+        Ok(all)
     }
 
     async fn listing(&self, _spec: &DrillSpec) -> Option<Result<Listing>> {
@@ -117,11 +198,32 @@ impl Method for PgBackRestMethod {
     }
 
     async fn restore(&self, run: Restore<'_>) -> Result<Restored> {
-        Err(Error::spec(format!(
-            "backup `{}`: point-in-time drills of pgBackRest backups are not implemented yet",
-            run.set.id
-        ))
-        .hint("`firedrill check`, `backup` and `list` work for pgbackrest sources; restore them with `pgbackrest restore` meanwhile"))
+        restore::run(&self.src, &self.pgbr, run).await
+    }
+}
+
+impl PgBackRestMethod {
+    /// The end of the WAL archive, as far as firedrill can tell: when the source last archived
+    /// a segment (`pg_stat_archiver`), or now when the source cannot be asked.
+    async fn archive_end(&self) -> chrono::DateTime<chrono::Utc> {
+        let now = chrono::Utc::now();
+        let asked = async {
+            let c = self
+                .source
+                .as_ref()?
+                .connect("the source database")
+                .await
+                .ok()?;
+            let row = c
+                .query_one("select last_archived_time from pg_stat_archiver", &[])
+                .await
+                .ok()?;
+            row.get::<_, Option<chrono::DateTime<chrono::Utc>>>(0)
+        };
+        match tokio::time::timeout(std::time::Duration::from_secs(10), asked).await {
+            Ok(Some(t)) if t < now => t,
+            _ => now,
+        }
     }
 }
 

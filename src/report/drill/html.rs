@@ -257,12 +257,19 @@ pub fn render_html(r: &DrillReport) -> String {
             "<h2>Scratch target</h2><table><tbody>\
              <tr><th scope=\"row\">Kind</th><td>{}</td></tr>\
              <tr><th scope=\"row\">Location</th><td><code>{}</code></td></tr>\
-             <tr><th scope=\"row\">Database</th><td>{} (PostgreSQL {})</td></tr>\
+             <tr><th scope=\"row\">Database</th><td>{} (PostgreSQL {})</td></tr>{}\
              <tr><th scope=\"row\">Cleanup</th><td>{cleanup}</td></tr></tbody></table>",
             esc(&s.kind),
             esc(&s.location),
             esc(&s.database),
-            esc(&s.server_version)
+            esc(&s.server_version),
+            s.recovery
+                .as_ref()
+                .map(|r| format!(
+                    "<tr><th scope=\"row\">Point-in-time recovery</th><td>{}</td></tr>",
+                    esc(&r.describe())
+                ))
+                .unwrap_or_default()
         );
     }
     o.push_str("</body></html>\n");

@@ -63,6 +63,9 @@ pub fn render_markdown(r: &DrillReport) -> String {
             "## Scratch target\n\n- {} at `{}`, database `{}`, PostgreSQL {}\n",
             s.kind, s.location, s.database, s.server_version
         );
+        if let Some(rec) = &s.recovery {
+            let _ = writeln!(o, "- Point-in-time recovery: {}\n", rec.describe());
+        }
     }
     if let Some(rto) = &r.rto {
         let _ = writeln!(o, "## RTO: {} ({})\n", secs(rto.seconds), pass(rto.pass));

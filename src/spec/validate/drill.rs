@@ -17,10 +17,11 @@ pub(super) fn drill(
     raw: RawDrill,
     timezone: &str,
     destinations: &[DestinationSpec],
+    physical: bool,
     p: &mut Problems,
 ) -> DrillPolicy {
     let schedule = schedule("drill.schedule", raw.schedule.clone(), timezone, p);
-    let from = from(raw.from, destinations, p);
+    let from = from(raw.from, destinations, physical, p);
     let scratch = scratch(raw.scratch, p);
     let jobs = jobs(raw.jobs, "drill.jobs", p);
     let work_dir = raw
@@ -59,17 +60,34 @@ pub(super) fn drill(
     }
 }
 
-/// `from`: a destination's name, the last destination when unset.
-fn from(from: Option<String>, destinations: &[DestinationSpec], p: &mut Problems) -> String {
+/// `from`: a destination's name, the last destination when unset; for a pgbackrest source
+/// (`physical`) also a repository, `repo<N>`.
+fn from(
+    from: Option<String>,
+    destinations: &[DestinationSpec],
+    physical: bool,
+    p: &mut Problems,
+) -> String {
     let from = from
         .or_else(|| destinations.last().map(|d| d.name.clone()))
         .unwrap_or_default();
+    if physical && crate::method::pgbackrest::repo_key(&from).is_some() {
+        return from;
+    }
     if !destinations.is_empty() && !destinations.iter().any(|d| d.name == from) {
         let names: Vec<&str> = destinations.iter().map(|d| d.name.as_str()).collect();
         p.push(
             "drill.from",
             format!("no destination named `{from}`"),
-            format!("use one of: {}", names.join(", ")),
+            format!(
+                "use one of: {}{}",
+                names.join(", "),
+                if physical {
+                    ", or a repository: repo1, repo2, ..."
+                } else {
+                    ""
+                }
+            ),
         );
     }
     from

@@ -28,7 +28,14 @@ pub(super) fn validate(
     let keyless = !matches!(source.method, SourceMethod::PgDump);
     let backup = backup::backup(raw.backup.unwrap_or_default(), &timezone, keyless, p);
     let destinations = destination::destinations(raw.destination, p);
-    let drill = drill::drill(raw.drill.unwrap_or_default(), &timezone, &destinations, p);
+    let physical = matches!(source.method, SourceMethod::PgBackRest(_));
+    let drill = drill::drill(
+        raw.drill.unwrap_or_default(),
+        &timezone,
+        &destinations,
+        physical,
+        p,
+    );
     let targets = targets(raw.targets.unwrap_or_default(), p);
     let checks = checks::checks(raw.check, p);
     if let SourceMethod::PgBackRest(_) = source.method {

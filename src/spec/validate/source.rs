@@ -8,8 +8,8 @@ use secrecy::SecretString;
 use super::duration;
 use crate::spec::raw::{RawCopyTo, RawSource};
 use crate::spec::{
-    PgBackRestSource, PgBackRestType, Problems, RdsCopy, RdsSource, ScratchSpec, SourceMethod,
-    SourceSpec,
+    PgBackRestSource, PgBackRestType, PitrTarget, Problems, RdsCopy, RdsSource, ScratchSpec,
+    SourceMethod, SourceSpec,
 };
 
 pub(super) fn source(raw: RawSource, p: &mut Problems) -> SourceSpec {
@@ -149,6 +149,7 @@ fn pgbackrest_source(s: &RawSource, p: &mut Problems) -> PgBackRestSource {
         backup: s.backup.unwrap_or(true),
         backup_type,
         backup_timeout,
+        target: PitrTarget::Latest,
     }
 }
 

@@ -1,0 +1,209 @@
+//! A drill of a pgBackRest backup: `pgbackrest restore --repo=N` into an ephemeral scratch
+//! cluster, recovery to the drill's target (the archive's end, the backup's end, or a
+//! time), promotion, then the drill's checks. Recovery that stops before its target fails
+//! the drill: pgBackRest's `archive-get` exits with a code PostgreSQL reads as "no such
+//! segment", which ends recovery and promotes as if the archive had ended there.
+//!
+//! The restore is run as the cluster's OS user with pgBackRest's log and lock folders inside
+//! the scratch folder (`restore` takes no spool path: `archive-get` spools only when
+//! pgbackrest.conf sets `archive-async`); `--repo=N` is always given on the command line (only
+//! command-line options reach the `restore_command` pgBackRest writes, and without it
+//! `archive-get` falls back to other repositories).
+
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+
+use super::command::PgBackRest;
+use super::info::{self, repo_name, Stanza};
+use super::restored::RestoredCluster;
+use super::{recovery, repo_key, target};
+use crate::method::{Restore, Restored};
+use crate::pg::{PgTarget, PgTools};
+use crate::report::RecoveryRef;
+use crate::scratch::EphemeralCluster;
+use crate::spec::{PgBackRestSource, PitrTarget};
+use crate::{Error, Result};
+
+/// Restores `run.set` and recovers it to `src.target`.
+///
+/// # Errors
+/// [`crate::ErrorKind::Restore`] when the restore or the recovery fails inside the window;
+/// [`crate::ErrorKind::Spec`] for a target outside it; others for what could not run.
+pub async fn run(src: &PgBackRestSource, pgbr: &PgBackRest, run: Restore<'_>) -> Result<Restored> {
+    let spec = run.spec;
+    let (key, label) = split_id(&run.set.id)?;
+    let stanza = info::parse(&pgbr.info_json().await?, &pgbr.stanza)?;
+    let backup = stanza
+        .backups_in(key)
+        .find(|b| b.label == label)
+        .ok_or_else(|| {
+            Error::storage(format!(
+                "backup `{}` is no longer listed by `pgbackrest info`",
+                run.set.id
+            ))
+            .hint("pgBackRest's retention may have expired it; run `firedrill list SPEC`")
+        })?;
+    let archive_max = newest_segment(&stanza, key, backup.database.id);
+    if let PitrTarget::Time(t) = src.target {
+        if backup.stopped_at() > t {
+            return Err(Error::spec(format!(
+                "backup `{}` ended at {}, after --target-time {}",
+                run.set.id,
+                backup.stopped_at().to_rfc3339(),
+                t.to_rfc3339()
+            ))
+            .hint(
+                "drop --backup: firedrill picks the newest backup that ended before the target",
+            ));
+        }
+    }
+    let source = PgTarget::from_url(&spec.source.url, "source.url")?;
+    let tools = PgTools::new(spec.tools.bin_dir.clone());
+    let major = run.set.manifest.source.server_major;
+    let cluster = EphemeralCluster::prepare(
+        &spec.drill.work_dir,
+        &spec.drill.run_as,
+        &tools,
+        major,
+        &spec.name,
+        &run.set.id,
+    )?;
+    let mut restored = RestoredCluster::new(
+        cluster,
+        &source.user(),
+        &source.dbname(),
+        RecoveryRef {
+            repository: repo_name(key),
+            label: label.to_string(),
+            target: target::kind(&src.target).into(),
+            target_time: match src.target {
+                PitrTarget::Time(t) => Some(t),
+                _ => None,
+            },
+            timeline: None,
+            replayed_lsn: None,
+        },
+    );
+    let steps = Steps {
+        src,
+        pgbr,
+        key,
+        label,
+        bytes: backup.info.size,
+        archive_max,
+        tools: &tools,
+        major,
+    };
+    let result = steps.run(&mut restored, run.clock, run.cancel).await;
+    let point = result.as_ref().ok().copied().flatten();
+    *run.scratch = Some(Box::new(restored));
+    result?;
+    if point.is_some() {
+        *run.recovery_point = point;
+    }
+    Ok(None)
+}
+
+struct Steps<'a> {
+    src: &'a PgBackRestSource,
+    pgbr: &'a PgBackRest,
+    key: u32,
+    label: &'a str,
+    bytes: u64,
+    archive_max: Option<String>,
+    tools: &'a PgTools,
+    major: u32,
+}
+
+impl Steps<'_> {
+    /// restore -> start -> recover to the target and promote; returns the recovery point
+    /// when it is not the backup's end.
+    async fn run(
+        &self,
+        r: &mut RestoredCluster,
+        clock: &mut crate::measure::PhaseClock,
+        cancel: &tokio_util::sync::CancellationToken,
+    ) -> Result<Option<DateTime<Utc>>> {
+        let phase = clock.start("restore");
+        self.restore(r, cancel).await?;
+        clock.end(phase, Some(self.bytes));
+        let phase = clock.start("recovery");
+        r.start(self.tools, self.major)
+            .await
+            .map_err(|e| recovery::ended_early(&r.log(), &self.src.target).unwrap_or(e))?;
+        let deadline = Instant::now() + self.src.backup_timeout;
+        let end = recovery::wait_for_promotion(r, &self.src.target, deadline, cancel).await?;
+        r.recovery.timeline = Some(end.timeline);
+        r.recovery.replayed_lsn = Some(end.replayed_lsn.clone());
+        if self.src.target == PitrTarget::Latest {
+            recovery::check_reached_archive_end(
+                &end,
+                self.archive_max.as_deref(),
+                &repo_name(self.key),
+            )?;
+        }
+        clock.end(phase, None);
+        Ok(match self.src.target {
+            PitrTarget::Time(t) => Some(t),
+            PitrTarget::Latest => end.last_commit,
+            PitrTarget::Immediate => None,
+        })
+    }
+
+    /// `pgbackrest restore` into the scratch data directory.
+    async fn restore(
+        &self,
+        r: &RestoredCluster,
+        cancel: &tokio_util::sync::CancellationToken,
+    ) -> Result<()> {
+        let dir = r.cluster.dir().join("pgbackrest");
+        let runner = self.pgbr.in_folder(dir.clone());
+        runner.private_folder(&r.data(), 0o700)?;
+        let mut args = vec![
+            "restore".to_string(),
+            format!("--repo={}", self.key),
+            format!("--pg1-path={}", r.data().display()),
+            "--archive-mode=off".into(),
+        ];
+        args.extend(target::restore_args(&self.src.target, self.label));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        runner
+            .run(&args, self.src.backup_timeout, Some(cancel))
+            .await
+            .map_err(|e| {
+                if e.kind == crate::ErrorKind::Aborted {
+                    return e;
+                }
+                Error::restore(format!(
+                    "pgbackrest restore of {}:{} failed: {}",
+                    repo_name(self.key),
+                    self.label,
+                    e.message
+                ))
+                .hint(e.hint.unwrap_or_default())
+            })?;
+        Ok(())
+    }
+}
+
+/// `repo2:20261201-101010F` -> (2, `20261201-101010F`).
+fn split_id(id: &str) -> Result<(u32, &str)> {
+    id.split_once(':')
+        .and_then(|(repo, label)| Some((repo_key(repo)?, label)))
+        .ok_or_else(|| {
+            Error::spec(format!("`{id}` is not a pgBackRest backup id"))
+                .hint("copy one from `firedrill list SPEC`, e.g. repo2:20261201-101010F")
+        })
+}
+
+/// The newest WAL segment repository `key` held for the database history `db`.
+fn newest_segment(s: &Stanza, key: u32, db: u32) -> Option<String> {
+    s.archives_in(key)
+        .filter(|a| a.database.id == db)
+        .filter_map(|a| a.max.clone())
+        .max()
+}
+
+/// How long to wait between looks at a recovering cluster.
+pub const POLL: Duration = Duration::from_millis(500);
