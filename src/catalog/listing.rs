@@ -54,15 +54,12 @@ pub struct Listing {
     pub repositories: Option<Vec<RepoRow>>,
 }
 
-/// Lists `spec`'s sets in every destination, or asks its method when the method keeps them
-/// elsewhere.
+/// Lists `spec`'s sets in every destination (methods that keep their backups elsewhere list
+/// them themselves: [`crate::method::Method::listing`]).
 ///
 /// # Errors
 /// When a destination cannot be opened (a bad URL); unreachable ones are in the listing.
 pub async fn list_all(spec: &DrillSpec) -> Result<Listing> {
-    if let Some(listing) = crate::method::of(spec).listing(spec).await {
-        return listing;
-    }
     let dests = storage::open_all(&spec.destinations).await?;
     // Each set as the first destination (in the spec's order) that lists it records it.
     let mut by_id: BTreeMap<String, (String, BackupSet)> = BTreeMap::new();

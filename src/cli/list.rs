@@ -1,4 +1,4 @@
-use firedrill::catalog::listing::{self, Listing, RepoRow};
+use firedrill::catalog::listing::{Listing, RepoRow};
 use firedrill::catalog::Presence;
 use firedrill::{Exit, Result};
 
@@ -6,7 +6,7 @@ use super::SpecArgs;
 
 pub async fn run(args: SpecArgs) -> Result<Exit> {
     let spec = args.load()?;
-    let listing = listing::list_all(&spec).await?;
+    let listing = firedrill::method::of(&spec).listing(&spec).await?;
     let place = if listing.repositories.is_some() {
         "repository"
     } else {

@@ -96,10 +96,13 @@ pub trait Method: Holdings {
         catalog::list(dest, drill).await
     }
 
-    /// What `list` shows when the method keeps its backups in repositories of its own
-    /// (pgBackRest); `None`: the sets in the destinations.
-    async fn listing(&self, _spec: &DrillSpec) -> Option<Result<Listing>> {
-        None
+    /// What `list` shows: the sets in the destinations, unless the method keeps its backups
+    /// in repositories of its own (pgBackRest).
+    ///
+    /// # Errors
+    /// When a destination cannot be opened (a bad URL); unreachable ones are in the listing.
+    async fn listing(&self, spec: &DrillSpec) -> Result<Listing> {
+        catalog::listing::list_all(spec).await
     }
 
     /// Restores the chosen set into a new scratch target, timing its phases.

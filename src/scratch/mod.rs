@@ -5,6 +5,7 @@
 mod ephemeral;
 mod in_use;
 pub mod rds;
+mod recovery;
 mod server;
 
 use async_trait::async_trait;
@@ -16,6 +17,7 @@ use crate::Result;
 
 pub use ephemeral::EphemeralCluster;
 pub use rds::RdsInstance;
+pub use recovery::RecoveryRef;
 pub use server::ServerDatabase;
 
 /// The marker every scratch object carries.
@@ -32,7 +34,7 @@ pub struct ScratchInfo {
     pub server_version: String,
     /// What a point-in-time restore recovered (pgBackRest drills only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub recovery: Option<crate::report::RecoveryRef>,
+    pub recovery: Option<RecoveryRef>,
 }
 
 /// What cleaning up did.

@@ -193,8 +193,8 @@ impl Method for PgBackRestMethod {
         Ok(all)
     }
 
-    async fn listing(&self, _spec: &DrillSpec) -> Option<Result<Listing>> {
-        Some(listing(&self.pgbr).await)
+    async fn listing(&self, _spec: &DrillSpec) -> Result<Listing> {
+        listing(&self.pgbr).await
     }
 
     async fn restore(&self, run: Restore<'_>) -> Result<Restored> {

@@ -10,12 +10,14 @@ use chrono::{DateTime, Utc};
 use tokio_postgres::Client;
 use tokio_util::sync::CancellationToken;
 
-use super::restore::POLL;
 use super::restored::RestoredCluster;
 use super::wal;
 use crate::scratch::ScratchTarget;
 use crate::spec::PitrTarget;
 use crate::{Error, Result};
+
+/// How long to wait between looks at a recovering cluster.
+const POLL: Duration = Duration::from_millis(500);
 
 /// What PostgreSQL logs when the archive ends before a recovery target.
 pub const TARGET_NOT_REACHED: &str = "recovery ended before configured recovery target was reached";

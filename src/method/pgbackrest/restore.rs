@@ -10,7 +10,7 @@
 //! command-line options reach the `restore_command` pgBackRest writes, and without it
 //! `archive-get` falls back to other repositories).
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 
@@ -20,8 +20,8 @@ use super::restored::RestoredCluster;
 use super::{recovery, repo_key, target};
 use crate::method::{Restore, Restored};
 use crate::pg::{PgTarget, PgTools};
-use crate::report::RecoveryRef;
 use crate::scratch::EphemeralCluster;
+use crate::scratch::RecoveryRef;
 use crate::spec::{PgBackRestSource, PitrTarget};
 use crate::{Error, Result};
 
@@ -204,6 +204,3 @@ fn newest_segment(s: &Stanza, key: u32, db: u32) -> Option<String> {
         .filter_map(|a| a.max.clone())
         .max()
 }
-
-/// How long to wait between looks at a recovering cluster.
-pub const POLL: Duration = Duration::from_millis(500);

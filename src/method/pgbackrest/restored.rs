@@ -14,7 +14,7 @@ use tokio::process::Command;
 use tokio_postgres::Config;
 
 use crate::pg::{PgTarget, PgTools};
-use crate::report::RecoveryRef;
+use crate::scratch::RecoveryRef;
 use crate::scratch::{CleanupOutcome, EphemeralCluster, ScratchInfo, ScratchTarget};
 use crate::{Error, Result};
 

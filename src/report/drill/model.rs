@@ -69,47 +69,6 @@ pub struct DrillReport {
     pub negative_controls: Option<NegativeControls>,
 }
 
-/// What a point-in-time drill restored and how far its recovery went.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct RecoveryRef {
-    /// The repository read (`repo2`).
-    pub repository: String,
-    /// The backup restored (pgBackRest's label).
-    pub label: String,
-    /// `latest`, `immediate` or `time`.
-    pub target: String,
-    /// The target of a `time` drill.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub target_time: Option<DateTime<Utc>>,
-    /// The timeline the restored cluster was promoted on (absent when it never was).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub timeline: Option<u32>,
-    /// The end of the last WAL record replayed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub replayed_lsn: Option<String>,
-}
-
-impl RecoveryRef {
-    /// One line for people: `repo2, backup L, target time 2026-12-01T10:00:00Z, timeline 2 (replayed to 0/5000028)`.
-    pub fn describe(&self) -> String {
-        let mut s = format!(
-            "{}, backup {}, target {}",
-            self.repository, self.label, self.target
-        );
-        if let Some(t) = self.target_time {
-            s.push_str(&format!(" {}", t.to_rfc3339()));
-        }
-        match self.timeline {
-            Some(t) => s.push_str(&format!(", timeline {t}")),
-            None => s.push_str(", not promoted"),
-        }
-        if let Some(l) = &self.replayed_lsn {
-            s.push_str(&format!(" (replayed to {l})"));
-        }
-        s
-    }
-}
-
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ScheduleRef {
     /// Cron expression (`drill.schedule`).
