@@ -119,9 +119,18 @@ pub fn read(path: &Path) -> BTreeMap<(String, String), f64> {
 
 fn write(path: &Path, samples: &BTreeMap<(String, String), f64>) -> Result<()> {
     let text = render(samples);
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| Error::storage(format!("cannot create `{}`: {e}", dir.display())))?;
+    // The folder is the collector's (node_exporter's textfile folder): firedrill creates
+    // nothing outside what the spec names as its own.
+    if let Some(dir) = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty() && !d.is_dir())
+    {
+        return Err(Error::storage(format!(
+            "the folder `{}` of metrics file `{}` does not exist",
+            dir.display(),
+            path.display()
+        ))
+        .hint("point metrics.textfile into the textfile collector's folder (node_exporter --collector.textfile.directory), or create that folder"));
     }
     let tmp = path.with_extension("prom.partial");
     std::fs::write(&tmp, text)

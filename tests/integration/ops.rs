@@ -37,11 +37,34 @@ fn parse_prometheus(text: &str) -> std::collections::BTreeMap<String, f64> {
     samples
 }
 
+/// A textfile in a folder that does not exist (a path copied from an example) creates no
+/// folder: the run keeps its exit code and says how to fix the path.
+#[tokio::test]
+async fn a_metrics_folder_that_does_not_exist_is_not_created() {
+    let db = SourceDb::with_rows(5).await;
+    let env = Env::new();
+    let missing = env.path().join("var/lib/node_exporter");
+    let spec = env.write(&env.spec("nofolder", &db.url()).set(
+        "metrics",
+        "textfile",
+        missing.join("firedrill.prom").display().to_string(),
+    ));
+    let out = firedrill(&["backup", spec.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(!env.path().join("var").exists(), "no folder created");
+    assert!(
+        text(&out).contains("node_exporter` of metrics file"),
+        "{}",
+        text(&out)
+    );
+}
+
 #[tokio::test]
 async fn metrics_textfile_tracks_passing_and_failing_runs() {
     let db = SourceDb::with_rows(50).await;
     let env = Env::new();
     let prom = env.path().join("metrics/firedrill.prom");
+    std::fs::create_dir(env.path().join("metrics")).unwrap();
     let spec = env.write(
         &env.spec("metrics", &db.url())
             .rto("10m")
