@@ -418,3 +418,47 @@ fn summary_bad_input_exits_2_with_a_clear_message() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["error"]["kind"], "spec");
 }
+
+/// A spec whose first drill ran an hour ago is not charged with the 90 days of slots before
+/// it: monitoring began with its first report, and the summary says when.
+#[tokio::test]
+async fn slots_before_the_first_drill_are_not_missed() {
+    let dir = tempfile::tempdir().unwrap();
+    let until = utc("2026-06-30T12:00:00Z");
+    let first = until - Duration::hours(1);
+    write(
+        dir.path(),
+        vec![report_at(
+            "orders",
+            first,
+            first,
+            Verdict::Passed,
+            "30 4 * * *",
+        )],
+    )
+    .await;
+    let out = firedrill(&[
+        "report",
+        dir.path().to_str().unwrap(),
+        "--since",
+        "90d",
+        "--until",
+        &until.to_rfc3339(),
+        "--out",
+        dir.path().join("out").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("out/summary.json")).unwrap())
+            .unwrap();
+    let d = &v["drills"][0];
+    assert_eq!(d["counts"]["missed"], 0, "{d}");
+    assert_eq!(d["counts"]["scheduled"], 0, "{d}");
+    assert_eq!(d["counts"]["run"], 1, "{d}");
+    assert_eq!(
+        d["monitored_since"]
+            .as_str()
+            .map(|s| s.parse::<DateTime<Utc>>().unwrap()),
+        Some(first)
+    );
+}

@@ -79,6 +79,7 @@ fn drill_summary(h: &DrillHistory, opts: &SummaryOptions) -> DrillSummary {
             timezone: s.timezone().to_string(),
             source: *source,
         }),
+        monitored_since: monitored_since(h),
         counts,
         missed,
         failures: failures(&in_period),
@@ -98,6 +99,11 @@ fn drill_summary(h: &DrillHistory, opts: &SummaryOptions) -> DrillSummary {
         ),
         integrity: h.integrity.clone(),
     }
+}
+
+/// When monitoring began: the first drill report's start.
+fn monitored_since(h: &DrillHistory) -> Option<chrono::DateTime<chrono::Utc>> {
+    h.reports.iter().map(|(_, r)| r.started_at).min()
 }
 
 /// Reports run and their verdicts.
@@ -133,7 +139,10 @@ fn schedule_counts(
         .map(|(_, r)| r.started_at)
         .filter(|t| *t <= opts.until)
         .collect();
-    let o = match_slots(schedule, &starts, opts.since, opts.until, opts.grace);
+    // Slots before the first drill report are not missed: monitoring had not begun. The
+    // first drill may itself be a slot's (late) drill: the grace before it still counts.
+    let since = monitored_since(h).map_or(opts.since, |m| (m - opts.grace).max(opts.since));
+    let o = match_slots(schedule, &starts, since, opts.until, opts.grace);
     counts.scheduled = Some(o.slots.len());
     counts.on_schedule = Some(o.covered);
     counts.missed = Some(o.missed.len());

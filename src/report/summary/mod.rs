@@ -76,6 +76,9 @@ pub struct DrillSummary {
     /// The schedule the slots were computed from, `None` when neither the spec nor a report
     /// gives one (then nothing is counted as scheduled or missed).
     pub schedule: Option<ScheduleUsed>,
+    /// When monitoring began: the first drill report's start. Slots before it are neither
+    /// scheduled nor missed (a spec is not late for drills before it existed).
+    pub monitored_since: Option<DateTime<Utc>>,
     pub counts: Counts,
     /// Slots with no drill report (see [`slots`]).
     pub missed: Vec<DateTime<Utc>>,

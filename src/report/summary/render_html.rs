@@ -68,6 +68,13 @@ fn drill(o: &mut String, d: &DrillSummary, index: usize, s: &Summary) {
             "<p>Schedule: none recorded; scheduled and missed drills are not counted.</p>",
         ),
     }
+    if let Some(m) = d.monitored_since {
+        let _ = write!(
+            o,
+            "<p>Monitoring began {} (the first drill report): slots before it are not counted.</p>",
+            esc(&super::when(m))
+        );
+    }
     let c = &d.counts;
     let _ = write!(
         o,

@@ -36,6 +36,13 @@ fn drill(o: &mut String, d: &DrillSummary) {
             o.push_str("Schedule: none recorded; scheduled and missed drills are not counted.\n\n")
         }
     }
+    if let Some(m) = d.monitored_since {
+        let _ = writeln!(
+            o,
+            "Monitoring began {} (the first drill report): slots before it are not counted.\n",
+            super::when(m)
+        );
+    }
     let c = &d.counts;
     let _ = writeln!(
         o,
