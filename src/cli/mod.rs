@@ -29,6 +29,7 @@ mod list;
 mod prune;
 mod report;
 mod schedule;
+mod shell;
 
 use std::path::PathBuf;
 
@@ -38,23 +39,47 @@ use tokio_util::sync::CancellationToken;
 use firedrill::spec::{self, DrillSpec};
 use firedrill::{Exit, Result};
 
+/// The heading of the options every command takes.
+const GLOBAL: &str = "Global options";
+
+/// The end of `--help`: what the exit code means and the environment read.
+const AFTER_HELP: &str = "\
+Exit codes:
+  0  passed: every check and target met (other commands: done)
+  1  a drill ran and a check, a negative control or a target failed, or the backup proved
+     unrestorable; report verify: a report tampered with or unproven
+  2  could not run: bad spec or arguments, missing tool, unreachable source or storage,
+     wrong key, interrupted
+
+Environment:
+  FIREDRILL_LOG                  log filter (default info; e.g. debug, firedrill=trace)
+  FIREDRILL_LOG_FORMAT           text or json (--log-format)
+  FIREDRILL_PROGRESS             auto, bars, lines or off (--progress)
+  FIREDRILL_PROGRESS_INTERVAL    seconds between progress lines (--progress-interval)
+  FIREDRILL_IDENTITY             the age identity, when drill.identity-file is not set
+  FIREDRILL_PG_BIN               folder of the PostgreSQL programs (pg_dump, pg_restore, initdb)
+  NO_COLOR                       no colour in logs
+  AWS_*                          credentials and settings of the AWS SDK (S3, RDS)
+  ${VAR} in a spec               any variable a spec interpolates (passwords, webhooks)";
+
 #[derive(Debug, Parser)]
 #[command(
     name = "firedrill",
     version,
-    about = "Proves PostgreSQL databases can be recovered: encrypted backups, restore drills, measured RTO/RPO, reports."
+    about = "Proves PostgreSQL databases can be recovered: encrypted backups, restore drills, measured RTO/RPO, reports.",
+    after_help = AFTER_HELP
 )]
 pub struct Cli {
     /// Log format on stderr.
-    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "FIREDRILL_LOG_FORMAT")]
+    #[arg(long, global = true, help_heading = GLOBAL, value_enum, default_value_t = LogFormat::Text, env = "FIREDRILL_LOG_FORMAT")]
     pub log_format: LogFormat,
 
     /// Progress of long phases: bars on a terminal, log lines otherwise (auto), or off.
-    #[arg(long, global = true, value_enum, default_value_t = ProgressArg::Auto, env = "FIREDRILL_PROGRESS")]
+    #[arg(long, global = true, help_heading = GLOBAL, value_enum, default_value_t = ProgressArg::Auto, env = "FIREDRILL_PROGRESS")]
     pub progress: ProgressArg,
 
     /// Seconds between progress log lines.
-    #[arg(long, global = true, default_value_t = 10.0, env = "FIREDRILL_PROGRESS_INTERVAL", value_parser = parse_interval)]
+    #[arg(long, global = true, help_heading = GLOBAL, default_value_t = 10.0, env = "FIREDRILL_PROGRESS_INTERVAL", value_parser = parse_interval)]
     pub progress_interval: f64,
 
     #[command(subcommand)]
@@ -130,6 +155,10 @@ pub enum Command {
     RunDue(schedule::DirArgs),
     /// Run due backups and drills of a folder of specs, every minute, until stopped.
     Schedule(schedule::ScheduleArgs),
+    /// Print the shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions(shell::CompletionsArgs),
+    /// Print the man page of firedrill, or of one command (`firedrill man drill`).
+    Man(shell::ManArgs),
 }
 
 /// `backup SPEC` or `backup --all DIR`.
@@ -182,6 +211,8 @@ pub async fn run(cli: Cli, cancel: CancellationToken) -> Result<Exit> {
         Command::RunDue(a) => schedule::run_due(a, &cancel).await,
         Command::Report(a) => report::run(a).await,
         Command::Schedule(a) => schedule::schedule(a, &cancel).await,
+        Command::Completions(a) => shell::completions(&a),
+        Command::Man(a) => shell::man(&a),
     }
 }
 
@@ -201,5 +232,6 @@ pub fn wants_json(cli: &Cli) -> bool {
         },
         Command::Demo(a) => a.json,
         Command::Keygen(a) => a.json,
+        Command::Completions(_) | Command::Man(_) => false,
     }
 }

@@ -3,6 +3,7 @@
 
 mod bad_paths;
 mod browser;
+mod cli_help;
 mod controls;
 mod deadlines;
 mod evidence;
