@@ -6,6 +6,7 @@ mod browser;
 mod controls;
 mod deadlines;
 mod evidence;
+mod first_drill;
 mod fleet;
 mod leftovers;
 mod notify;

@@ -1,0 +1,160 @@
+//! A DBA's first drill of their own database: `firedrill init --source URL --dir DIR`, then
+//! the three commands it prints, run as printed.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+
+use crate::support::{all_text_below, firedrill, text, SourceDb};
+
+const PASSWORD: &str = "Only-In-The-Url-7f3e";
+
+/// Every file below `dir` with its bytes, to show that nothing changed.
+fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            let rel = p.strip_prefix(dir).unwrap().display().to_string();
+            if p.is_dir() {
+                out.insert(format!("{rel}/"), Vec::new());
+                stack.push(p);
+            } else {
+                out.insert(rel, std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    out
+}
+
+/// The lines of `init`'s output below `Next:`, and the variable it says to export.
+fn printed(stdout: &str) -> (Vec<String>, Option<String>) {
+    let commands = stdout
+        .lines()
+        .skip_while(|l| l.trim() != "Next:")
+        .skip(1)
+        .map(str::trim)
+        .skip_while(|l| l.is_empty())
+        .take_while(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect();
+    let var = stdout.lines().find_map(|l| {
+        l.trim()
+            .strip_prefix("export ")
+            .and_then(|r| r.split_once('='))
+            .map(|(v, _)| v.to_string())
+    });
+    (commands, var)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn init_writes_a_spec_whose_printed_commands_check_back_up_and_drill() {
+    let db = SourceDb::create(
+        "create table customers(id int primary key, name text not null);
+         insert into customers select i, 'c' || i from generate_series(1, 300) i;
+         create table orders(id bigint primary key, customer int references customers, total numeric);
+         insert into orders select i, 1 + i % 300, i * 1.5 from generate_series(1, 2000) i;",
+    )
+    .await;
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("first");
+    let url = format!("postgres://postgres:{PASSWORD}@127.0.0.1:5432/{}", db.name);
+    let out = firedrill(&["init", "--source", &url, "--dir", dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(!text(&out).contains(PASSWORD), "{}", text(&out));
+
+    let spec = dir.join(format!("{}.toml", db.name));
+    let spec_text = std::fs::read_to_string(&spec).unwrap();
+    assert!(!spec_text.contains(PASSWORD), "{spec_text}");
+    for key in ["identity-file", "signing-key-file", "reports"] {
+        let line = spec_text
+            .lines()
+            .find(|l| l.starts_with(&format!("{key} = ")))
+            .unwrap_or_else(|| panic!("no {key} in {spec_text}"));
+        assert!(line.contains(&format!("\"{}/", dir.display())), "{line}");
+    }
+    assert!(spec_text.contains(&format!("url = \"file://{}/backups/dr\"", dir.display())));
+    assert!(spec_text.contains("drills/full.toml"));
+
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (commands, var) = printed(&stdout);
+    let var = var.unwrap_or_else(|| panic!("no variable to export in:\n{stdout}"));
+    assert!(spec_text.contains(&format!(":${{{var}}}@")), "{spec_text}");
+    assert_eq!(commands.len(), 3, "{stdout}");
+    for (c, verb) in commands.iter().zip(["check", "backup", "drill"]) {
+        assert!(c.contains(&format!(" {verb} ")), "{c}");
+        // Run exactly as printed, by a shell, with only the password exported.
+        let run = Command::new("sh")
+            .args(["-c", c])
+            .env(&var, PASSWORD)
+            .env("FIREDRILL_LOG", "info")
+            .env_remove("FIREDRILL_IDENTITY")
+            .output()
+            .unwrap();
+        assert_eq!(run.status.code(), Some(0), "`{c}`:\n{}", text(&run));
+        assert!(!text(&run).contains(PASSWORD), "{}", text(&run));
+    }
+    let report_dir = dir.join("reports").join(&db.name);
+    assert!(
+        std::fs::read_dir(&report_dir)
+            .unwrap()
+            .flatten()
+            .any(|e| e.file_name().to_string_lossy().ends_with(".json.sig")),
+        "the drill's report is signed"
+    );
+    assert!(!all_text_below(&dir).contains(PASSWORD));
+
+    // A second init into the same folder changes nothing and names what is in the way.
+    let before = snapshot(&dir);
+    let again = firedrill(&["init", "--source", &url, "--dir", dir.to_str().unwrap()]);
+    assert_eq!(again.status.code(), Some(2), "{}", text(&again));
+    assert!(
+        text(&again).contains(&spec.display().to_string()),
+        "{}",
+        text(&again)
+    );
+    assert_eq!(snapshot(&dir), before);
+}
+
+#[test]
+fn init_with_a_bad_source_leaves_the_folder_empty() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("empty");
+    std::fs::create_dir(&dir).unwrap();
+    let not_there = root.path().join("not-there");
+    for url in [
+        format!("mysql://app:{PASSWORD}@127.0.0.1/shop"),
+        format!("postgres://app:{PASSWORD}@127.0.0.1:notaport/shop"),
+        // Well formed, but nothing listens there.
+        format!("postgres://postgres:{PASSWORD}@127.0.0.1:1/shop"),
+    ] {
+        for d in [&dir, &not_there] {
+            let out = firedrill(&["init", "--source", &url, "--dir", d.to_str().unwrap()]);
+            assert_eq!(out.status.code(), Some(2), "{url}: {}", text(&out));
+            assert!(!text(&out).contains(PASSWORD), "{}", text(&out));
+            assert!(text(&out).contains("--source") || text(&out).contains("127.0.0.1"));
+        }
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0, "{url}");
+        assert!(!not_there.exists(), "{url}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn init_that_fails_half_way_removes_what_it_made() {
+    let db = SourceDb::with_rows(10).await;
+    let root = tempfile::tempdir().unwrap();
+    // A file where the reports folder goes: the folders before it are made, then init fails.
+    std::fs::write(root.path().join("reports"), "mine").unwrap();
+    let before = snapshot(root.path());
+    let out = firedrill(&[
+        "init",
+        "--source",
+        &db.url(),
+        "--dir",
+        root.path().to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("reports"), "{}", text(&out));
+    assert_eq!(snapshot(root.path()), before);
+}
