@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
-use crate::support::{all_text_below, firedrill, text, SourceDb};
+use crate::support::{all_text_below, firedrill, text, Env, SourceDb};
 
 const PASSWORD: &str = "Only-In-The-Url-7f3e";
 
@@ -157,4 +157,67 @@ async fn init_that_fails_half_way_removes_what_it_made() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("reports"), "{}", text(&out));
     assert_eq!(snapshot(root.path()), before);
+}
+
+/// Runs the binary with stderr into a file and returns what it wrote there.
+fn stderr_to_file(dir: &Path, args: &[&str], vars: &[(&str, &str)]) -> String {
+    let log = dir.join("stderr.log");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_firedrill"));
+    cmd.args(args)
+        .env("FIREDRILL_LOG", "info")
+        .env_remove("NO_COLOR")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap());
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    let status = cmd.status().unwrap();
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(status.code(), Some(0), "{text}");
+    text
+}
+
+/// Runs the binary at a terminal (`script` gives it one) and returns what the terminal got.
+fn at_a_terminal(args: &[&str], no_color: bool) -> String {
+    let line = std::iter::once(env!("CARGO_BIN_EXE_firedrill"))
+        .chain(args.iter().copied())
+        .map(|a| format!("'{}'", a.replace('\'', "'\\''")))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut cmd = Command::new("script");
+    cmd.args(["-qec", &line, "/dev/null"])
+        .env("FIREDRILL_LOG", "info")
+        .env_remove("NO_COLOR");
+    if no_color {
+        cmd.env("NO_COLOR", "1");
+    }
+    let out = cmd
+        .output()
+        .expect("`script` (util-linux) runs: apt-get install -y util-linux");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_are_coloured_only_at_a_terminal_without_no_color() {
+    let db = SourceDb::with_rows(50).await;
+    let env = Env::new();
+    let spec = env.write(&env.spec("colour", &db.url()));
+    let spec = spec.to_str().unwrap();
+    let log = stderr_to_file(env.path(), &["backup", spec], &[]);
+    assert!(log.contains("INFO"), "the backup logs: {log}");
+    assert!(
+        !log.contains("\x1b["),
+        "colour codes in a log file: {log:?}"
+    );
+    // The same command at a terminal is coloured (so the check above can fail), and is not
+    // once NO_COLOR is set.
+    let tty = at_a_terminal(&["backup", spec, "--progress", "off"], false);
+    assert!(tty.contains("\x1b["), "no colour at a terminal: {tty:?}");
+    let plain = at_a_terminal(&["backup", spec, "--progress", "off"], true);
+    assert!(plain.contains("INFO"), "{plain}");
+    assert!(
+        !plain.contains("\x1b["),
+        "colour despite NO_COLOR: {plain:?}"
+    );
 }
