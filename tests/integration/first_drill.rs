@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
-use crate::support::{all_text_below, firedrill, text, Env, SourceDb};
+use crate::support::{all_text_below, firedrill, firedrill_with_env, text, Env, SourceDb};
 
 const PASSWORD: &str = "Only-In-The-Url-7f3e";
 
@@ -220,4 +220,58 @@ async fn logs_are_coloured_only_at_a_terminal_without_no_color() {
         !plain.contains("\x1b["),
         "colour despite NO_COLOR: {plain:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reports_show_readable_times_the_uid_name_and_code_in_html() {
+    let db = SourceDb::with_rows(50).await;
+    let env = Env::new();
+    let spec = env.write(&env.spec("readable", &db.url()));
+    let spec = spec.to_str().unwrap();
+    assert_eq!(firedrill(&["backup", spec]).status.code(), Some(0));
+    // Cron and containers often set neither USER nor LOGNAME.
+    let out = firedrill_with_env(&["drill", spec], &[("USER", ""), ("LOGNAME", "")]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let dir = env.reports().join("readable");
+    let file = |ext: &str| {
+        let p = std::fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| p.extension().is_some_and(|x| x == ext))
+            .unwrap();
+        std::fs::read_to_string(p).unwrap()
+    };
+    let (json, md, html) = (file("json"), file("md"), file("html"));
+    let report: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let uid = nix::unistd::getuid();
+    let me = nix::unistd::User::from_uid(uid)
+        .unwrap()
+        .map(|u| u.name)
+        .unwrap_or_else(|| uid.to_string());
+    assert_eq!(report["trigger"]["user"], me.as_str());
+    assert!(md.contains(&format!("manual by {me}")), "{md}");
+
+    // JSON: full RFC 3339; Markdown and HTML: to the millisecond, with the zone.
+    let started = report["started_at"].as_str().unwrap();
+    let at = chrono::DateTime::parse_from_rfc3339(started).unwrap();
+    let readable = at
+        .with_timezone(&chrono::Utc)
+        .format("%Y-%m-%d %H:%M:%S%.3f UTC")
+        .to_string();
+    assert!(md.contains(&format!("- Started: {readable}\n")), "{md}");
+    assert!(html.contains(&format!("<td>{readable}</td>")), "{html}");
+    assert!(!md.contains(started) && !html.contains(started));
+    let snapshot = report["backup"]["snapshot_at"].as_str().unwrap();
+    assert!(!md.contains(snapshot) && !html.contains(snapshot));
+
+    // The cleanup cell: Markdown keeps its backticks, HTML shows code, not backticks.
+    let cell = html
+        .split("Cleanup</th><td>")
+        .nth(1)
+        .and_then(|r| r.split("</td>").next())
+        .unwrap();
+    assert!(!cell.contains('`'), "{cell}");
+    assert!(cell.contains("<code>"), "{cell}");
+    assert!(md.contains("deleted `"), "{md}");
 }
