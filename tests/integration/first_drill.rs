@@ -275,3 +275,43 @@ async fn reports_show_readable_times_the_uid_name_and_code_in_html() {
     assert!(cell.contains("<code>"), "{cell}");
     assert!(md.contains("deleted `"), "{md}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_summary_written_into_the_report_folder_is_not_read_as_a_drill_report() {
+    let db = SourceDb::with_rows(50).await;
+    let env = Env::new();
+    env.signed_drills("audited", &db.url(), 1);
+    let reports = env.reports();
+    let r = reports.to_str().unwrap();
+    // Summaries written into the report folder itself and into a folder under it.
+    for out in [reports.join("audit-q4"), reports.clone()] {
+        let o = firedrill(&["report", r, "--out", out.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        assert!(out.join("summary.json").exists());
+    }
+
+    let o = firedrill(&["report", "verify", r, "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["checked"], 1, "{v:#}");
+    assert!(!v.to_string().contains("summary"), "{v:#}");
+
+    let o = firedrill(&["report", r, "--format", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let summary = String::from_utf8_lossy(&o.stdout);
+    assert!(!summary.contains("audit-q4"), "{summary}");
+    let v: serde_json::Value = serde_json::from_str(&summary).unwrap();
+    let integrity: Vec<&serde_json::Value> = v["drills"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no drills in {v:#}"))
+        .iter()
+        .map(|d| &d["integrity"])
+        .collect();
+    assert_eq!(integrity.len(), 1, "{v:#}");
+    assert_eq!(integrity[0]["problems"], serde_json::json!([]), "{v:#}");
+
+    // A folder holding only a summary holds no drill reports: exit 2, as documented.
+    let o = firedrill(&["report", reports.join("audit-q4").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("no drill reports"), "{}", text(&o));
+}
