@@ -315,3 +315,92 @@ async fn a_summary_written_into_the_report_folder_is_not_read_as_a_drill_report(
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("no drill reports"), "{}", text(&o));
 }
+
+#[test]
+fn ci_stops_only_the_local_aws_it_started() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let healthy = || {
+        Command::new("curl")
+            .args(["-fsS", "http://127.0.0.1:4566/_localstack/health"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    assert!(
+        healthy(),
+        "LocalStack must answer on 127.0.0.1:4566: start it with `bash localstack/up.sh`"
+    );
+    // LocalStack and moto run already, started earlier by someone else whose pid files are
+    // in the state folder (stand-ins: two processes of this test, never the real services).
+    let state = tempfile::tempdir().unwrap();
+    let mut earlier: Vec<std::process::Child> = (0..2)
+        .map(|_| Command::new("sleep").arg("300").spawn().unwrap())
+        .collect();
+    std::fs::write(state.path().join("pid"), earlier[0].id().to_string()).unwrap();
+    std::fs::write(state.path().join("moto.pid"), earlier[1].id().to_string()).unwrap();
+    let started = state.path().join("started");
+
+    // What .ci/run does around the tests.
+    let ci = std::fs::read_to_string(root.join(".ci/run")).unwrap();
+    assert!(ci.contains("localstack/up.sh --record"), "{ci}");
+    assert!(ci.contains("localstack/down.sh --only"), "{ci}");
+    let script = |args: &[&str]| {
+        let out = Command::new("bash")
+            .args(args)
+            .current_dir(root)
+            .env("FIREDRILL_LOCALSTACK_STATE", state.path())
+            .env_remove("FIREDRILL_LOCALSTACK")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", text(&out));
+        text(&out)
+    };
+    script(&["localstack/up.sh", "--record", started.to_str().unwrap()]);
+    let down = script(&["localstack/down.sh", "--only", started.to_str().unwrap()]);
+
+    let listed = std::fs::read_to_string(&started).unwrap_or_default();
+    let running: Vec<bool> = earlier
+        .iter_mut()
+        .map(|p| p.try_wait().unwrap().is_none())
+        .collect();
+    for p in &mut earlier {
+        let _ = p.kill();
+        let _ = p.wait();
+    }
+    assert!(listed.trim().is_empty(), "up.sh started nothing: {listed}");
+    assert_eq!(
+        running,
+        [true, true],
+        "down.sh stopped a service it did not start:\n{down}"
+    );
+    assert!(healthy());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rich_fixture_leaves_no_role_behind() {
+    let db = SourceDb::create(crate::support::RICH_SQL).await;
+    let owner: String = db
+        .client()
+        .await
+        .query_one(
+            "select tableowner::text from pg_tables where tablename = 'warehouse_notes'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_ne!(
+        owner, "postgres",
+        "the fixture owns a table by a role of its own"
+    );
+    drop(db);
+    let admin = crate::support::connect("postgres").await;
+    let left: i64 = admin
+        .query_one(
+            "select count(*) from pg_roles where rolname = $1",
+            &[&owner],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(left, 0, "role `{owner}` was left on the server");
+}
