@@ -5,8 +5,19 @@
 #   localstack/up.sh              host mode: a Python venv from requirements.lock, no Docker
 #   FIREDRILL_LOCALSTACK=docker localstack/up.sh    the official image via docker compose
 #
+#   localstack/up.sh --record FILE   also appends to FILE the name of each service this run
+#                                    started (`localstack`, `moto`); one already running is
+#                                    not listed, so `down.sh --only FILE` leaves it alone
+#
 # Environment: LOCALSTACK_PORT (4566), FIREDRILL_LOCALSTACK_VENV, FIREDRILL_LOCALSTACK_STATE.
 set -euo pipefail
+
+record=/dev/null
+case "${1:-}" in
+    --record) record="${2:?--record needs a file}"; touch "${record}" ;;
+    "") ;;
+    *) echo "usage: $0 [--record FILE]" >&2; exit 2 ;;
+esac
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 port="${LOCALSTACK_PORT:-4566}"
@@ -36,6 +47,7 @@ if healthy; then
 elif [ "${mode}" = "docker" ]; then
     echo "==> starting LocalStack with docker compose"
     LOCALSTACK_PORT="${port}" docker compose -f "${here}/docker-compose.yml" up -d
+    echo localstack >> "${record}"
 else
     ensure_venv
     echo "==> starting LocalStack in host mode on ${endpoint} (log: ${state}/localstack.log)"
@@ -45,6 +57,7 @@ else
             nohup "${venv}/bin/python" -m localstack.runtime.main > "${state}/localstack.log" 2>&1 &
         echo $! > "${state}/pid"
     )
+    echo localstack >> "${record}"
 fi
 
 for _ in $(seq 1 120); do
@@ -81,6 +94,7 @@ else
     fi
     nohup "${moto_venv}/bin/moto_server" -H 127.0.0.1 -p "${moto_port}" > "${state}/moto.log" 2>&1 &
     echo $! > "${state}/moto.pid"
+    echo moto >> "${record}"
     for _ in $(seq 1 60); do
         curl -fsS "http://127.0.0.1:${moto_port}/moto-api/" >/dev/null 2>&1 && break
         sleep 0.5

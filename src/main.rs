@@ -9,11 +9,20 @@ use clap::Parser;
 use firedrill::Exit;
 use tokio_util::sync::CancellationToken;
 
+/// Colour in logs only for a person at a terminal: never when stderr is a file or pipe (cron,
+/// `2>log`, containers), nor when `NO_COLOR` is set to anything but empty (no-color.org).
+fn log_colour() -> bool {
+    use std::io::IsTerminal;
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    !no_color && std::io::stderr().is_terminal()
+}
+
 fn init_logging(format: cli::LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("FIREDRILL_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(log_colour())
         .with_writer(firedrill::progress::LogWriter);
     match format {
         cli::LogFormat::Json => builder.json().init(),

@@ -24,6 +24,7 @@ mod cleanup;
 mod demo;
 mod drill;
 mod fleet;
+mod init;
 mod keygen;
 mod list;
 mod prune;
@@ -133,6 +134,8 @@ pub enum LogFormat {
 pub enum Command {
     /// Run the whole story on this machine: sample database, key, backup to two folders, drill.
     Demo(demo::DemoArgs),
+    /// Write a ready drill spec for your database, with its keys and two backup folders.
+    Init(init::InitArgs),
     /// Write a new age identity file (mode 0600) and print its recipient.
     Keygen(keygen::KeygenArgs),
     /// Validate a drill spec (every problem at once), then check tools, source, destinations, keys.
@@ -201,6 +204,7 @@ pub fn print_json<T: serde::Serialize>(value: &T) {
 pub async fn run(cli: Cli, cancel: CancellationToken) -> Result<Exit> {
     match cli.command {
         Command::Demo(a) => demo::run(a, &cancel).await,
+        Command::Init(a) => init::run(a).await,
         Command::Keygen(a) => keygen::run(a),
         Command::Check(a) => check::run(a).await,
         Command::Backup(a) => backup::run(a, &cancel).await,
@@ -231,6 +235,7 @@ pub fn wants_json(cli: &Cli) -> bool {
             None => a.summary.format == report::Format::Json,
         },
         Command::Demo(a) => a.json,
+        Command::Init(a) => a.json,
         Command::Keygen(a) => a.json,
         Command::Completions(_) | Command::Man(_) => false,
     }

@@ -45,9 +45,7 @@ pub(super) fn build(
             .unwrap_or_default(),
         trigger: Trigger {
             kind: opts.trigger.clone(),
-            user: std::env::var("USER")
-                .or_else(|_| std::env::var("LOGNAME"))
-                .unwrap_or_else(|_| "unknown".into()),
+            user: trigger_user(),
         },
         backup: backup_ref(st),
         scratch: st.scratch.as_ref().map(|s| s.info()),
@@ -206,4 +204,18 @@ fn verdict(
     } else {
         (verdict, reasons)
     }
+}
+
+/// Who ran the drill: `USER`, else `LOGNAME`, else the name of the process's uid, else the uid
+/// itself (cron and containers often set neither variable).
+fn trigger_user() -> String {
+    let var = |n: &str| std::env::var(n).ok().filter(|v| !v.is_empty());
+    var("USER").or_else(|| var("LOGNAME")).unwrap_or_else(|| {
+        let uid = nix::unistd::getuid();
+        nix::unistd::User::from_uid(uid)
+            .ok()
+            .flatten()
+            .map(|u| u.name)
+            .unwrap_or_else(|| uid.to_string())
+    })
 }

@@ -7,6 +7,7 @@ mod cli_help;
 mod controls;
 mod deadlines;
 mod evidence;
+mod first_drill;
 mod fleet;
 mod leftovers;
 mod notify;

@@ -67,12 +67,22 @@ impl SourceDb {
     }
 }
 
+impl SourceDb {
+    /// The cluster-wide role the rich fixture makes for this database (see
+    /// `tests/fixtures/rich_schema.sql`); dropped with the database.
+    pub fn fixture_owner(&self) -> String {
+        format!("firedrill_fixture_owner_{}", self.name)
+    }
+}
+
 impl Drop for SourceDb {
     fn drop(&mut self) {
         admin_sql(&format!(
             "drop database if exists {} with (force)",
             self.name
         ));
+        // Once the database is gone the role owns nothing and can go too.
+        admin_sql(&format!("drop role if exists {}", self.fixture_owner()));
     }
 }
 

@@ -4,7 +4,9 @@
 
 use std::fmt::Write;
 
-use super::words::{human_seconds as secs, target_word as target, verdict_word};
+use super::words::{
+    html_code_spans, human_seconds as secs, human_time as at, target_word as target, verdict_word,
+};
 use super::{DrillReport, Verdict};
 
 pub(crate) fn esc(s: &str) -> String {
@@ -123,8 +125,8 @@ pub fn render_html(r: &DrillReport) -> String {
     let mut row = |k: &str, v: String| {
         let _ = write!(o, "<tr><th scope=\"row\">{k}</th><td>{v}</td></tr>");
     };
-    row("Started", esc(&r.started_at.to_rfc3339()));
-    row("Finished", esc(&r.finished_at.to_rfc3339()));
+    row("Started", at(r.started_at));
+    row("Finished", at(r.finished_at));
     row("Host", esc(&r.host));
     row(
         "Trigger",
@@ -178,8 +180,8 @@ pub fn render_html(r: &DrillReport) -> String {
              <tr><th scope=\"row\">Worst gap between backups, 30 days</th><td>{}</td></tr></tbody></table>",
             secs(rpo.seconds),
             target(rpo.pass),
-            esc(&rpo.recovery_point.to_rfc3339()),
-            esc(&rpo.disaster_at.to_rfc3339()),
+            at(rpo.recovery_point),
+            at(rpo.disaster_at),
             rpo.target_seconds.map(secs).unwrap_or_else(|| "none".into()),
             rpo.worst_gap_30d_seconds.map(secs).unwrap_or_else(|| "n/a".into())
         );
@@ -226,7 +228,7 @@ pub fn render_html(r: &DrillReport) -> String {
             esc(&b.id),
             esc(&b.destination),
             esc(&b.location),
-            esc(&b.snapshot_at.to_rfc3339()),
+            at(b.snapshot_at),
             esc(&b.source.host),
             esc(&b.source.database),
             esc(&b.source.server_version)
@@ -244,11 +246,11 @@ pub fn render_html(r: &DrillReport) -> String {
     }
     if let Some(s) = &r.scratch {
         let cleanup = match &r.cleanup {
-            Some(c) if c.kept => format!("kept running (--keep). {}", esc(&c.detail)),
-            Some(c) if c.removed => format!("removed. {}", esc(&c.detail)),
+            Some(c) if c.kept => format!("kept running (--keep). {}", html_code_spans(&c.detail)),
+            Some(c) if c.removed => format!("removed. {}", html_code_spans(&c.detail)),
             Some(c) => format!(
                 "<span class=\"fail\">NOT removed</span>. {}",
-                esc(&c.detail)
+                html_code_spans(&c.detail)
             ),
             None => "n/a".into(),
         };

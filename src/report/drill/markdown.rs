@@ -2,7 +2,9 @@
 
 use std::fmt::Write;
 
-use super::words::{human_seconds as secs, md_cell as cell, target_word as pass, verdict_word};
+use super::words::{
+    human_seconds as secs, human_time as at, md_cell as cell, target_word as pass, verdict_word,
+};
 use super::DrillReport;
 use crate::verify::NegativeControls;
 
@@ -14,8 +16,8 @@ pub fn render_markdown(r: &DrillReport) -> String {
     if let Some(reason) = &r.reason {
         let _ = writeln!(o, "> {}\n", reason.replace('\n', "\n> "));
     }
-    let _ = writeln!(o, "- Started: {}", r.started_at.to_rfc3339());
-    let _ = writeln!(o, "- Finished: {}", r.finished_at.to_rfc3339());
+    let _ = writeln!(o, "- Started: {}", at(r.started_at));
+    let _ = writeln!(o, "- Finished: {}", at(r.finished_at));
     let _ = writeln!(
         o,
         "- Host: {}; trigger: {} by {}",
@@ -38,11 +40,7 @@ pub fn render_markdown(r: &DrillReport) -> String {
         let _ = writeln!(o, "## Backup\n");
         let _ = writeln!(o, "- Backup id: `{}`", b.id);
         let _ = writeln!(o, "- Read from: `{}` ({})", b.destination, b.location);
-        let _ = writeln!(
-            o,
-            "- Recovery point (snapshot): {}",
-            b.snapshot_at.to_rfc3339()
-        );
+        let _ = writeln!(o, "- Recovery point (snapshot): {}", at(b.snapshot_at));
         let _ = writeln!(
             o,
             "- Source: {} / {} (PostgreSQL {})",
@@ -80,11 +78,11 @@ pub fn render_markdown(r: &DrillReport) -> String {
     }
     if let Some(rpo) = &r.rpo {
         let _ = writeln!(o, "## RPO: {} ({})\n", secs(rpo.seconds), pass(rpo.pass));
-        let _ = writeln!(o, "- Recovery point: {}", rpo.recovery_point.to_rfc3339());
+        let _ = writeln!(o, "- Recovery point: {}", at(rpo.recovery_point));
         let _ = writeln!(
             o,
             "- Simulated disaster (drill start): {}",
-            rpo.disaster_at.to_rfc3339()
+            at(rpo.disaster_at)
         );
         if let Some(t) = rpo.target_seconds {
             let _ = writeln!(o, "- Target: {}", secs(t));

@@ -90,7 +90,7 @@ pub async fn pull(dest: &Destination, drill: &str, into: &Path) -> Result<usize>
         std::fs::write(dir.join(&name), &body).map_err(|e| {
             Error::storage(format!("cannot write `{}`: {e}", dir.join(&name).display()))
         })?;
-        n += usize::from(name.ends_with(".json"));
+        n += usize::from(super::is_report_name(&name));
     }
     if n == 0 {
         return Err(Error::spec(format!(
@@ -156,7 +156,7 @@ pub async fn compare(
         let there: BTreeMap<String, String> = listed(d, drill)
             .await?
             .into_iter()
-            .filter(|(_, name)| name.ends_with(".json"))
+            .filter(|(_, name)| super::is_report_name(name))
             .map(|(key, name)| (name, key))
             .collect();
         for (name, key) in &there {

@@ -109,13 +109,30 @@ fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
         .map_err(|e| Error::storage(format!("cannot write report `{}`: {e}", path.display())))
 }
 
+/// True for the name of a drill report's JSON: its start stamp, `20261201T175943191Z.json`
+/// (or `20261201T175943Z.json`, as reports were named before millisecond stamps). Other JSON
+/// in a report folder, such as a compliance summary written there, is not a report.
+pub fn is_report_name(name: &str) -> bool {
+    let Some(stem) = name.strip_suffix(".json") else {
+        return false;
+    };
+    let b = stem.as_bytes();
+    let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
+    (b.len() == 16 || b.len() == 19)
+        && digits(0..8)
+        && b[8] == b'T'
+        && digits(9..b.len() - 1)
+        && b[b.len() - 1] == b'Z'
+}
+
 /// The report files of a drill folder, oldest first (names sort by time).
 pub fn reports(dir: &Path) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
         .map(|rd| {
             rd.flatten()
+                .filter(|e| is_report_name(&e.file_name().to_string_lossy()))
+                .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
                 .map(|e| e.path())
-                .filter(|p| p.extension().is_some_and(|x| x == "json"))
                 .collect()
         })
         .unwrap_or_default();
@@ -165,4 +182,26 @@ pub(crate) fn file_name(path: &Path) -> String {
 pub(crate) fn no_folder(dir: &Path) -> Error {
     Error::spec(format!("report folder `{}` does not exist", dir.display()))
         .hint("give the drill.reports folder of a spec, or the spec itself")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_stamped_json_files_are_reports() {
+        assert!(is_report_name("20261201T175943191Z.json"));
+        assert!(is_report_name("20261201T175943Z.json"));
+        for other in [
+            "summary.json",
+            "20261201T175943191Z.md",
+            "20261201T175943191Z.json.sig",
+            "20261201T175943191Z.partial",
+            "2026120xT175943191Z.json",
+            "20261201T1759431Z.json",
+            "signing-key.json",
+        ] {
+            assert!(!is_report_name(other), "{other}");
+        }
+    }
 }
