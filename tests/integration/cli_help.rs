@@ -47,6 +47,17 @@ fn man_pages_for_the_command_and_each_subcommand() {
     let page = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(page.contains(".TH firedrill-drill 1"), "{page}");
     assert!(page.contains("keep"), "{page}");
+    let dir = tempfile::tempdir().unwrap();
+    let out = firedrill(&["man", "--out", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    for page in [
+        "firedrill.1",
+        "firedrill-drill.1",
+        "firedrill-report.1",
+        "firedrill-init.1",
+    ] {
+        assert!(dir.path().join(page).is_file(), "{page}: {}", text(&out));
+    }
     let out = firedrill(&["man", "dril"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("no command `dril`"), "{}", text(&out));
