@@ -36,6 +36,7 @@ pub mod drill;
 mod error;
 mod exit;
 pub mod fleet;
+pub mod heartbeat;
 pub mod measure;
 pub mod method;
 pub mod notify;

@@ -24,6 +24,7 @@ mod cleanup;
 mod demo;
 mod drill;
 mod fleet;
+mod heartbeat;
 mod keygen;
 mod list;
 mod prune;
@@ -130,6 +131,9 @@ pub enum Command {
     RunDue(schedule::DirArgs),
     /// Run due backups and drills of a folder of specs, every minute, until stopped.
     Schedule(schedule::ScheduleArgs),
+    /// `--install`: create firedrill.heartbeat in the source; without: write it once per
+    /// [heartbeat] interval until stopped, so drills measure the data lost.
+    Heartbeat(heartbeat::HeartbeatArgs),
 }
 
 /// `backup SPEC` or `backup --all DIR`.
@@ -182,6 +186,7 @@ pub async fn run(cli: Cli, cancel: CancellationToken) -> Result<Exit> {
         Command::RunDue(a) => schedule::run_due(a, &cancel).await,
         Command::Report(a) => report::run(a).await,
         Command::Schedule(a) => schedule::schedule(a, &cancel).await,
+        Command::Heartbeat(a) => heartbeat::run(a, &cancel).await,
     }
 }
 
@@ -201,5 +206,6 @@ pub fn wants_json(cli: &Cli) -> bool {
         },
         Command::Demo(a) => a.json,
         Command::Keygen(a) => a.json,
+        Command::Heartbeat(a) => a.spec.json,
     }
 }
