@@ -7,6 +7,7 @@ mod controls;
 mod deadlines;
 mod evidence;
 mod fleet;
+mod heartbeat;
 mod leftovers;
 mod notify;
 mod ops;
