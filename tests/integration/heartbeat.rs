@@ -238,3 +238,67 @@ async fn the_writer_reconnects_when_the_source_drops_it() {
         w.output()
     );
 }
+
+/// A pgBackRest `latest` drill while the writer runs: the archive brings the heartbeat to
+/// within `archive_timeout` (5 s on the fixture) of the drill's start.
+#[tokio::test]
+async fn a_pgbackrest_latest_drill_loses_no_more_than_the_archive_timeout() {
+    let src = crate::physical_support::PhysicalSource::start();
+    let env = Env::new();
+    let spec = env.write(
+        &src.spec(&env, "hbphys")
+            .set("heartbeat", "interval", "1s")
+            .sql_check("beat", "select count(*) from firedrill.heartbeat", "== 1"),
+    );
+    let path = spec.to_str().unwrap();
+    install(&spec);
+    run(&["backup", path], 0);
+    let mut w = Spawned::start(&["heartbeat", path], env.path());
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let target = Utc::now();
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert!(w.exited().is_none(), "the writer stopped: {}", w.output());
+
+    let v = run(&["drill", path, "--json"], 0);
+    let rpo = &v["report"]["rpo"];
+    let hb = &rpo["heartbeat"];
+    let lost = hb["data_lost_seconds"].as_f64().unwrap();
+    assert!(lost <= 5.0 + 10.0, "data lost {lost} s: {rpo}");
+    let newest = time(&hb["newest"]);
+    let expected = (time(&v["report"]["started_at"]) - newest).num_milliseconds() as f64 / 1000.0;
+    assert!(
+        (lost - expected).abs() < 0.002,
+        "{lost} vs {expected}: {rpo}"
+    );
+    // The claim (the last commit replayed) is a heartbeat's commit, just after its `at`.
+    let claimed = time(&hb["claimed_recovery_point"]);
+    assert!(
+        (claimed - newest).num_milliseconds().abs() < 2000,
+        "{claimed} vs {newest}: {rpo}"
+    );
+    // A point-in-time drill: the disaster is the target, the heartbeat restored just before it.
+    let v = run(
+        &[
+            "drill",
+            path,
+            "--target-time",
+            &target.to_rfc3339(),
+            "--json",
+        ],
+        0,
+    );
+    let rpo = &v["report"]["rpo"];
+    assert_eq!(time(&rpo["disaster_at"]), target, "{rpo}");
+    let newest = time(&rpo["heartbeat"]["newest"]);
+    let lost = rpo["heartbeat"]["data_lost_seconds"].as_f64().unwrap();
+    assert!(newest <= target && lost <= 2.0, "{rpo}");
+    assert_eq!(rpo["seconds"].as_f64().unwrap(), lost, "{rpo}");
+    sigterm(&w.pid());
+    assert_eq!(
+        w.wait(Duration::from_secs(5)).code(),
+        Some(0),
+        "{}",
+        w.output()
+    );
+    env.assert_no_leftovers();
+}
