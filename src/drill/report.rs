@@ -27,12 +27,14 @@ pub(super) fn build(
 ) -> DrillReport {
     let rto = rto(spec, st);
     let (rpo, unborne) = rpo(spec, started_at, st);
-    let measured = Measures {
-        rto: rto.as_ref(),
-        rpo: rpo.as_ref(),
-        heartbeat_failure: unborne.as_deref(),
-    };
-    let (verdict, reasons) = verdict(&result, st, &measured, cleanup.as_ref());
+    let (verdict, reasons) = verdict(
+        &result,
+        st,
+        rto.as_ref(),
+        rpo.as_ref(),
+        unborne.as_deref(),
+        cleanup.as_ref(),
+    );
     DrillReport {
         lease_takeover: st.lease.as_ref().and_then(|l| l.took_over.clone()),
         previous_sha256: None,
@@ -192,22 +194,16 @@ fn backup_ref(st: &State) -> Option<BackupRef> {
 
 /// The verdict and every reason for it. An error decides by its kind; otherwise failed
 /// checks and missed targets fail the drill. A scratch target that could not be removed
-/// turns a pass into an error.
-/// What was measured, for the verdict.
-struct Measures<'a> {
-    rto: Option<&'a Rto>,
-    rpo: Option<&'a Rpo>,
-    /// The claimed recovery point is not borne out by the heartbeat: why.
-    heartbeat_failure: Option<&'a str>,
-}
-
+/// turns a pass into an error. `unborne`: why the heartbeat does not bear out the claimed
+/// recovery point.
 fn verdict(
     result: &Result<()>,
     st: &State,
-    measured: &Measures<'_>,
+    rto: Option<&Rto>,
+    rpo: Option<&Rpo>,
+    unborne: Option<&str>,
     cleanup: Option<&CleanupOutcome>,
 ) -> (Verdict, Vec<String>) {
-    let (rto, rpo) = (measured.rto, measured.rpo);
     let mut reasons = Vec::new();
     let verdict = match result {
         Err(e) => {
@@ -234,9 +230,7 @@ fn verdict(
                     c.detail.as_deref().unwrap_or("")
                 ));
             }
-            if let Some(f) = measured.heartbeat_failure {
-                reasons.push(f.to_string());
-            }
+            reasons.extend(unborne.map(str::to_string));
             if let Some(r) = rto.filter(|r| r.pass == Some(false)) {
                 reasons.push(format!("RTO {:.1} s exceeds the target", r.seconds));
             }
