@@ -101,6 +101,10 @@ async fn a_drill_measures_data_lost_by_the_heartbeat_and_holds_the_claim_to_it()
     assert!(hb["skew_seconds"].as_f64().unwrap().abs() < 1.0, "{hb}");
     let md = crate::support::all_text_below(&env.reports());
     assert!(md.contains("- Heartbeat: newest restored "), "{md}");
+    assert!(
+        md.contains("<tr><th scope=\"row\">Heartbeat</th><td>newest restored "),
+        "{md}"
+    );
 
     // The manifest now claims the data is fresher than it is (still before the drill starts).
     let manifest = env.dest("dr").join("hb").join(&id).join("manifest.json");
