@@ -24,6 +24,7 @@ mod cleanup;
 mod demo;
 mod drill;
 mod fleet;
+mod heartbeat;
 mod init;
 mod keygen;
 mod list;
@@ -162,6 +163,9 @@ pub enum Command {
     Completions(shell::CompletionsArgs),
     /// Print the man page of firedrill, or of one command (`firedrill man drill`).
     Man(shell::ManArgs),
+    /// `--install`: create firedrill.heartbeat in the source; without: write it once per
+    /// [heartbeat] interval until stopped, so drills measure the data lost.
+    Heartbeat(heartbeat::HeartbeatArgs),
 }
 
 /// `backup SPEC` or `backup --all DIR`.
@@ -217,6 +221,7 @@ pub async fn run(cli: Cli, cancel: CancellationToken) -> Result<Exit> {
         Command::Schedule(a) => schedule::schedule(a, &cancel).await,
         Command::Completions(a) => shell::completions(&a),
         Command::Man(a) => shell::man(&a),
+        Command::Heartbeat(a) => heartbeat::run(a, &cancel).await,
     }
 }
 
@@ -238,5 +243,6 @@ pub fn wants_json(cli: &Cli) -> bool {
         Command::Init(a) => a.json,
         Command::Keygen(a) => a.json,
         Command::Completions(_) | Command::Man(_) => false,
+        Command::Heartbeat(a) => a.spec.json,
     }
 }

@@ -9,6 +9,7 @@ use super::{plan::scratch_label, Destinations, DrillOptions};
 use tokio_postgres::Client;
 
 use crate::catalog::{self, BackupSet};
+use crate::heartbeat;
 use crate::measure::{Phase, PhaseClock};
 use crate::method::{self, Method, Restore};
 use crate::scratch::ScratchTarget;
@@ -36,6 +37,8 @@ pub(super) struct State {
     /// Set when the recovery point is not the backup's snapshot (point-in-time restores).
     pub recovery_point: Option<DateTime<Utc>>,
     pub lease: Option<lease::Lease>,
+    /// `[heartbeat]`: the newest heartbeat restored and the source at drill start.
+    pub heartbeat: Option<heartbeat::Reading>,
 }
 
 impl State {
@@ -52,6 +55,7 @@ impl State {
             controls_phase: None,
             recovery_point: None,
             lease,
+            heartbeat: None,
         }
     }
 }
@@ -64,6 +68,7 @@ pub(super) async fn execute(
     st: &mut State,
 ) -> Result<()> {
     let method = method::of(spec);
+    let probe = spec.heartbeat.map(|_| heartbeat::probe_source(spec));
     let (dest, set) = locate(spec, opts, dests, method.as_ref(), st).await?;
     let client = method
         .restore(Restore {
@@ -76,7 +81,7 @@ pub(super) async fn execute(
             recovery_point: &mut st.recovery_point,
         })
         .await?;
-    let (client, restored) = verify(spec, &set, client, cancel, st).await?;
+    let (client, restored) = verify(spec, &set, client, probe, cancel, st).await?;
     if spec.drill.negative_controls {
         let target = Target {
             method: method.as_ref(),
@@ -119,6 +124,7 @@ async fn verify(
     spec: &DrillSpec,
     set: &BackupSet,
     client: Option<tokio_postgres::Client>,
+    probe: Option<SourceProbe>,
     cancel: &CancellationToken,
     st: &mut State,
 ) -> Result<(Client, Option<Fingerprint>)> {
@@ -134,6 +140,9 @@ async fn verify(
                 .await?
         }
     };
+    if let Some(probe) = probe {
+        st.heartbeat = Some(read_heartbeat(&client, probe).await?);
+    }
     let recovery_point = st.recovery_point.unwrap_or(m.snapshot_at);
     let checks = tokio::select! {
         c = verify::run_checks(&client, &spec.checks, &m.fingerprint, recovery_point) => c,
@@ -143,6 +152,17 @@ async fn verify(
     let p = st.clock.end(phase, None);
     st.verify_end = Some(p.ended_at);
     Ok((client, checks.restored))
+}
+
+/// The source's clock and heartbeat installation, read while the restore runs.
+type SourceProbe = tokio::task::JoinHandle<Option<heartbeat::SourceClock>>;
+
+/// The newest heartbeat the restore brought back, before the checks touch the database.
+async fn read_heartbeat(client: &Client, probe: SourceProbe) -> Result<heartbeat::Reading> {
+    Ok(heartbeat::Reading {
+        restored: heartbeat::read_restored(client).await?,
+        source: probe.await.ok().flatten(),
+    })
 }
 
 /// What the negative controls act on: the restored set and the scratch database.

@@ -7,12 +7,14 @@ use chrono::{DateTime, Utc};
 
 use super::execute::State;
 use super::DrillOptions;
+use crate::heartbeat;
 use crate::measure::{worst_gap, Measured};
 use crate::report::{
-    self, BackupRef, DrillReport, ObjectRef, PhaseTime, Rpo, Rto, SourceRef, Trigger, Verdict,
+    self, BackupRef, DrillReport, HeartbeatRpo, ObjectRef, PhaseTime, Rpo, Rto, SourceRef, Trigger,
+    Verdict,
 };
 use crate::scratch::CleanupOutcome;
-use crate::spec::DrillSpec;
+use crate::spec::{DrillSpec, PitrTarget, SourceMethod};
 use crate::{ErrorKind, Result};
 
 pub(super) fn build(
@@ -24,8 +26,15 @@ pub(super) fn build(
     cleanup: Option<CleanupOutcome>,
 ) -> DrillReport {
     let rto = rto(spec, st);
-    let rpo = rpo(spec, started_at, st);
-    let (verdict, reasons) = verdict(&result, st, rto.as_ref(), rpo.as_ref(), cleanup.as_ref());
+    let (rpo, unborne) = rpo(spec, started_at, st);
+    let (verdict, reasons) = verdict(
+        &result,
+        st,
+        rto.as_ref(),
+        rpo.as_ref(),
+        unborne.as_deref(),
+        cleanup.as_ref(),
+    );
     DrillReport {
         lease_takeover: st.lease.as_ref().and_then(|l| l.took_over.clone()),
         previous_sha256: None,
@@ -88,22 +97,71 @@ fn rto(spec: &DrillSpec, st: &State) -> Option<Rto> {
 /// manifest) are taken to be wrong.
 const CLOCK_SKEW: chrono::Duration = chrono::Duration::seconds(60);
 
-/// The data a disaster at the drill's start would have lost: since the recovery point. A
-/// recovery point in the future cannot be measured against: it never passes.
-fn rpo(spec: &DrillSpec, started_at: DateTime<Utc>, st: &State) -> Option<Rpo> {
-    let set = st.set.as_ref()?;
+/// The data a disaster at the drill's start would have lost: since the recovery point, or,
+/// with `[heartbeat]`, since the newest heartbeat restored (then also why the claimed recovery
+/// point is not borne out). A recovery point in the future cannot be measured against: it
+/// never passes.
+fn rpo(spec: &DrillSpec, started_at: DateTime<Utc>, st: &State) -> (Option<Rpo>, Option<String>) {
+    let Some(set) = st.set.as_ref() else {
+        return (None, None);
+    };
     let recovery_point = st.recovery_point.unwrap_or(set.manifest.snapshot_at);
-    let seconds = (started_at - recovery_point).num_milliseconds() as f64 / 1000.0;
+    let mut disaster_at = started_at;
+    let mut seconds = (started_at - recovery_point).num_milliseconds() as f64 / 1000.0;
+    let (heartbeat, unborne) = match measured_heartbeat(spec, started_at, st, recovery_point) {
+        Some((h, disaster, failure)) => {
+            if let Some(lost) = h.data_lost_seconds {
+                (disaster_at, seconds) = (disaster, lost);
+            }
+            (Some(h), failure)
+        }
+        None => (None, None),
+    };
     let m = Measured::new(seconds.max(0.0), spec.targets.rpo);
     let future = recovery_point > started_at + CLOCK_SKEW;
-    Some(Rpo {
+    let rpo = Rpo {
         recovery_point,
-        disaster_at: started_at,
+        disaster_at,
         seconds: m.seconds,
         target_seconds: m.target_seconds,
         pass: if future { Some(false) } else { m.pass },
         worst_gap_30d_seconds: worst_gap(&st.history, started_at, Duration::from_secs(30 * 86400)),
-    })
+        heartbeat,
+    };
+    (Some(rpo), unborne)
+}
+
+/// The heartbeat's measurement, the disaster it is measured from (the drill's start, or the
+/// target of a `--target-time` drill) and the failure when the claim is not borne out.
+fn measured_heartbeat(
+    spec: &DrillSpec,
+    started_at: DateTime<Utc>,
+    st: &State,
+    claimed: DateTime<Utc>,
+) -> Option<(HeartbeatRpo, DateTime<Utc>, Option<String>)> {
+    let (hb, read) = (spec.heartbeat?, st.heartbeat.as_ref()?);
+    let disaster_at = match &spec.source.method {
+        SourceMethod::PgBackRest(s) => match s.target {
+            PitrTarget::Time(t) => t,
+            PitrTarget::Latest | PitrTarget::Immediate => started_at,
+        },
+        SourceMethod::PgDump | SourceMethod::Rds(_) => started_at,
+    };
+    let claim = heartbeat::Claim {
+        recovery_point: claimed,
+        disaster_at,
+        interval: hb.interval,
+    };
+    let a = heartbeat::assess(read.restored.as_ref(), read.source.as_ref(), &claim);
+    let h = HeartbeatRpo {
+        newest: a.newest,
+        lsn: a.lsn,
+        data_lost_seconds: a.data_lost_seconds,
+        claimed_recovery_point: claimed,
+        skew_seconds: read.source.map(|s| s.skew_seconds),
+        note: a.note,
+    };
+    Some((h, disaster_at, a.failure))
 }
 
 fn backup_ref(st: &State) -> Option<BackupRef> {
@@ -134,12 +192,14 @@ fn backup_ref(st: &State) -> Option<BackupRef> {
 
 /// The verdict and every reason for it. An error decides by its kind; otherwise failed
 /// checks and missed targets fail the drill. A scratch target that could not be removed
-/// turns a pass into an error.
+/// turns a pass into an error. `unborne`: why the heartbeat does not bear out the claimed
+/// recovery point.
 fn verdict(
     result: &Result<()>,
     st: &State,
     rto: Option<&Rto>,
     rpo: Option<&Rpo>,
+    unborne: Option<&str>,
     cleanup: Option<&CleanupOutcome>,
 ) -> (Verdict, Vec<String>) {
     let mut reasons = Vec::new();
@@ -168,6 +228,7 @@ fn verdict(
                     c.detail.as_deref().unwrap_or("")
                 ));
             }
+            reasons.extend(unborne.map(str::to_string));
             if let Some(r) = rto.filter(|r| r.pass == Some(false)) {
                 reasons.push(format!("RTO {:.1} s exceeds the target", r.seconds));
             }

@@ -45,6 +45,15 @@ pub struct DrillSpec {
     pub metrics_pushgateway: Option<url::Url>,
     /// Webhooks told about finished backups and drills.
     pub webhooks: Vec<Webhook>,
+    /// `[heartbeat]`: the source's heartbeat measures what a restore lost (off when absent).
+    pub heartbeat: Option<HeartbeatSpec>,
+}
+
+/// `[heartbeat]`: `firedrill heartbeat SPEC` writes the time into `firedrill.heartbeat` on
+/// the source once per `interval`; a drill reads the newest one restored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeartbeatSpec {
+    pub interval: Duration,
 }
 
 #[derive(Debug)]

@@ -19,6 +19,14 @@ pub struct RawSpec {
     pub tools: Option<RawTools>,
     pub metrics: Option<RawMetrics>,
     pub notify: Option<RawNotify>,
+    pub heartbeat: Option<RawHeartbeat>,
+}
+
+/// `[heartbeat]`: present turns it on.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct RawHeartbeat {
+    pub interval: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -9,6 +9,7 @@ mod deadlines;
 mod evidence;
 mod first_drill;
 mod fleet;
+mod heartbeat;
 mod leftovers;
 mod notify;
 mod ops;

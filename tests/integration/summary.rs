@@ -90,6 +90,7 @@ fn report_at(
             target_seconds: Some(26.0 * 3600.0),
             pass: Some(rpo_seconds <= 26.0 * 3600.0),
             worst_gap_30d_seconds: Some(86400.0),
+            heartbeat: None,
         }),
         checks: Vec::new(),
         cleanup: None,

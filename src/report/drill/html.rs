@@ -177,13 +177,14 @@ pub fn render_html(r: &DrillReport) -> String {
              <tr><th scope=\"row\">Recovery point</th><td>{}</td></tr>\
              <tr><th scope=\"row\">Simulated disaster (drill start)</th><td>{}</td></tr>\
              <tr><th scope=\"row\">Target</th><td>{}</td></tr>\
-             <tr><th scope=\"row\">Worst gap between backups, 30 days</th><td>{}</td></tr></tbody></table>",
+             <tr><th scope=\"row\">Worst gap between backups, 30 days</th><td>{}</td></tr>{}</tbody></table>",
             secs(rpo.seconds),
             target(rpo.pass),
             at(rpo.recovery_point),
             at(rpo.disaster_at),
             rpo.target_seconds.map(secs).unwrap_or_else(|| "none".into()),
-            rpo.worst_gap_30d_seconds.map(secs).unwrap_or_else(|| "n/a".into())
+            rpo.worst_gap_30d_seconds.map(secs).unwrap_or_else(|| "n/a".into()),
+            rpo.heartbeat.as_ref().map(|h| format!("<tr><th scope=\"row\">Heartbeat</th><td>{}</td></tr>", esc(&h.line()))).unwrap_or_default()
         );
     }
     if !r.checks.is_empty() {

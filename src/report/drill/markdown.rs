@@ -90,6 +90,9 @@ pub fn render_markdown(r: &DrillReport) -> String {
         if let Some(g) = rpo.worst_gap_30d_seconds {
             let _ = writeln!(o, "- Worst gap between backups, last 30 days: {}", secs(g));
         }
+        if let Some(h) = &rpo.heartbeat {
+            let _ = writeln!(o, "- Heartbeat: {}", h.line());
+        }
         o.push('\n');
     }
     if !r.checks.is_empty() {

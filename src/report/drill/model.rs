@@ -139,4 +139,54 @@ pub struct Rpo {
     pub pass: Option<bool>,
     /// Largest gap between consecutive complete backups (and to now) over the last 30 days.
     pub worst_gap_30d_seconds: Option<f64>,
+    /// The RPO measured by the heartbeat (`[heartbeat]`): `seconds` is then its data lost.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heartbeat: Option<HeartbeatRpo>,
+}
+
+/// The newest heartbeat the restore brought back, and the data a disaster would have lost.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct HeartbeatRpo {
+    /// The newest heartbeat restored (the source's clock); absent when none was.
+    pub newest: Option<DateTime<Utc>>,
+    /// The source's WAL position at that heartbeat.
+    pub lsn: Option<String>,
+    /// The disaster (`disaster_at`) minus `newest`.
+    pub data_lost_seconds: Option<f64>,
+    /// The recovery point the backup method claims.
+    pub claimed_recovery_point: DateTime<Utc>,
+    /// The source's `now()` minus the drill host's clock at drill start (absent when the
+    /// source could not be read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skew_seconds: Option<f64>,
+    /// Why nothing was measured without failing (`heartbeat installed after this backup`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+impl HeartbeatRpo {
+    /// The one line the Markdown and HTML reports show.
+    pub fn line(&self) -> String {
+        let secs = super::words::human_seconds;
+        let skew = self
+            .skew_seconds
+            .map(|s| format!(", source clock {s:+.1} s from this host"))
+            .unwrap_or_default();
+        match (self.newest, self.data_lost_seconds) {
+            (Some(n), Some(lost)) => format!(
+                "newest restored {} (LSN {}), data lost {}; claimed recovery point {}{skew}",
+                n.to_rfc3339(),
+                self.lsn.as_deref().unwrap_or("unknown"),
+                secs(lost),
+                self.claimed_recovery_point.to_rfc3339()
+            ),
+            _ => format!(
+                "none restored ({}); claimed recovery point {}{skew}",
+                self.note
+                    .as_deref()
+                    .unwrap_or("no heartbeat table in the restored database"),
+                self.claimed_recovery_point.to_rfc3339()
+            ),
+        }
+    }
 }

@@ -7,6 +7,7 @@ mod backup;
 mod checks;
 mod destination;
 mod drill;
+mod heartbeat;
 mod source;
 
 use std::path::{Path, PathBuf};
@@ -45,6 +46,7 @@ pub(super) fn validate(
     let tools = tools(raw.tools, env);
     let (metrics_textfile, metrics_pushgateway) = metrics(raw.metrics.unwrap_or_default(), p);
     let webhooks = webhooks(raw.notify, env, p);
+    let heartbeat = heartbeat::heartbeat(raw.heartbeat, &source, p);
     if !p.is_empty() {
         return None;
     }
@@ -61,6 +63,7 @@ pub(super) fn validate(
         metrics_textfile,
         metrics_pushgateway,
         webhooks,
+        heartbeat,
     })
 }
 
