@@ -14,6 +14,9 @@ pub struct CheckItem {
     pub what: String,
     pub ok: bool,
     pub detail: String,
+    /// Allowed but risky (`ok` stays true): `check` prints it as a warning.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub warning: bool,
 }
 
 impl CheckItem {
@@ -24,12 +27,24 @@ impl CheckItem {
                 what: what.into(),
                 ok: true,
                 detail,
+                warning: false,
             },
             Err(e) => CheckItem {
                 what: what.into(),
                 ok: false,
                 detail: e.render(),
+                warning: false,
             },
+        }
+    }
+
+    /// An item that passes with a warning.
+    pub fn warning(what: &str, detail: String) -> CheckItem {
+        CheckItem {
+            what: what.into(),
+            ok: true,
+            detail,
+            warning: true,
         }
     }
 }

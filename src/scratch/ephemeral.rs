@@ -413,6 +413,7 @@ impl ScratchTarget for EphemeralCluster {
             location: self.dir.display().to_string(),
             database: self.target.dbname(),
             server_version: self.version.clone(),
+            warning: None,
         }
     }
 

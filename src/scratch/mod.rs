@@ -4,6 +4,7 @@
 
 mod ephemeral;
 pub mod rds;
+pub mod same_server;
 mod server;
 
 use async_trait::async_trait;
@@ -29,6 +30,10 @@ pub struct ScratchInfo {
     pub location: String,
     pub database: String,
     pub server_version: String,
+    /// Why this target is risky though allowed (a scratch server that is the source's own
+    /// server); absent when it is not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
 }
 
 /// What cleaning up did.
@@ -108,7 +113,15 @@ pub async fn create(
             .await?,
         )),
         ScratchSpec::Server { url, prefix } => Ok(Box::new(
-            ServerDatabase::create(url, prefix, &spec.name, backup_id, source_major).await?,
+            ServerDatabase::create(
+                url,
+                prefix,
+                &spec.name,
+                backup_id,
+                source_major,
+                &spec.source.url,
+            )
+            .await?,
         )),
         ScratchSpec::Rds(_) => Err(crate::Error::spec(
             "an RDS scratch instance restores RDS snapshot backups, not pg_dump backups",

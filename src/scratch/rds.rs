@@ -314,6 +314,7 @@ impl ScratchTarget for RdsInstance {
             ),
             database: self.database.clone(),
             server_version: self.version.clone(),
+            warning: None,
         }
     }
 

@@ -3,6 +3,188 @@
 
 use std::path::Path;
 
+use crate::support::{firedrill, text, Env, SourceDb, PG};
+
+/// `check` of `spec` (`--offline` or not): exit code and output.
+fn check(spec: &Path, offline: bool) -> (Option<i32>, String) {
+    let mut args = vec!["check", spec.to_str().unwrap()];
+    if offline {
+        args.push("--offline");
+    }
+    let out = firedrill(&args);
+    (out.status.code(), text(&out))
+}
+
+/// A scratch server URL that is the source database itself (the same server under another
+/// name for the host) is refused when the spec loads, naming both and the fix.
+#[test]
+fn the_source_database_as_the_scratch_server_is_refused() {
+    let env = Env::new();
+    let spec = env.write(
+        &env.spec("self", "postgres://postgres@127.0.0.1:5432/shop")
+            .scratch_server("postgres://postgres@localhost/shop", "firedrill_"),
+    );
+    let (code, out) = check(&spec, true);
+    assert_eq!(code, Some(2), "{out}");
+    assert!(out.contains("drill.scratch.server"), "{out}");
+    assert!(
+        out.contains("postgres://postgres@localhost:5432/shop")
+            && out.contains("postgres://postgres@127.0.0.1:5432/shop"),
+        "{out}"
+    );
+    assert!(out.contains("is the source database"), "{out}");
+    assert!(
+        out.contains("fix: point drill.scratch.server at another server"),
+        "{out}"
+    );
+    assert!(!env.work().exists(), "nothing is made for a refused spec");
+}
+
+/// A prefix the source database's name starts with, on the source's server, is refused: a
+/// scratch name or a cleanup sweep could take the source database.
+#[test]
+fn a_scratch_prefix_the_source_database_starts_with_is_refused_on_its_server() {
+    let env = Env::new();
+    let spec = env.write(
+        &env.spec("pfx", "postgres://postgres@[::1]:5432/firedrill_shop")
+            .scratch_server("postgres://postgres@127.0.0.1:5432/postgres", "firedrill_"),
+    );
+    let (code, out) = check(&spec, true);
+    assert_eq!(code, Some(2), "{out}");
+    assert!(
+        out.contains("`firedrill_shop`") && out.contains("scratch prefix `firedrill_`"),
+        "{out}"
+    );
+    assert!(out.contains("choose a drill.scratch.prefix"), "{out}");
+
+    // Another server (another port) may hold any names.
+    let other = env.write(
+        &env.spec("pfx2", "postgres://postgres@127.0.0.1:5433/firedrill_shop")
+            .scratch_server(
+                "postgres://postgres@127.0.0.1:5432/firedrill_shop",
+                "firedrill_",
+            ),
+    );
+    let (code, out) = check(&other, true);
+    assert_eq!(code, Some(0), "{out}");
+}
+
+/// `check` warns about a scratch server that is the source's own server, and the drill
+/// report records the warning on its scratch target.
+#[tokio::test]
+async fn a_scratch_server_on_the_source_server_is_warned_about_in_check_and_report() {
+    let src = SourceDb::with_rows(20).await;
+    let env = Env::new();
+    let prefix = format!("fdsafe{}_", firedrill::catalog::layout::random_hex(2));
+    let spec = env.write(
+        &env.spec("same", &src.url())
+            .scratch_server(&format!("{PG}/postgres"), &prefix)
+            .check("rows", "row-counts"),
+    );
+    let path = spec.to_str().unwrap();
+    let (code, out) = check(&spec, false);
+    assert_eq!(code, Some(0), "a warning does not fail check: {out}");
+    let line = out
+        .lines()
+        .find(|l| l.contains("scratch server"))
+        .unwrap_or_else(|| panic!("no scratch server item: {out}"));
+    assert!(line.starts_with("WARN"), "{out}");
+    assert!(line.contains("is the source's own server"), "{out}");
+    assert!(
+        line.contains("point drill.scratch.server at another server"),
+        "{out}"
+    );
+
+    let out = firedrill(&["check", path, "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let item = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["what"] == "scratch server")
+        .unwrap();
+    assert_eq!(
+        (item["ok"].as_bool(), item["warning"].as_bool()),
+        (Some(true), Some(true))
+    );
+
+    let out = firedrill(&["backup", path]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = firedrill(&["drill", path, "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let scratch = &v["report"]["scratch"];
+    assert_eq!(scratch["kind"], "server", "{v}");
+    let warning = scratch["warning"].as_str().unwrap_or_default();
+    assert!(warning.contains("is the source's own server"), "{scratch}");
+    assert_eq!(crate::support::databases_named_like(&prefix).await, 0);
+}
+
+/// A port on 127.0.0.1 that forwards every connection to the test server, from a thread of
+/// its own (the tests block on the binary).
+fn proxy_to_test_server() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    listener.set_nonblocking(true).unwrap();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect("127.0.0.1:5432").await
+                    {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+            }
+        });
+    });
+    port
+}
+
+/// Behind another port the URLs differ, but `check` connects to both and finds one server
+/// (same system identifier and start time): it warns, and refuses the source database.
+#[tokio::test]
+async fn check_finds_the_source_server_behind_another_address() {
+    let src = SourceDb::with_rows(1).await;
+    let env = Env::new();
+    let port = proxy_to_test_server();
+    let spec = env.write(&env.spec("behind", &src.url()).scratch_server(
+        &format!("postgres://postgres@127.0.0.1:{port}/postgres"),
+        "fdbehind_",
+    ));
+    let (code, out) = check(&spec, true);
+    assert_eq!(
+        code,
+        Some(0),
+        "by the URLs alone this is another server: {out}"
+    );
+    let (code, out) = check(&spec, false);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("WARN scratch server")
+                && l.contains("is the source's own server")),
+        "{out}"
+    );
+
+    let spec = env.write(&env.spec("behind2", &src.url()).scratch_server(
+        &format!("postgres://postgres@127.0.0.1:{port}/{}", src.name),
+        "fdbehind_",
+    ));
+    let (code, out) = check(&spec, false);
+    assert_ne!(code, Some(0), "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("FAIL scratch server") && l.contains("is the source database")),
+        "{out}"
+    );
+}
+
 /// A spec of many checks still names every reused check name, once per reuse.
 #[test]
 fn reused_check_names_are_reported_in_a_spec_of_many_checks() {

@@ -7,6 +7,7 @@ mod backup;
 mod checks;
 mod destination;
 mod drill;
+mod same_server;
 mod source;
 
 use std::path::{Path, PathBuf};
@@ -28,6 +29,7 @@ pub(super) fn validate(
     let backup = backup::backup(raw.backup.unwrap_or_default(), &timezone, is_rds, p);
     let destinations = destination::destinations(raw.destination, p);
     let drill = drill::drill(raw.drill.unwrap_or_default(), &timezone, &destinations, p);
+    same_server::check(&source, &drill, p);
     let targets = targets(raw.targets.unwrap_or_default(), p);
     let checks = checks::checks(raw.check, p);
     let tools = tools(raw.tools, env);
