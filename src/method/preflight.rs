@@ -67,6 +67,15 @@ pub async fn destinations(spec: &DrillSpec) -> Vec<CheckItem> {
     items
 }
 
+/// Ephemeral clusters can live in `drill.work-dir`: firedrill can create or write it and the
+/// OS user the clusters run as can reach it.
+pub fn work_dir(spec: &DrillSpec) -> CheckItem {
+    CheckItem::from_result(
+        "work-dir",
+        crate::scratch::work_dir::check(&spec.drill.work_dir, &spec.drill.run_as),
+    )
+}
+
 /// The drill identity decrypts what backups encrypt.
 pub fn identity(spec: &DrillSpec) -> CheckItem {
     let r = keys::load_identities(spec.drill.identity_file.as_deref()).and_then(|(ids, _)| {

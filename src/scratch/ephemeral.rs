@@ -31,7 +31,7 @@ pub struct EphemeralCluster {
     kept: bool,
 }
 
-fn run_as(user: &str) -> Result<Option<(u32, u32)>> {
+pub(super) fn run_as(user: &str) -> Result<Option<(u32, u32)>> {
     if !nix::unistd::geteuid().is_root() {
         return Ok(None);
     }

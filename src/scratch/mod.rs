@@ -6,6 +6,7 @@ mod ephemeral;
 pub mod rds;
 pub mod same_server;
 mod server;
+pub mod work_dir;
 
 use async_trait::async_trait;
 use serde::Serialize;

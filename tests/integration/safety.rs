@@ -1,6 +1,7 @@
 //! Safety rails: a scratch server that is the source's own server, the cluster user's access
 //! to the work dir, and specs of many checks.
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use crate::support::{firedrill, text, Env, SourceDb, PG};
@@ -183,6 +184,65 @@ async fn check_finds_the_source_server_behind_another_address() {
             .any(|l| l.starts_with("FAIL scratch server") && l.contains("is the source database")),
         "{out}"
     );
+}
+
+/// A work dir below a folder the clusters' OS user cannot enter fails `check`, naming the
+/// folder, the user and the fix; below a folder it can enter, the item passes.
+#[tokio::test]
+async fn check_confirms_the_cluster_user_can_reach_the_work_dir() {
+    let src = SourceDb::with_rows(1).await;
+    let env = Env::new();
+    let root = nix::unistd::geteuid().is_root();
+    let closed = tempfile::tempdir().unwrap();
+    // As root the cluster runs as drill.run-as (postgres), for whom a 0700 folder of root's
+    // is closed; as another user, a folder without `x` is closed to firedrill itself.
+    let mode = if root { 0o700 } else { 0o600 };
+    std::fs::set_permissions(closed.path(), std::fs::Permissions::from_mode(mode)).unwrap();
+    let work = closed.path().join("work");
+    let spec = env.write(
+        &env.spec("closed", &src.url())
+            .drill("work-dir", work.display().to_string())
+            .check("rows", "row-counts"),
+    );
+    let (code, out) = check(&spec, false);
+    std::fs::set_permissions(closed.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    assert_eq!(code, Some(2), "{out}");
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("FAIL work-dir"))
+        .unwrap_or_else(|| panic!("no failed work-dir item: {out}"));
+    assert!(
+        line.contains(&format!("`{}`", closed.path().display())),
+        "{line}"
+    );
+    if root {
+        assert!(line.contains("OS user `postgres` (drill.run-as)"), "{line}");
+        assert!(line.contains("mode 700, owner root:root"), "{line}");
+        assert!(
+            out.contains(&format!(
+                "fix: let it through (chmod o+x {})",
+                closed.path().display()
+            )),
+            "{out}"
+        );
+    }
+    // Every other item passes: only the work dir is wrong.
+    assert_eq!(
+        out.lines().filter(|l| l.starts_with("FAIL")).count(),
+        1,
+        "{out}"
+    );
+
+    let open = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(open.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let spec = env.write(
+        &env.spec("open", &src.url())
+            .drill("work-dir", open.path().join("work").display().to_string())
+            .check("rows", "row-counts"),
+    );
+    let (code, out) = check(&spec, false);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.lines().any(|l| l.starts_with("ok   work-dir")), "{out}");
 }
 
 /// A spec of many checks still names every reused check name, once per reuse.

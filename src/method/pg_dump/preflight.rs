@@ -1,6 +1,7 @@
 //! `check` of a pg_dump spec: the source answers, the PostgreSQL tools are new enough for it,
-//! the scratch server answers and is not the source's own server, the destinations take
-//! writes, the drill identity decrypts what backups encrypt.
+//! the scratch server answers and is not the source's own server (or the OS user of
+//! ephemeral clusters can reach the work dir), the destinations take writes, the drill
+//! identity decrypts what backups encrypt.
 
 use std::time::Duration;
 
@@ -22,7 +23,8 @@ pub async fn run(spec: &DrillSpec) -> Vec<CheckItem> {
     items.extend(tools(spec, major));
     match &spec.drill.scratch {
         ScratchSpec::Server { url, prefix } => items.push(scratch_server(spec, url, prefix).await),
-        ScratchSpec::Ephemeral | ScratchSpec::Rds(_) => {}
+        ScratchSpec::Ephemeral => items.push(preflight::work_dir(spec)),
+        ScratchSpec::Rds(_) => {}
     }
     items.extend(preflight::destinations(spec).await);
     items.push(preflight::identity(spec));
