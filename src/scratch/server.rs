@@ -135,6 +135,11 @@ async fn source_server_warning(
     if let Some((problem, fix)) = same_server::refusal(&source, admin, prefix) {
         return Err(Error::scratch(problem).hint(fix));
     }
+    tracing::warn!(
+        scratch = %admin.display(),
+        source = %source.display(),
+        "The scratch server is the source's own server; the drill competes with production there."
+    );
     Ok(Some(same_server::warning(&source, admin)))
 }
 
