@@ -35,8 +35,9 @@ pub fn by_url(source: &PgTarget, scratch: &PgTarget) -> bool {
     if a == b {
         return true;
     }
+    // Both lookups run at once, each within the deadline.
     let (ra, rb) = (resolve(&a, source.port()), resolve(&b, scratch.port()));
-    !ra.is_disjoint(&rb)
+    !ra().is_disjoint(&rb())
 }
 
 /// A host as compared: `local` for this machine's loopback and socket folders, else the
@@ -54,25 +55,32 @@ fn host_key(host: &str) -> String {
     }
 }
 
-/// The addresses of `key` (loopback ones as `local`); empty when it does not resolve in time.
-fn resolve(key: &str, port: u16) -> HashSet<String> {
-    if key == "local" || key.parse::<IpAddr>().is_ok() {
-        return HashSet::from([key.to_string()]);
-    }
+/// Starts resolving `key`; the returned function waits (within the deadline) for its
+/// addresses, loopback ones as `local`, none when it does not resolve in time.
+fn resolve(key: &str, port: u16) -> impl FnOnce() -> HashSet<String> {
     let (tx, rx) = mpsc::channel();
     let name = key.to_string();
-    std::thread::spawn(move || {
-        let addrs: Vec<IpAddr> = (name.as_str(), port)
-            .to_socket_addrs()
-            .map(|a| a.map(|s| s.ip()).collect())
-            .unwrap_or_default();
-        let _ = tx.send(addrs);
-    });
-    rx.recv_timeout(RESOLVE_DEADLINE)
-        .unwrap_or_default()
-        .into_iter()
-        .map(|ip| host_key(&ip.to_string()))
-        .collect()
+    let literal = key == "local" || key.parse::<IpAddr>().is_ok();
+    if !literal {
+        std::thread::spawn(move || {
+            let addrs: Vec<IpAddr> = (name.as_str(), port)
+                .to_socket_addrs()
+                .map(|a| a.map(|s| s.ip()).collect())
+                .unwrap_or_default();
+            let _ = tx.send(addrs);
+        });
+    }
+    let key = key.to_string();
+    move || {
+        if literal {
+            return HashSet::from([key]);
+        }
+        rx.recv_timeout(RESOLVE_DEADLINE)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|ip| host_key(&ip.to_string()))
+            .collect()
+    }
 }
 
 /// What makes a scratch server on the source's server unsafe to use at all: its URL connects
@@ -88,10 +96,15 @@ pub fn refusal(source: &PgTarget, scratch: &PgTarget, prefix: &str) -> Option<(S
                 scratch.display(),
                 source.display()
             ),
-            format!(
-                "{FIX}; at the least connect it to a maintenance database (e.g. postgres://...:{}/postgres), never to the source database",
-                scratch.port()
-            ),
+            if db == "postgres" {
+                // The maintenance database is the source: only another server will do.
+                FIX.to_string()
+            } else {
+                format!(
+                    "{FIX}; at the least connect it to the maintenance database (postgres://...:{}/postgres), never to the source database",
+                    scratch.port()
+                )
+            },
         ));
     }
     if db.starts_with(prefix) {
@@ -195,6 +208,10 @@ mod tests {
         let (why, fix) = refusal(&src, &t("postgres://u@localhost/shop"), "firedrill_").unwrap();
         assert!(why.contains("/shop itself"), "{why}");
         assert!(fix.contains("drill.scratch.server"), "{fix}");
+        assert!(fix.contains(":5432/postgres"), "{fix}");
+        let on_postgres = t("postgres://u@127.0.0.1:5432/postgres");
+        let (_, fix) = refusal(&on_postgres, &on_postgres, "firedrill_").unwrap();
+        assert_eq!(fix, FIX);
         let src = t("postgres://u@127.0.0.1:5432/fd_shop");
         let (why, fix) = refusal(&src, &t("postgres://u@localhost/postgres"), "fd_").unwrap();
         assert!(why.contains("`fd_shop`") && why.contains("`fd_`"), "{why}");
