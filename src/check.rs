@@ -21,6 +21,7 @@ pub async fn run(spec: &DrillSpec, offline: bool) -> CheckOutcome {
         what: "spec".into(),
         ok: true,
         detail: format!("`{}` is valid", spec.path.display()),
+        warning: false,
     }];
     if !offline {
         checks.extend(method::of(spec).preflight(spec).await);

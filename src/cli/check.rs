@@ -22,7 +22,11 @@ pub async fn run(args: CheckArgs) -> Result<Exit> {
         for i in &outcome.checks {
             out!(
                 "{} {}: {}",
-                if i.ok { "ok  " } else { "FAIL" },
+                match (i.ok, i.warning) {
+                    (false, _) => "FAIL",
+                    (true, true) => "WARN",
+                    (true, false) => "ok  ",
+                },
                 i.what,
                 i.detail
             );

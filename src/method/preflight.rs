@@ -14,6 +14,9 @@ pub struct CheckItem {
     pub what: String,
     pub ok: bool,
     pub detail: String,
+    /// Allowed but risky (`ok` stays true): `check` prints it as a warning.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub warning: bool,
 }
 
 impl CheckItem {
@@ -24,12 +27,24 @@ impl CheckItem {
                 what: what.into(),
                 ok: true,
                 detail,
+                warning: false,
             },
             Err(e) => CheckItem {
                 what: what.into(),
                 ok: false,
                 detail: e.render(),
+                warning: false,
             },
+        }
+    }
+
+    /// An item that passes with a warning.
+    pub fn warning(what: &str, detail: String) -> CheckItem {
+        CheckItem {
+            what: what.into(),
+            ok: true,
+            detail,
+            warning: true,
         }
     }
 }
@@ -50,6 +65,15 @@ pub async fn destinations(spec: &DrillSpec) -> Vec<CheckItem> {
         ));
     }
     items
+}
+
+/// Ephemeral clusters can live in `drill.work-dir`: firedrill can create or write it and the
+/// OS user the clusters run as can reach it.
+pub fn work_dir(spec: &DrillSpec) -> CheckItem {
+    CheckItem::from_result(
+        "work-dir",
+        crate::scratch::work_dir::check(&spec.drill.work_dir, &spec.drill.run_as),
+    )
 }
 
 /// The drill identity decrypts what backups encrypt.

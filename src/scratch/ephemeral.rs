@@ -33,7 +33,7 @@ pub struct EphemeralCluster {
     kept: bool,
 }
 
-fn run_as(user: &str) -> Result<Option<(u32, u32)>> {
+pub(super) fn run_as(user: &str) -> Result<Option<(u32, u32)>> {
     if !nix::unistd::geteuid().is_root() {
         return Ok(None);
     }
@@ -457,6 +457,7 @@ impl ScratchTarget for EphemeralCluster {
             database: self.target.dbname(),
             server_version: self.version.clone(),
             recovery: None,
+            warning: None,
         }
     }
 

@@ -6,7 +6,9 @@ mod ephemeral;
 mod in_use;
 pub mod rds;
 mod recovery;
+pub mod same_server;
 mod server;
+pub mod work_dir;
 
 use async_trait::async_trait;
 use serde::Serialize;
@@ -35,6 +37,10 @@ pub struct ScratchInfo {
     /// What a point-in-time restore recovered (pgBackRest drills only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recovery: Option<RecoveryRef>,
+    /// Why this target is risky though allowed (a scratch server that is the source's own
+    /// server); absent when it is not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
 }
 
 /// What cleaning up did.
@@ -114,7 +120,15 @@ pub async fn create(
             .await?,
         )),
         ScratchSpec::Server { url, prefix } => Ok(Box::new(
-            ServerDatabase::create(url, prefix, &spec.name, backup_id, source_major).await?,
+            ServerDatabase::create(
+                url,
+                prefix,
+                &spec.name,
+                backup_id,
+                source_major,
+                &spec.source.url,
+            )
+            .await?,
         )),
         ScratchSpec::Rds(_) => Err(crate::Error::spec(
             "an RDS scratch instance restores RDS snapshot backups, not pg_dump backups",

@@ -315,6 +315,7 @@ impl ScratchTarget for RdsInstance {
             database: self.database.clone(),
             server_version: self.version.clone(),
             recovery: None,
+            warning: None,
         }
     }
 

@@ -7,7 +7,7 @@ use secrecy::SecretString;
 use tokio_postgres::Client;
 
 use super::in_use::{self, Held};
-use super::{CleanupOutcome, ScratchInfo, ScratchTarget, MARKER};
+use super::{same_server, CleanupOutcome, ScratchInfo, ScratchTarget, MARKER};
 use crate::pg::{conn::pg_message, quote_ident, quote_literal, PgTarget};
 use crate::{Error, Result};
 
@@ -17,6 +17,8 @@ pub struct ServerDatabase {
     prefix: String,
     name: String,
     server_version: String,
+    /// Set when the server is the source's own server.
+    warning: Option<String>,
     removed: bool,
     kept: bool,
     /// The lock that tells `cleanup` this database is in use, held until it is dropped.
@@ -93,8 +95,10 @@ impl ServerDatabase {
         drill: &str,
         backup_id: &str,
         source_major: u32,
+        source_url: &SecretString,
     ) -> Result<Self> {
         let admin = PgTarget::from_url(url, "drill.scratch.server")?;
+        let warning = source_server_warning(source_url, &admin, prefix).await?;
         let client = admin.connect("the scratch server").await?;
         let server_version = server_version(&client, &admin, source_major).await?;
         let name = database_name(prefix, drill, backup_id);
@@ -115,11 +119,41 @@ impl ServerDatabase {
             prefix: prefix.to_string(),
             name,
             server_version,
+            warning,
             removed: false,
             kept: false,
             in_use: Some(in_use),
         })
     }
+}
+
+/// The warning for a scratch server that is the source's own server (by their URLs; the
+/// source is not contacted); an error when the source database could be hit (the spec load
+/// refuses those already).
+async fn source_server_warning(
+    source_url: &SecretString,
+    admin: &PgTarget,
+    prefix: &str,
+) -> Result<Option<String>> {
+    let Ok(source) = PgTarget::from_url(source_url, "source.url") else {
+        return Ok(None);
+    };
+    let (s, a) = (source.clone(), admin.clone());
+    let same = tokio::task::spawn_blocking(move || same_server::by_url(&s, &a))
+        .await
+        .unwrap_or(false);
+    if !same {
+        return Ok(None);
+    }
+    if let Some((problem, fix)) = same_server::refusal(&source, admin, prefix) {
+        return Err(Error::scratch(problem).hint(fix));
+    }
+    tracing::warn!(
+        scratch = %admin.display(),
+        source = %source.display(),
+        "The scratch server is the source's own server; the drill competes with production there."
+    );
+    Ok(Some(same_server::warning(&source, admin)))
 }
 
 /// The server's version (`major.minor`), refused when older than the backup's source.
@@ -192,6 +226,7 @@ impl ScratchTarget for ServerDatabase {
             database: self.name.clone(),
             server_version: self.server_version.clone(),
             recovery: None,
+            warning: self.warning.clone(),
         }
     }
 

@@ -21,6 +21,7 @@ mod rds;
 mod receiver;
 mod roundtrip;
 mod s3;
+mod safety;
 mod spawned;
 mod split;
 mod summary;

@@ -260,7 +260,7 @@ pub fn render_html(r: &DrillReport) -> String {
             "<h2>Scratch target</h2><table><tbody>\
              <tr><th scope=\"row\">Kind</th><td>{}</td></tr>\
              <tr><th scope=\"row\">Location</th><td><code>{}</code></td></tr>\
-             <tr><th scope=\"row\">Database</th><td>{} (PostgreSQL {})</td></tr>{}\
+             <tr><th scope=\"row\">Database</th><td>{} (PostgreSQL {})</td></tr>{}{}\
              <tr><th scope=\"row\">Cleanup</th><td>{cleanup}</td></tr></tbody></table>",
             esc(&s.kind),
             esc(&s.location),
@@ -271,6 +271,13 @@ pub fn render_html(r: &DrillReport) -> String {
                 .map(|r| format!(
                     "<tr><th scope=\"row\">Point-in-time recovery</th><td>{}</td></tr>",
                     esc(&r.describe())
+                ))
+                .unwrap_or_default(),
+            s.warning
+                .as_ref()
+                .map(|w| format!(
+                    "<tr><th scope=\"row\">Warning</th><td class=\"fail\">{}</td></tr>",
+                    esc(w)
                 ))
                 .unwrap_or_default()
         );

@@ -64,6 +64,9 @@ pub fn render_markdown(r: &DrillReport) -> String {
         if let Some(rec) = &s.recovery {
             let _ = writeln!(o, "- Point-in-time recovery: {}\n", rec.describe());
         }
+        if let Some(w) = &s.warning {
+            let _ = writeln!(o, "- **Warning**: {w}\n");
+        }
     }
     if let Some(rto) = &r.rto {
         let _ = writeln!(o, "## RTO: {} ({})\n", secs(rto.seconds), pass(rto.pass));

@@ -6,10 +6,12 @@ use crate::spec::{CheckKind, CheckSpec, Problems, CHECK_TIMEOUT};
 use crate::verify::Expect;
 
 pub(super) fn checks(raw: Vec<RawCheck>, p: &mut Problems) -> Vec<CheckSpec> {
-    let mut checks: Vec<CheckSpec> = Vec::new();
+    let mut checks: Vec<CheckSpec> = Vec::with_capacity(raw.len());
+    // Names seen so far: a set, so that a spec of many checks loads in linear time.
+    let mut names = std::collections::HashSet::with_capacity(raw.len());
     for (i, c) in raw.into_iter().enumerate() {
         if let Some(check) = check(c, i, p) {
-            if checks.iter().any(|x| x.name == check.name) {
+            if !names.insert(check.name.clone()) {
                 p.push(
                     &format!("check.{}", check.name),
                     format!("check name `{}` is used twice", check.name),

@@ -8,6 +8,7 @@ mod checks;
 mod destination;
 mod drill;
 mod heartbeat;
+mod same_server;
 mod source;
 
 use std::path::{Path, PathBuf};
@@ -37,6 +38,7 @@ pub(super) fn validate(
         physical,
         p,
     );
+    same_server::check(&source, &drill, p);
     let targets = targets(raw.targets.unwrap_or_default(), p);
     let checks = checks::checks(raw.check, p);
     if let SourceMethod::PgBackRest(_) = source.method {
