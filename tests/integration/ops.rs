@@ -57,6 +57,15 @@ async fn a_metrics_folder_that_does_not_exist_is_not_created() {
         "{}",
         text(&out)
     );
+    // `check` says so before any run.
+    let out = firedrill(&["check", spec.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("of metrics.textfile does not exist"),
+        "{}",
+        text(&out)
+    );
+    assert!(!env.path().join("var").exists(), "no folder created");
 }
 
 #[tokio::test]
