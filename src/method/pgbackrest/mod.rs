@@ -12,6 +12,7 @@
 //! highest key: the DR region) and restores one of its backups into an ephemeral cluster,
 //! recovered to the drill's target ([`crate::spec::PitrTarget`]): see `restore`.
 
+mod access;
 mod backup;
 mod command;
 pub mod info;
@@ -176,6 +177,9 @@ impl Method for PgBackRestMethod {
             }
             None => stanza.repo.iter().map(|r| r.key).max().unwrap_or(1),
         };
+        if let Some(e) = access::unreadable(&stanza, key) {
+            return Err(e);
+        }
         let repo = info::repo_name(key);
         let mut all: Vec<BackupSet> = sets::sets(&self.origin, &stanza)
             .into_iter()
