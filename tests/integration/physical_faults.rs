@@ -5,9 +5,11 @@
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use crate::physical::{archive_now, PITR};
 use crate::physical_support::{PhysicalSource, CIPHER_PASS_VAR};
+use crate::spawned::Spawned;
 use crate::support::{firedrill_with_env, text, Env};
 
 const PASS: &str = "correct-horse-battery-staple-4711";
@@ -169,4 +171,91 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
         }
     }
     out
+}
+
+/// A physical drill killed with SIGKILL while pgBackRest restores, as its recovery begins,
+/// or while it verifies, leaves a `pgbackrest restore` or its restored cluster running;
+/// `firedrill cleanup SPEC` stops and removes them: exit 0, no process working in a scratch
+/// folder of the work dir, no scratch folder.
+#[tokio::test]
+async fn cleanup_after_kill_9_of_a_physical_drill_removes_the_restored_cluster() {
+    let _one = PITR.lock().await;
+    let src = PhysicalSource::start();
+    let env = Env::new();
+    let spec = env.write(&src.spec(&env, "killed").drill("from", "repo2").sql_check(
+        "slow",
+        "select count(*) from (select pg_sleep(60)) s",
+        "== 1",
+    ));
+    backed_up_with_later_rows(&src, &spec, &[]).await;
+    let spec = spec.to_str().unwrap();
+
+    for phase in ["restore", "recovery", "verify"] {
+        let mut drill = Spawned::start(&["drill", spec], env.path());
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while !drill.output().contains(&format!("phase=\"{phase}\"")) {
+            assert!(
+                drill.exited().is_none(),
+                "the drill ended before {phase}:\n{}",
+                drill.output()
+            );
+            assert!(
+                Instant::now() < deadline,
+                "no {phase} phase:\n{}",
+                drill.output()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        // Into pgBackRest's restore, into the start of the restored cluster.
+        std::thread::sleep(Duration::from_millis(150));
+        drill.child.kill().unwrap();
+        drill.wait(Duration::from_secs(10));
+        assert!(
+            !env.leftover_clusters().is_empty(),
+            "{phase}: the killed drill left nothing: the test proves nothing"
+        );
+        if phase == "verify" {
+            assert!(
+                !postmasters_in(&env.work()).is_empty(),
+                "the killed drill's cluster is not running: the test proves nothing"
+            );
+        }
+
+        let out = firedrill_with_env(&["cleanup", spec], &[]);
+        assert_eq!(out.status.code(), Some(0), "{phase}: {}", text(&out));
+        assert!(text(&out).contains("removed:"), "{phase}: {}", text(&out));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !processes_in(&env.work()).is_empty() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        assert_eq!(processes_in(&env.work()), Vec::<String>::new(), "{phase}");
+        env.assert_no_leftovers();
+    }
+}
+
+/// Command lines of running postgres processes that name a folder under `work`.
+fn postmasters_in(work: &Path) -> Vec<String> {
+    processes_in(work)
+        .into_iter()
+        .filter(|c| c.contains("postgres -D"))
+        .collect()
+}
+
+/// Command lines of running processes (a postmaster, a `pgbackrest restore`) that name a
+/// scratch folder under `work`.
+fn processes_in(work: &Path) -> Vec<String> {
+    let needle = work.join("scratch-").display().to_string();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .bytes()
+                .all(|b| b.is_ascii_digit())
+        })
+        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+        .map(|b| String::from_utf8_lossy(&b).replace('\0', " "))
+        .filter(|c| c.contains(&needle))
+        .collect()
 }

@@ -16,6 +16,7 @@ mod access;
 mod backup;
 mod command;
 pub mod info;
+mod orphans;
 mod preflight;
 mod recovery;
 mod restore;
@@ -203,6 +204,13 @@ impl Method for PgBackRestMethod {
 
     async fn restore(&self, run: Restore<'_>) -> Result<Restored> {
         restore::run(&self.src, &self.pgbr, run).await
+    }
+
+    /// As for any ephemeral cluster, after stopping the `pgbackrest restore` a killed drill
+    /// left writing into its scratch folder.
+    async fn sweep(&self, spec: &DrillSpec) -> Result<Vec<crate::scratch::CleanupOutcome>> {
+        orphans::stop(&spec.drill.work_dir, &spec.name).await;
+        crate::scratch::sweep(spec, &crate::pg::PgTools::new(spec.tools.bin_dir.clone())).await
     }
 }
 
