@@ -18,6 +18,7 @@ mod command;
 pub mod info;
 mod orphans;
 mod preflight;
+pub mod random;
 mod recovery;
 mod restore;
 mod restored;

@@ -90,6 +90,7 @@ pub async fn run(src: &PgBackRestSource, pgbr: &PgBackRest, run: Restore<'_>) ->
                 PitrTarget::Time(t) => Some(t),
                 _ => None,
             },
+            chosen: src.chosen.clone(),
             timeline: None,
             replayed_lsn: None,
         },
