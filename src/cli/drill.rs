@@ -25,9 +25,14 @@ pub struct DrillArgs {
     /// Restore this backup id instead of the latest.
     #[arg(long, conflicts_with = "random_within")]
     pub backup: Option<String>,
-    /// Restore a random complete backup from within this long ago (e.g. 7d).
-    #[arg(long, value_parser = humantime::parse_duration)]
+    /// Restore a random complete backup from within this long ago (e.g. 7d); pgbackrest
+    /// sources: recover to a random time inside the repository's window and this long ago.
+    #[arg(long, value_parser = humantime::parse_duration, conflicts_with = "target")]
     pub random_within: Option<Duration>,
+    /// pgbackrest sources: the seed of --random-within's time (the report records the seed
+    /// used; the same seed over the same window picks the same time).
+    #[arg(long, requires = "random_within")]
+    pub seed: Option<u64>,
     /// Read from this destination instead of drill.from (pgbackrest sources: a repository,
     /// e.g. repo1).
     #[arg(long)]
@@ -52,6 +57,7 @@ pub async fn run(args: DrillArgs, cancel: &CancellationToken) -> Result<Exit> {
         if args.dry_run
             || args.backup.is_some()
             || args.random_within.is_some()
+            || args.seed.is_some()
             || args.from.is_some()
             || args.keep
             || args.target.is_some()
@@ -60,15 +66,21 @@ pub async fn run(args: DrillArgs, cancel: &CancellationToken) -> Result<Exit> {
             return Err(Error::spec(
                 "--all runs every spec's latest backup with its own settings",
             )
-            .hint("drop --dry-run, --backup, --random-within, --from, --target, --target-time and --keep, or drill one spec"));
+            .hint("drop --dry-run, --backup, --random-within, --seed, --from, --target, --target-time and --keep, or drill one spec"));
         }
         return super::fleet::run_all(&args.spec, &args.all, Operation::Drill, cancel).await;
     }
     let mut spec = args.spec.load()?;
     set_target(&mut spec, &args)?;
+    let from = from(&spec, &args);
+    let random_time = random_time(&mut spec, &args, from.as_deref()).await?;
     let opts = DrillOptions {
-        pick: pick(&args)?,
-        from: from(&spec, &args),
+        pick: if random_time {
+            Pick::Latest
+        } else {
+            pick(&args)?
+        },
+        from,
         keep: args.keep,
         trigger: "manual".into(),
     };
@@ -113,6 +125,31 @@ fn set_target(spec: &mut DrillSpec, args: &DrillArgs) -> Result<()> {
         ))
         .hint("drop them: a drill of this source restores a backup as it was taken")),
     }
+}
+
+/// `--random-within` of a pgbackrest source: a random time to recover to (the newest
+/// backup before it is restored); `false` for other sources. `--seed` is refused for them.
+async fn random_time(spec: &mut DrillSpec, args: &DrillArgs, from: Option<&str>) -> Result<bool> {
+    let SourceMethod::PgBackRest(_) = &spec.source.method else {
+        if args.seed.is_some() {
+            return Err(Error::spec(format!(
+                "`{}`: --seed is for --random-within of pgbackrest sources",
+                spec.name
+            ))
+            .hint("drop --seed"));
+        }
+        return Ok(false);
+    };
+    let Some(within) = args.random_within else {
+        return Ok(false);
+    };
+    let from = from.unwrap_or(&spec.drill.from).to_string();
+    let chosen = pgbackrest::random::choose(spec, &from, within, args.seed).await?;
+    if let SourceMethod::PgBackRest(src) = &mut spec.source.method {
+        src.target = PitrTarget::Time(chosen.time);
+        src.chosen = Some(chosen.how);
+    }
+    Ok(true)
 }
 
 /// `--from`, or for `--backup repoN:LABEL` of a pgbackrest source its repository.

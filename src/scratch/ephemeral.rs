@@ -495,7 +495,7 @@ impl ScratchTarget for EphemeralCluster {
 }
 
 /// The pid recorded in a cluster's marker, when that process (another firedrill run) is alive.
-fn live_owner(dir: &Path) -> Option<u32> {
+pub fn live_owner(dir: &Path) -> Option<u32> {
     let text = std::fs::read_to_string(dir.join(MARKER_FILE)).ok()?;
     let pid = serde_json::from_str::<serde_json::Value>(&text).ok()?["pid"].as_u64()? as u32;
     (pid != std::process::id() && Path::new(&format!("/proc/{pid}")).exists()).then_some(pid)

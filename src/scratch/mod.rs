@@ -17,7 +17,7 @@ use crate::pg::{PgTarget, PgTools};
 use crate::spec::{DrillSpec, ScratchSpec};
 use crate::Result;
 
-pub use ephemeral::EphemeralCluster;
+pub use ephemeral::{live_owner, EphemeralCluster};
 pub use rds::RdsInstance;
 pub use recovery::RecoveryRef;
 pub use server::ServerDatabase;

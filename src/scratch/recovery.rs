@@ -15,6 +15,10 @@ pub struct RecoveryRef {
     /// The target of a `time` drill.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_time: Option<DateTime<Utc>>,
+    /// How the target time was chosen when the drill did not name it
+    /// (`random within 7d, seed 42`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chosen: Option<String>,
     /// The timeline the restored cluster was promoted on (absent when it never was).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeline: Option<u32>,
@@ -32,6 +36,9 @@ impl RecoveryRef {
         );
         if let Some(t) = self.target_time {
             s.push_str(&format!(" {}", t.to_rfc3339()));
+        }
+        if let Some(c) = &self.chosen {
+            s.push_str(&format!(" ({c})"));
         }
         match self.timeline {
             Some(t) => s.push_str(&format!(", timeline {t}")),

@@ -104,6 +104,8 @@ pub struct PgBackRestSource {
     pub backup_timeout: Duration,
     /// Where a drill's recovery stops: `drill --target` / `--target-time` (never the file).
     pub target: PitrTarget,
+    /// How a time target was chosen when not given (`random within 7d, seed 42`).
+    pub chosen: Option<String>,
 }
 
 /// Where a point-in-time drill stops replaying WAL.

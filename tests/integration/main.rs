@@ -14,6 +14,8 @@ mod leftovers;
 mod notify;
 mod ops;
 mod physical;
+mod physical_faults;
+mod physical_random;
 mod physical_support;
 mod progress;
 mod prune;

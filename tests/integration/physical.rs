@@ -218,10 +218,10 @@ async fn backup_writes_every_repository_and_list_shows_them() {
 }
 
 /// Point-in-time drills one at a time: they share the machine's two cores.
-static PITR: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+pub static PITR: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// Names and sizes of every file under a repository's WAL archive.
-fn archive_listing(repo: &Path) -> Vec<(String, u64)> {
+pub fn archive_listing(repo: &Path) -> Vec<(String, u64)> {
     let mut out = Vec::new();
     let mut stack = vec![repo.join("archive")];
     while let Some(d) = stack.pop() {
@@ -239,7 +239,7 @@ fn archive_listing(repo: &Path) -> Vec<(String, u64)> {
 }
 
 /// Writes WAL until the source's archiver has archived the segment current now.
-async fn archive_now(src: &PhysicalSource) {
+pub async fn archive_now(src: &PhysicalSource) {
     let c = src.client().await;
     let wanted: String = c
         .query_one("select pg_walfile_name(pg_current_wal_lsn())", &[])

@@ -20,6 +20,9 @@ use crate::support::Env;
 const BIN: &str = "/usr/lib/postgresql/15/bin";
 const INSTALL: &str = "install pgbackrest (apt-get install -y pgbackrest)";
 
+/// Where pgBackRest reads repo2's passphrase from (`repo2-cipher-pass`).
+pub const CIPHER_PASS_VAR: &str = "PGBACKREST_REPO2_CIPHER_PASS";
+
 /// A running source cluster and its pgBackRest stanza.
 pub struct PhysicalSource {
     dir: tempfile::TempDir,
@@ -27,11 +30,24 @@ pub struct PhysicalSource {
     pub port: u16,
     pub stanza: String,
     stopped: bool,
+    /// The passphrase of an encrypted repo2 (`repo2-cipher-type=aes-256-cbc`).
+    cipher: Option<String>,
 }
 
 impl PhysicalSource {
     /// initdb, configure, start, `stanza-create`.
     pub fn start() -> PhysicalSource {
+        Self::start_with(None)
+    }
+
+    /// As [`PhysicalSource::start`] with repo2 encrypted (`aes-256-cbc`) under `pass`. The
+    /// passphrase is in no file: pgBackRest reads it from [`CIPHER_PASS_VAR`] in the
+    /// environment of every call here and of the source server (its archive_command).
+    pub fn start_encrypted(pass: &str) -> PhysicalSource {
+        Self::start_with(Some(pass.to_string()))
+    }
+
+    fn start_with(cipher: Option<String>) -> PhysicalSource {
         require_pgbackrest();
         let pg = nix::unistd::User::from_name("postgres")
             .ok()
@@ -49,6 +65,7 @@ impl PhysicalSource {
             port,
             stanza: "main".into(),
             stopped: true,
+            cipher,
         };
         for d in ["", "repo1", "repo2", "log", "lock", "spool"] {
             let p = src.path().join(d);
@@ -230,10 +247,15 @@ impl PhysicalSource {
 
     fn write_config(&self) {
         let p = self.path().display();
+        let cipher = if self.cipher.is_some() {
+            "repo2-cipher-type=aes-256-cbc\n"
+        } else {
+            ""
+        };
         let text = format!(
             "[global]\n\
              repo1-path={p}/repo1\nrepo1-retention-full=99\n\
-             repo2-path={p}/repo2\nrepo2-retention-full=99\n\
+             repo2-path={p}/repo2\nrepo2-retention-full=99\n{cipher}\
              log-path={p}/log\nlock-path={p}/lock\nspool-path={p}/spool\n\
              start-fast=y\nlog-level-console=warn\n\n\
              [{stanza}]\npg1-path={p}/pg\npg1-port={port}\npg1-socket-path={p}\n",
@@ -266,6 +288,9 @@ impl PhysicalSource {
             .current_dir(self.path())
             .uid(self.owner.0)
             .gid(self.owner.1);
+        if let Some(pass) = &self.cipher {
+            cmd.env(CIPHER_PASS_VAR, pass);
+        }
         cmd
     }
 }

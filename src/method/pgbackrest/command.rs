@@ -3,8 +3,10 @@
 //! production's), as `drill.run-as` when firedrill is root (pgBackRest's files belong to the
 //! database's OS user), every call under a deadline, stderr kept for the error.
 //!
-//! Nothing secret is put on the command line: repository keys and passphrases stay in the
-//! configuration file, which pgBackRest reads itself.
+//! Nothing secret is put on the command line or in a file: repository keys and passphrases
+//! stay in the configuration file or in pgBackRest's own environment variables
+//! (`PGBACKREST_REPO<N>_CIPHER_PASS`), which pgBackRest reads itself; the calls (and the
+//! restored cluster's `archive-get`) inherit firedrill's environment.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;

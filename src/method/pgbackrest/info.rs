@@ -184,7 +184,7 @@ fn at(epoch: i64) -> DateTime<Utc> {
 /// # Errors
 /// [`crate::ErrorKind::Storage`] when the text is not pgBackRest's JSON or names no such stanza.
 pub fn parse(json: &str, stanza: &str) -> Result<Stanza> {
-    let all: Vec<Stanza> = serde_json::from_str(json).map_err(|e| {
+    let all: Vec<Stanza> = serde_json::from_str(&escape_controls(json)).map_err(|e| {
         Error::storage(format!(
             "`pgbackrest info --output=json` printed something firedrill cannot read: {e}"
         ))
@@ -194,6 +194,35 @@ pub fn parse(json: &str, stanza: &str) -> Result<Stanza> {
         Error::storage(format!("pgbackrest info lists no stanza `{stanza}`"))
             .hint("check source.stanza against the [sections] of pgbackrest.conf")
     })
+}
+
+/// pgBackRest prints a message with the bytes it could not read as they are (a repository
+/// decrypted with a wrong passphrase): control characters inside strings, which JSON forbids,
+/// are escaped.
+fn escape_controls(json: &str) -> std::borrow::Cow<'_, str> {
+    if !json
+        .trim_end()
+        .contains(|c: char| c.is_ascii_control() && c != '\n')
+    {
+        return json.into();
+    }
+    let mut out = String::with_capacity(json.len());
+    let (mut in_string, mut escaped) = (false, false);
+    for c in json.chars() {
+        if in_string && !escaped && c.is_ascii_control() {
+            out.push_str(&format!("\\u{:04x}", c as u32));
+            continue;
+        }
+        out.push(c);
+        if escaped {
+            escaped = false;
+        } else if in_string && c == '\\' {
+            escaped = true;
+        } else if c == '"' {
+            in_string = !in_string;
+        }
+    }
+    out.into()
 }
 
 #[cfg(test)]
@@ -253,6 +282,13 @@ mod tests {
         assert!(s.repo[0].status.usable());
         let missing = parse(MISSING, "nope").unwrap();
         assert!(!missing.status.usable());
+    }
+
+    #[test]
+    fn raw_control_characters_in_a_message_are_read() {
+        let json = "[{\"name\":\"main\",\"status\":{\"code\":99,\"message\":\"line 1: \u{19}\u{8}x\\\"\ty\"}}]\n";
+        let s = parse(json, "main").unwrap();
+        assert_eq!(s.status.message, "line 1: \u{19}\u{8}x\"\ty");
     }
 
     #[test]

@@ -12,10 +12,13 @@
 //! highest key: the DR region) and restores one of its backups into an ephemeral cluster,
 //! recovered to the drill's target ([`crate::spec::PitrTarget`]): see `restore`.
 
+mod access;
 mod backup;
 mod command;
 pub mod info;
+mod orphans;
 mod preflight;
+pub mod random;
 mod recovery;
 mod restore;
 mod restored;
@@ -176,6 +179,9 @@ impl Method for PgBackRestMethod {
             }
             None => stanza.repo.iter().map(|r| r.key).max().unwrap_or(1),
         };
+        if let Some(e) = access::unreadable(&stanza, key) {
+            return Err(e);
+        }
         let repo = info::repo_name(key);
         let mut all: Vec<BackupSet> = sets::sets(&self.origin, &stanza)
             .into_iter()
@@ -199,6 +205,13 @@ impl Method for PgBackRestMethod {
 
     async fn restore(&self, run: Restore<'_>) -> Result<Restored> {
         restore::run(&self.src, &self.pgbr, run).await
+    }
+
+    /// As for any ephemeral cluster, after stopping the `pgbackrest restore` a killed drill
+    /// left writing into its scratch folder.
+    async fn sweep(&self, spec: &DrillSpec) -> Result<Vec<crate::scratch::CleanupOutcome>> {
+        orphans::stop(&spec.drill.work_dir, &spec.name).await;
+        crate::scratch::sweep(spec, &crate::pg::PgTools::new(spec.tools.bin_dir.clone())).await
     }
 }
 

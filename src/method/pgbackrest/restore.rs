@@ -17,7 +17,7 @@ use chrono::{DateTime, Utc};
 use super::command::PgBackRest;
 use super::info::{self, repo_name, Stanza};
 use super::restored::RestoredCluster;
-use super::{recovery, repo_key, target};
+use super::{access, recovery, repo_key, target};
 use crate::method::{Restore, Restored};
 use crate::pg::{PgTarget, PgTools};
 use crate::scratch::EphemeralCluster;
@@ -34,6 +34,15 @@ pub async fn run(src: &PgBackRestSource, pgbr: &PgBackRest, run: Restore<'_>) ->
     let spec = run.spec;
     let (key, label) = split_id(&run.set.id)?;
     let stanza = info::parse(&pgbr.info_json().await?, &pgbr.stanza)?;
+    if let Some(e) = access::unreadable(&stanza, key) {
+        return Err(e);
+    }
+    let cipher = stanza
+        .repo
+        .iter()
+        .find(|r| r.key == key)
+        .map(|r| r.cipher.clone())
+        .unwrap_or_default();
     let backup = stanza
         .backups_in(key)
         .find(|b| b.label == label)
@@ -81,6 +90,7 @@ pub async fn run(src: &PgBackRestSource, pgbr: &PgBackRest, run: Restore<'_>) ->
                 PitrTarget::Time(t) => Some(t),
                 _ => None,
             },
+            chosen: src.chosen.clone(),
             timeline: None,
             replayed_lsn: None,
         },
@@ -92,6 +102,7 @@ pub async fn run(src: &PgBackRestSource, pgbr: &PgBackRest, run: Restore<'_>) ->
         label,
         bytes: backup.info.size,
         archive_max,
+        cipher,
         tools: &tools,
         major,
     };
@@ -112,6 +123,8 @@ struct Steps<'a> {
     label: &'a str,
     bytes: u64,
     archive_max: Option<String>,
+    /// The repository's `cipher` as `info` reports it (`none`, `aes-256-cbc`).
+    cipher: String,
     tools: &'a PgTools,
     major: u32,
 }
@@ -129,11 +142,24 @@ impl Steps<'_> {
         self.restore(r, cancel).await?;
         clock.end(phase, Some(self.bytes));
         let phase = clock.start("recovery");
-        r.start(self.tools, self.major)
-            .await
-            .map_err(|e| recovery::ended_early(&r.log(), &self.src.target).unwrap_or(e))?;
+        // An archive-get error in the log explains a recovery that stopped or ended early.
+        let unread =
+            |r: &RestoredCluster| access::archive_get_failed(&r.log(), self.key, &self.cipher);
+        r.start(self.tools, self.major).await.map_err(|e| {
+            unread(r)
+                .or_else(|| recovery::ended_early(&r.log(), &self.src.target))
+                .unwrap_or(e)
+        })?;
         let deadline = Instant::now() + self.src.backup_timeout;
-        let end = recovery::wait_for_promotion(r, &self.src.target, deadline, cancel).await?;
+        let end = recovery::wait_for_promotion(r, &self.src.target, deadline, cancel)
+            .await
+            .map_err(|e| match e.kind {
+                crate::ErrorKind::Aborted => e,
+                _ => unread(r).unwrap_or(e),
+            })?;
+        if let Some(e) = unread(r) {
+            return Err(e);
+        }
         r.recovery.timeline = Some(end.timeline);
         r.recovery.replayed_lsn = Some(end.replayed_lsn.clone());
         if self.src.target == PitrTarget::Latest {

@@ -150,6 +150,7 @@ fn pgbackrest_source(s: &RawSource, p: &mut Problems) -> PgBackRestSource {
         backup_type,
         backup_timeout,
         target: PitrTarget::Latest,
+        chosen: None,
     }
 }
 
