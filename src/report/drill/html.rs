@@ -9,20 +9,7 @@ use super::words::{
 };
 use super::{DrillReport, Verdict};
 
-pub(crate) fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            other => out.push(other),
-        }
-    }
-    out
-}
+pub(crate) use super::words::esc;
 
 pub(crate) const STYLE: &str = "body{font-family:system-ui,sans-serif;color:#111;background:#fff;margin:2rem;max-width:64rem}\
 h1{font-size:1.6rem}h2{font-size:1.2rem;margin-top:2rem;border-bottom:1px solid #999}\

@@ -16,7 +16,7 @@ pub(crate) fn html_code_spans(s: &str) -> String {
     let parts: Vec<&str> = s.split('`').collect();
     let mut out = String::with_capacity(s.len());
     for (i, part) in parts.iter().enumerate() {
-        let escaped = super::html::esc(part);
+        let escaped = esc(part);
         let last_unpaired = i == parts.len() - 1 && i % 2 == 1;
         if last_unpaired {
             out.push('`');
@@ -63,6 +63,22 @@ pub(crate) fn verdict_word(v: Verdict) -> &'static str {
 /// A Markdown table cell: pipes escaped, on one line.
 pub(crate) fn md_cell(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
+}
+
+/// Text made safe inside HTML elements and attributes.
+pub(crate) fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 #[cfg(test)]
