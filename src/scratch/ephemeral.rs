@@ -94,6 +94,14 @@ fn make_dir(path: &Path, mode: u32, owner: Option<(u32, u32)>) -> Result<()> {
             path.display()
         ))
     })?;
+    hand_to(path, owner)
+}
+
+/// Gives `path` to the OS user clusters run as (`owner`; nothing when firedrill is not root).
+///
+/// # Errors
+/// [`crate::ErrorKind::Scratch`] naming the path.
+pub(crate) fn hand_to(path: &Path, owner: Option<(u32, u32)>) -> Result<()> {
     if let Some((uid, gid)) = owner {
         nix::unistd::chown(path, Some(uid.into()), Some(gid.into())).map_err(|e| {
             Error::scratch(format!(

@@ -17,6 +17,7 @@ use crate::pg::{PgTarget, PgTools};
 use crate::spec::{DrillSpec, ScratchSpec};
 use crate::Result;
 
+pub(crate) use ephemeral::hand_to;
 pub use ephemeral::{live_owner, EphemeralCluster};
 pub use rds::RdsInstance;
 pub use recovery::RecoveryRef;

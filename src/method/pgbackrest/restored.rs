@@ -150,15 +150,7 @@ fn parse_control(text: &str) -> Vec<(&'static str, String)> {
 fn write_owned(path: &Path, text: &str, owner: Option<(u32, u32)>) -> Result<()> {
     std::fs::write(path, text)
         .map_err(|e| Error::scratch(format!("cannot write `{}`: {e}", path.display())))?;
-    if let Some((uid, gid)) = owner {
-        nix::unistd::chown(path, Some(uid.into()), Some(gid.into())).map_err(|e| {
-            Error::scratch(format!(
-                "cannot hand `{}` to the cluster user: {e}",
-                path.display()
-            ))
-        })?;
-    }
-    Ok(())
+    crate::scratch::hand_to(path, owner)
 }
 
 #[async_trait]
