@@ -360,15 +360,7 @@ async fn point_in_time_drills_replay_the_archive_and_fail_when_it_has_a_hole() {
     env.assert_no_leftovers();
 
     // A hole in repo2's archive after the backup: repo2 fails naming it, repo1 passes.
-    let stop = src.info()["backup"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|b| b["database"]["repo-key"] == 2)
-        .unwrap()["archive"]["stop"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let stop = src.backup_stop_segment(2);
     let segments: Vec<(String, u64)> = archive_listing(&src.repo(2))
         .into_iter()
         .filter(|(p, _)| {

@@ -98,16 +98,7 @@ async fn an_unreadable_archive_fails_a_latest_drill_naming_the_repository() {
 
 /// The first segment file in `folder` after the end of repo2's backup.
 fn first_segment_after_backup(src: &PhysicalSource, folder: &Path) -> PathBuf {
-    let info = src.info();
-    let stop = info["backup"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|b| b["database"]["repo-key"] == 2)
-        .unwrap()["archive"]["stop"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let stop = src.backup_stop_segment(2);
     let mut after: Vec<PathBuf> = std::fs::read_dir(folder)
         .unwrap()
         .flatten()

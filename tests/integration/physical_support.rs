@@ -181,6 +181,19 @@ impl PhysicalSource {
             .unwrap_or_else(|| panic!("no stanza {} in {all}", self.stanza))
     }
 
+    /// The last WAL segment of the backup in repository `repo` (`archive.stop`).
+    pub fn backup_stop_segment(&self, repo: u64) -> String {
+        self.info()["backup"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["database"]["repo-key"] == repo)
+            .unwrap()["archive"]["stop"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
     /// (repository key, label, type) of every backup pgBackRest lists.
     pub fn backups(&self) -> Vec<(u64, String, String)> {
         self.info()["backup"]

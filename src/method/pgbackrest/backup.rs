@@ -39,51 +39,9 @@ pub async fn run(
         .iter()
         .map(|b| (b.database.repo_key, b.label.clone()))
         .collect();
-    let mut runs = Vec::new();
-    for repo in &before.repo {
-        let name = repo_name(repo.key);
-        let phase = clock.start(&format!("backup {name}"));
-        let r = pgbr
-            .run(
-                &[
-                    "backup",
-                    &format!("--type={}", src.backup_type.as_str()),
-                    &format!("--repo={}", repo.key),
-                ],
-                src.backup_timeout,
-                Some(cancel),
-            )
-            .await;
-        if matches!(&r, Err(e) if e.kind == crate::ErrorKind::Aborted) {
-            return Err(Error::aborted());
-        }
-        clock.end(phase, None);
-        runs.push((repo.key, r));
-    }
+    let runs = back_up_each(src, pgbr, &before, &mut clock, cancel).await?;
     let after = stanza(pgbr).await?;
-    let mut made = runs.into_iter().map(|(key, r)| {
-        let name = repo_name(key);
-        let b = r.and_then(|_| {
-            newest_new(&after, key, &known).cloned().ok_or_else(|| {
-                Error::storage(format!(
-                    "pgbackrest backup --repo={key} finished but `info` lists no new backup in {name}"
-                ))
-                .hint("run `pgbackrest info` as the database's OS user to see the repository")
-            })
-        });
-        (name, b)
-    });
-    let (primary, first) = made.next().expect("a stanza with no repository is refused");
-    let replicas: Vec<(String, Result<Backup>)> = made.collect();
-    let first = first.map_err(|e| {
-        let mut msg = format!("no backup in {primary}: {}", e.message);
-        for (name, r) in &replicas {
-            if let Ok(b) = r {
-                msg.push_str(&format!("\n(backup {} was made in {name})", b.label));
-            }
-        }
-        Error::new(e.kind, msg).hint(e.hint.unwrap_or_default())
-    })?;
+    let (primary, first, replicas) = made(runs, &after, &known)?;
     Ok(BackupOutcome {
         drill: spec.name.clone(),
         backup_id: backup_id(&first),
@@ -103,6 +61,71 @@ pub async fn run(
         phases: clock.phases,
         lease_takeover: None,
     })
+}
+
+/// One `pgbackrest backup --repo=N` per repository (one run writes one repository), timed.
+async fn back_up_each(
+    src: &PgBackRestSource,
+    pgbr: &PgBackRest,
+    before: &Stanza,
+    clock: &mut PhaseClock,
+    cancel: &CancellationToken,
+) -> Result<Vec<(u32, Result<String>)>> {
+    let mut runs = Vec::new();
+    for repo in &before.repo {
+        let phase = clock.start(&format!("backup {}", repo_name(repo.key)));
+        let r = pgbr
+            .run(
+                &[
+                    "backup",
+                    &format!("--type={}", src.backup_type.as_str()),
+                    &format!("--repo={}", repo.key),
+                ],
+                src.backup_timeout,
+                Some(cancel),
+            )
+            .await;
+        if matches!(&r, Err(e) if e.kind == crate::ErrorKind::Aborted) {
+            return Err(Error::aborted());
+        }
+        clock.end(phase, None);
+        runs.push((repo.key, r));
+    }
+    Ok(runs)
+}
+
+/// The backup each run made, found in `after` (not in `known`): the first repository's is the
+/// primary and must exist; the others are replicas, each made or with its error.
+#[allow(clippy::type_complexity)]
+fn made(
+    runs: Vec<(u32, Result<String>)>,
+    after: &Stanza,
+    known: &BTreeSet<(u32, String)>,
+) -> Result<(String, Backup, Vec<(String, Result<Backup>)>)> {
+    let mut made = runs.into_iter().map(|(key, r)| {
+        let name = repo_name(key);
+        let b = r.and_then(|_| {
+            newest_new(after, key, known).cloned().ok_or_else(|| {
+                Error::storage(format!(
+                    "pgbackrest backup --repo={key} finished but `info` lists no new backup in {name}"
+                ))
+                .hint("run `pgbackrest info` as the database's OS user to see the repository")
+            })
+        });
+        (name, b)
+    });
+    let (primary, first) = made.next().expect("a stanza with no repository is refused");
+    let replicas: Vec<(String, Result<Backup>)> = made.collect();
+    let first = first.map_err(|e| {
+        let mut msg = format!("no backup in {primary}: {}", e.message);
+        for (name, r) in &replicas {
+            if let Ok(b) = r {
+                msg.push_str(&format!("\n(backup {} was made in {name})", b.label));
+            }
+        }
+        Error::new(e.kind, msg).hint(e.hint.unwrap_or_default())
+    })?;
+    Ok((primary, first, replicas))
 }
 
 /// The refusal of `backup` for a drill-only source.

@@ -43,30 +43,8 @@ pub async fn run(src: &PgBackRestSource, pgbr: &PgBackRest, run: Restore<'_>) ->
         .find(|r| r.key == key)
         .map(|r| r.cipher.clone())
         .unwrap_or_default();
-    let backup = stanza
-        .backups_in(key)
-        .find(|b| b.label == label)
-        .ok_or_else(|| {
-            Error::storage(format!(
-                "backup `{}` is no longer listed by `pgbackrest info`",
-                run.set.id
-            ))
-            .hint("pgBackRest's retention may have expired it; run `firedrill list SPEC`")
-        })?;
+    let backup = chosen_backup(&stanza, key, label, &run.set.id, &src.target)?;
     let archive_max = newest_segment(&stanza, key, backup.database.id);
-    if let PitrTarget::Time(t) = src.target {
-        if backup.stopped_at() > t {
-            return Err(Error::spec(format!(
-                "backup `{}` ended at {}, after --target-time {}",
-                run.set.id,
-                backup.stopped_at().to_rfc3339(),
-                t.to_rfc3339()
-            ))
-            .hint(
-                "drop --backup: firedrill picks the newest backup that ended before the target",
-            ));
-        }
-    }
     let source = PgTarget::from_url(&spec.source.url, "source.url")?;
     let tools = PgTools::new(spec.tools.bin_dir.clone());
     let major = run.set.manifest.source.server_major;
@@ -114,6 +92,38 @@ pub async fn run(src: &PgBackRestSource, pgbr: &PgBackRest, run: Restore<'_>) ->
         *run.recovery_point = point;
     }
     Ok(None)
+}
+
+/// The backup `label` of repository `key`, still listed and ending before a time target.
+fn chosen_backup<'s>(
+    stanza: &'s info::Stanza,
+    key: u32,
+    label: &str,
+    id: &str,
+    target: &PitrTarget,
+) -> Result<&'s info::Backup> {
+    let backup = stanza
+        .backups_in(key)
+        .find(|b| b.label == label)
+        .ok_or_else(|| {
+            Error::storage(format!(
+                "backup `{id}` is no longer listed by `pgbackrest info`"
+            ))
+            .hint("pgBackRest's retention may have expired it; run `firedrill list SPEC`")
+        })?;
+    if let PitrTarget::Time(t) = target {
+        if backup.stopped_at() > *t {
+            return Err(Error::spec(format!(
+                "backup `{id}` ended at {}, after --target-time {}",
+                backup.stopped_at().to_rfc3339(),
+                t.to_rfc3339()
+            ))
+            .hint(
+                "drop --backup: firedrill picks the newest backup that ended before the target",
+            ));
+        }
+    }
+    Ok(backup)
 }
 
 struct Steps<'a> {
