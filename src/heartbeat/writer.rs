@@ -1,6 +1,7 @@
 //! `firedrill heartbeat SPEC`: once per interval, the source's `clock_timestamp()` and
 //! `pg_current_wal_lsn()` into `firedrill.heartbeat`, until SIGINT/SIGTERM. A source that goes
-//! away is reconnected to with backoff; a source without the table stops the writer.
+//! away after the writer ran is reconnected to with backoff (one it never reached is an
+//! error); a source without the table stops the writer.
 
 use std::time::Duration;
 
@@ -66,6 +67,10 @@ pub async fn run(spec: &DrillSpec, cancel: &CancellationToken) -> Result<Written
         let client = match session {
             Ok(Some(c)) => c,
             Ok(None) => return Err(super::not_installed(&target, spec)),
+            // Never connected: a wrong URL, role, password or database would be retried for
+            // ever. Say so at once (exit 2); a supervisor restarts a writer whose source is
+            // down. Only a source lost after the writer ran is reconnected to.
+            Err(e) if first => return Err(e),
             Err(e) => {
                 warn!(source = %target.display(), error = %e.render(), retry_in_s = backoff.as_secs(), "Heartbeat: source unreachable; reconnecting.");
                 tokio::select! {

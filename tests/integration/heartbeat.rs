@@ -306,3 +306,17 @@ async fn a_pgbackrest_latest_drill_loses_no_more_than_the_archive_timeout() {
     );
     env.assert_no_leftovers();
 }
+
+/// A writer that never reaches its source (a database that does not exist: a wrong URL,
+/// role or password alike) exits 2 at once naming it, instead of retrying for ever.
+#[tokio::test]
+async fn the_writer_that_never_reaches_its_source_exits_2() {
+    let db = SourceDb::with_rows(1).await;
+    let env = Env::new();
+    let url = format!("{}_missing", db.url());
+    let spec = env.write(&env.spec("hbwrong", &url).set("heartbeat", "interval", "1s"));
+    let mut child = Spawned::start(&["heartbeat", spec.to_str().unwrap()], env.path());
+    let status = child.wait(std::time::Duration::from_secs(30));
+    assert_eq!(status.code(), Some(2), "{}", child.output());
+    assert!(child.output().contains("_missing"), "{}", child.output());
+}
