@@ -4,6 +4,7 @@
 
 mod ephemeral;
 mod in_use;
+pub mod kept;
 pub mod rds;
 mod recovery;
 pub mod same_server;

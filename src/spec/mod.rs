@@ -28,7 +28,7 @@ pub use notify::{NotifyOn, Webhook, WebhookFormat};
 pub use schedule::{Schedule, ScheduleError};
 
 /// A validated drill spec.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct DrillSpec {
     pub name: String,
     pub path: PathBuf,
@@ -56,7 +56,7 @@ pub struct HeartbeatSpec {
     pub interval: Duration,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct SourceSpec {
     /// `postgres://` URL; may hold a password, hence secret. Empty means "from PG* variables".
     pub url: SecretString,
@@ -201,7 +201,7 @@ impl Compression {
     }
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct BackupPolicy {
     pub compression: Compression,
     /// age recipients (`age1...`, `ssh-ed25519 ...`, `ssh-rsa ...`).
@@ -241,7 +241,7 @@ pub enum ScratchSpec {
     Rds(Box<RdsScratch>),
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct DrillPolicy {
     pub from: String,
     /// ed25519 key (`firedrill keygen --signing`) that signs every report.
@@ -260,9 +260,13 @@ pub struct DrillPolicy {
     pub negative_controls: bool,
     /// The drill's deadline (`drill.timeout`); unset: [`DrillSpec::drill_timeout`] decides.
     pub timeout: Option<Duration>,
+    /// `random-within`: every drill that names no backup or target (scheduled ones included)
+    /// picks a random recovery point this far back: a random complete backup, or for a
+    /// pgbackrest source a random time inside the repository's window.
+    pub random_within: Option<Duration>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Targets {
     pub rto: Option<Duration>,
     pub rpo: Option<Duration>,
@@ -310,7 +314,7 @@ impl CheckKind {
     }
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct ToolsSpec {
     /// Where `pg_dump`, `pg_restore`, `initdb`, `pg_ctl` live; searched for when unset.
     pub bin_dir: Option<PathBuf>,
@@ -495,7 +499,7 @@ fn interpolate_value(
 #[derive(Debug, Default)]
 pub struct Problems(Vec<Problem>);
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Problem {
     pub key: String,
     pub message: String,

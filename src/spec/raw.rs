@@ -155,6 +155,7 @@ pub struct RawDrill {
     pub run_as: Option<String>,
     pub negative_controls: Option<bool>,
     pub timeout: Option<String>,
+    pub random_within: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

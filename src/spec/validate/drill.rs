@@ -57,6 +57,11 @@ pub(super) fn drill(
             "drill.timeout",
             p,
         ),
+        random_within: positive(
+            duration(raw.random_within, "drill.random-within", p),
+            "drill.random-within",
+            p,
+        ),
     }
 }
 
