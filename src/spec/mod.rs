@@ -264,6 +264,9 @@ pub struct DrillPolicy {
     /// picks a random recovery point this far back: a random complete backup, or for a
     /// pgbackrest source a random time inside the repository's window.
     pub random_within: Option<Duration>,
+    /// `monitored-since`: when monitoring of this drill began, for the compliance summary
+    /// (scheduled slots before it are not missed); unset: its first drill report.
+    pub monitored_since: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -558,6 +561,45 @@ mod tests {
             err.message
         );
         assert!(!err.message.contains('?'), "{}", err.message);
+    }
+
+    #[test]
+    fn monitored_since_is_a_date_in_the_spec_timezone_or_a_time() {
+        let spec = |value: &str| {
+            format!(
+                r#"
+                name = "x"
+                timezone = "Europe/Berlin"
+                [source]
+                url = "postgres://u@h/db"
+                [backup]
+                recipients = ["age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p"]
+                [[destination]]
+                name = "dr"
+                url = "file:///x"
+                [drill]
+                monitored-since = "{value}"
+                "#
+            )
+        };
+        let parse_it = |text: &str| parse(text, Path::new("t.toml"), &[], &|_| None);
+        let s = parse_it(&spec("2026-10-01")).unwrap();
+        assert_eq!(
+            s.drill.monitored_since,
+            Some(crate::testing::utc("2026-09-30T22:00:00Z"))
+        );
+        let s = parse_it(&spec("2026-10-01T06:00:00Z")).unwrap();
+        assert_eq!(
+            s.drill.monitored_since,
+            Some(crate::testing::utc("2026-10-01T06:00:00Z"))
+        );
+        let err = parse_it(&spec("soon")).unwrap_err();
+        assert!(
+            err.message
+                .contains("- drill.monitored-since: `soon` is not a date or an RFC 3339 time"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]

@@ -156,6 +156,7 @@ pub struct RawDrill {
     pub negative_controls: Option<bool>,
     pub timeout: Option<String>,
     pub random_within: Option<String>,
+    pub monitored_since: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
