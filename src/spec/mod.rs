@@ -129,6 +129,16 @@ pub enum PgBackRestType {
 }
 
 impl PgBackRestType {
+    /// `full`, `diff` or `incr`.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "full" => Some(PgBackRestType::Full),
+            "diff" => Some(PgBackRestType::Diff),
+            "incr" => Some(PgBackRestType::Incr),
+            _ => None,
+        }
+    }
+
     /// The value of `pgbackrest backup --type`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -216,6 +226,9 @@ pub struct BackupPolicy {
     pub orphan_grace: Duration,
     /// When `run-due` / `schedule` take backups.
     pub schedule: Option<Schedule>,
+    /// pgbackrest sources: a schedule per backup type (`schedule = { full = "...", diff =
+    /// "..." }`); the largest type due runs.
+    pub schedules_by_type: Vec<(PgBackRestType, Schedule)>,
     /// Parallel exports: large tables are dumped as this many streams at once (1: one
     /// pg_dump stream). Defaults to the cores available.
     pub jobs: usize,

@@ -105,7 +105,7 @@ pub struct RawBackup {
     pub exact_count_limit: Option<i64>,
     pub row_counts: Option<String>,
     pub retention: Option<RawRetention>,
-    pub schedule: Option<String>,
+    pub schedule: Option<toml::Value>,
     pub jobs: Option<i64>,
     pub split_size: Option<toml::Value>,
 }
