@@ -21,7 +21,7 @@ use crate::Result;
 pub(crate) use ephemeral::hand_to;
 pub use ephemeral::{live_owner, EphemeralCluster};
 pub use rds::RdsInstance;
-pub use recovery::RecoveryRef;
+pub use recovery::{RecoveryRef, Replay};
 pub use server::ServerDatabase;
 
 /// The marker every scratch object carries.
