@@ -9,6 +9,7 @@ mod execute;
 mod plan;
 mod random;
 mod report;
+mod usage;
 
 use std::time::Duration;
 
@@ -121,6 +122,7 @@ pub async fn run(
     };
     let dests = Destinations::open(spec).await?;
     let mut st = execute::State::new(acquire_lease(spec, opts, &dests).await?);
+    let mut meter = usage::Meter::start(spec);
     let started_at = Utc::now();
     info!(drill = %spec.name, "Drill started.");
     let limit = spec.drill_timeout();
@@ -130,6 +132,7 @@ pub async fn run(
         () = async { cancel.cancelled().await; tokio::time::sleep(ABORT_BACKSTOP).await } => Err(Error::aborted()),
         () = tokio::time::sleep(limit) => Err(timed_out(limit, &st)),
     };
+    meter.read_cpu(&st);
     let (cleanup, kept_url) = match st.scratch.as_mut() {
         None => (None, None),
         Some(s) if cancel.is_cancelled() => {
@@ -144,7 +147,8 @@ pub async fn run(
     if kept_url.is_some() {
         crate::scratch::kept::record(spec);
     }
-    let report = report::build(spec, opts, started_at, &st, result, cleanup);
+    let cost = meter.finish(spec, &st);
+    let report = report::build(spec, opts, started_at, &st, result, cleanup, cost);
     info!(drill = %spec.name, verdict = ?report.verdict, "Drill finished.");
     let stored = crate::report::store(
         &report,

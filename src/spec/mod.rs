@@ -47,6 +47,28 @@ pub struct DrillSpec {
     pub webhooks: Vec<Webhook>,
     /// `[heartbeat]`: the source's heartbeat measures what a restore lost (off when absent).
     pub heartbeat: Option<HeartbeatSpec>,
+    /// `[cost]`: the drill host's region and the prices a drill's cost is reckoned in.
+    pub cost: CostSpec,
+}
+
+/// `[cost]`. No prices are built in: without them a report shows quantities only.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CostSpec {
+    /// The drill host's region: reads from a destination in another region are cross-region.
+    pub region: Option<String>,
+    pub prices: Option<Prices>,
+}
+
+/// Prices in one currency, as the spec gives them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Prices {
+    pub currency: String,
+    /// Per GB (10^9 bytes) read across regions.
+    pub transfer_per_gb: Option<f64>,
+    /// Per hour of an RDS scratch instance, by instance class.
+    pub instance_hour: std::collections::BTreeMap<String, f64>,
+    /// Per GB-month of backup storage (the compliance summary).
+    pub storage_gb_month: Option<f64>,
 }
 
 /// `[heartbeat]`: `firedrill heartbeat SPEC` writes the time into `firedrill.heartbeat` on

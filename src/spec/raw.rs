@@ -20,6 +20,18 @@ pub struct RawSpec {
     pub metrics: Option<RawMetrics>,
     pub notify: Option<RawNotify>,
     pub heartbeat: Option<RawHeartbeat>,
+    pub cost: Option<RawCost>,
+}
+
+/// `[cost]`: the drill host's region and, optionally, prices.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct RawCost {
+    pub region: Option<String>,
+    pub currency: Option<String>,
+    pub transfer_per_gb: Option<toml::Value>,
+    pub instance_hour: Option<toml::Table>,
+    pub storage_gb_month: Option<toml::Value>,
 }
 
 /// `[heartbeat]`: present turns it on.

@@ -5,6 +5,7 @@ mod bad_paths;
 mod browser;
 mod cli_help;
 mod controls;
+mod cost;
 mod deadlines;
 mod evidence;
 mod first_drill;

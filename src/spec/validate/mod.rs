@@ -5,6 +5,7 @@
 
 mod backup;
 mod checks;
+mod cost;
 mod destination;
 mod drill;
 mod heartbeat;
@@ -55,6 +56,7 @@ pub(super) fn validate(
     let (metrics_textfile, metrics_pushgateway) = metrics(raw.metrics.unwrap_or_default(), p);
     let webhooks = webhooks(raw.notify, env, p);
     let heartbeat = heartbeat::heartbeat(raw.heartbeat, &source, p);
+    let cost = cost::cost(raw.cost, p);
     if !p.is_empty() {
         return None;
     }
@@ -72,6 +74,7 @@ pub(super) fn validate(
         metrics_pushgateway,
         webhooks,
         heartbeat,
+        cost,
     })
 }
 
