@@ -41,6 +41,33 @@ async fn an_ephemeral_drill_reports_bytes_disk_and_cpu() {
     assert!(md.contains("## Cost"), "{md}");
     assert!(md.contains("- Scratch cluster CPU: "), "{md}");
     assert!(md.contains("<h2>Cost</h2>"), "{md}");
+
+    // The compliance summary adds the period's drills up.
+    let out = firedrill(&["drill", spec, "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let second: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let out = firedrill(&["report", spec, "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let totals = &summary["drills"][0]["cost"];
+    assert_eq!(totals["drills"], 2, "{totals}");
+    let read = |r: &serde_json::Value| r["cost"]["reads"][0]["bytes"].as_u64().unwrap();
+    assert_eq!(
+        totals["bytes_read"].as_u64().unwrap(),
+        read(r) + read(&second["report"]),
+        "{totals}"
+    );
+    assert_eq!(totals["cross_region_bytes"], 0, "{totals}");
+    assert!(
+        totals["scratch_cpu_seconds"].as_f64().unwrap() > 0.0,
+        "{totals}"
+    );
+    let out = firedrill(&["report", spec]);
+    assert!(
+        text(&out).contains("Cost of the period's drills: 2 drills: "),
+        "{}",
+        text(&out)
+    );
 }
 
 /// Prices without a currency, and a negative price, are refused naming the key (exit 2).

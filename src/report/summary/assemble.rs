@@ -98,6 +98,7 @@ fn drill_summary(h: &DrillHistory, opts: &SummaryOptions) -> DrillSummary {
             opts.horizon_days,
         ),
         integrity: h.integrity.clone(),
+        cost: super::cost::totals(in_period.iter().map(|(_, r)| r)),
     }
 }
 
