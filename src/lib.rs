@@ -47,6 +47,7 @@ pub mod pg;
 pub mod pipeline;
 pub mod progress;
 pub mod report;
+pub mod runbook;
 pub mod schedule;
 pub mod scratch;
 pub mod source;

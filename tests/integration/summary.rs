@@ -96,6 +96,7 @@ fn report_at(
         cleanup: None,
         lease_takeover: None,
         negative_controls: None,
+        runbook: None,
         previous_sha256: None,
         schedule: Some(ScheduleRef {
             cron: schedule.into(),

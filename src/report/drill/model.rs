@@ -67,6 +67,11 @@ pub struct DrillReport {
     /// did not get that far, or with `drill.negative-controls = false`). Versioned on its own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub negative_controls: Option<NegativeControls>,
+    /// How to recover the backup this drill restored (absent when the drill did not get to a
+    /// backup, its method writes none, and in reports written before runbooks). Versioned on
+    /// its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runbook: Option<crate::runbook::Runbook>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
