@@ -47,8 +47,11 @@ pub fn build(d: &Drilled<'_>) -> Option<Runbook> {
         steps: steps(&part, d.phases),
         tools: tools(&part),
         inputs: inputs(d.read_from, dest, &part),
-        with_firedrill: with_firedrill(d.spec, &d.set.id, d.read_from, &m.source.database),
-        script: part.script,
+        with_firedrill: part
+            .with_firedrill
+            .clone()
+            .unwrap_or_else(|| with_firedrill(d.spec, &d.set.id, d.read_from, &m.source.database)),
+        script: part.script.clone(),
         notify: d.spec.webhooks.iter().map(|w| w.url_env.clone()).collect(),
         targets: Targets {
             rto_seconds: d.spec.targets.rto.map(|t| t.as_secs_f64()),
@@ -90,7 +93,7 @@ fn tools(part: &MethodPart) -> Vec<Tool> {
 }
 
 fn inputs(read_from: &str, dest: Option<&DestinationSpec>, part: &MethodPart) -> Inputs {
-    let (location, region, endpoint, credentials) = match dest.map(|d| &d.kind) {
+    let (location, region, endpoint, dest_credentials) = match dest.map(|d| &d.kind) {
         Some(DestinationKind::Folder(f)) => (format!("file://{}", f.path), None, None, None),
         Some(DestinationKind::S3(s)) => (
             s.url(),
@@ -108,10 +111,32 @@ fn inputs(read_from: &str, dest: Option<&DestinationSpec>, part: &MethodPart) ->
         location,
         region,
         endpoint,
-        credentials,
+        credentials: part.credentials.clone().or(dest_credentials),
         key: part.key.clone(),
         recipients: part.recipients.clone(),
+        snapshot: part.snapshot.clone(),
     }
+}
+
+/// The spec's path (absolute) for a command line.
+pub fn spec_arg(spec: &DrillSpec) -> String {
+    let path = std::path::absolute(&spec.path).unwrap_or_else(|_| spec.path.clone());
+    shell_quote(&path.display().to_string())
+}
+
+/// `firedrill check SPEC` and `firedrill list SPEC`: how every recovery with firedrill starts.
+pub fn check_and_list(spec: &DrillSpec, backup_id: &str, read_from: &str) -> Vec<Command> {
+    let spec_arg = spec_arg(spec);
+    vec![
+        Command {
+            command: format!("firedrill check {spec_arg}"),
+            why: "the tools, the copies and the key are in place".into(),
+        },
+        Command {
+            command: format!("firedrill list {spec_arg}"),
+            why: format!("backup `{backup_id}` is complete in `{read_from}`"),
+        },
+    ]
 }
 
 /// The recovery with firedrill: check, confirm the copy, restore into a new database on a
@@ -122,21 +147,13 @@ fn with_firedrill(
     read_from: &str,
     database: &str,
 ) -> Vec<Command> {
-    let path = std::path::absolute(&spec.path).unwrap_or_else(|_| spec.path.clone());
-    let spec_arg = shell_quote(&path.display().to_string());
     let scratch = "drill.scratch={ server = \"${RECOVERY_SERVER_URL}\", prefix = \"recovered_\" }";
-    vec![
-        Command {
-            command: format!("firedrill check {spec_arg}"),
-            why: "the tools, the copies and the key are in place".into(),
-        },
-        Command {
-            command: format!("firedrill list {spec_arg}"),
-            why: format!("backup `{backup_id}` is complete in `{read_from}`"),
-        },
+    let mut v = check_and_list(spec, backup_id, read_from);
+    v.extend([
         Command {
             command: format!(
-                "firedrill drill {spec_arg} --backup {} --from {} --keep --set {}",
+                "firedrill drill {} --backup {} --from {} --keep --set {}",
+                spec_arg(spec),
                 shell_quote(backup_id),
                 shell_quote(read_from),
                 shell_quote(scratch)
@@ -150,5 +167,6 @@ fn with_firedrill(
             ),
             why: "promotes it: point the application at the renamed database (without the scratch prefix, `firedrill cleanup` leaves it alone)".into(),
         },
-    ]
+    ]);
+    v
 }

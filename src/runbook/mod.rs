@@ -45,6 +45,12 @@ pub(crate) fn inputs_lines(rb: &Runbook) -> Vec<String> {
     if let Some(c) = &i.credentials {
         v.push(format!("Credentials: {c}"));
     }
+    if let Some(s) = &i.snapshot {
+        v.push(format!(
+            "Snapshot `{}` in `{}` (`{}`)",
+            s.id, s.region, s.arn
+        ));
+    }
     if let Some(k) = &i.key {
         v.push(format!("Key: {}", k.describe()));
     }

@@ -78,6 +78,17 @@ pub struct Inputs {
     /// Who can decrypt: the backup's recipients.
     #[serde(default)]
     pub recipients: Vec<Recipient>,
+    /// The snapshot a recovery restores (RDS), in the region the drill restored in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<SnapshotRef>,
+}
+
+/// An RDS snapshot, by region, identifier and ARN.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SnapshotRef {
+    pub region: String,
+    pub id: String,
+    pub arn: String,
 }
 
 /// Where the age identity is kept: a file, or an environment variable (named, never read).

@@ -5,7 +5,7 @@
 use crate::catalog::BackupSet;
 use crate::spec::{DestinationSpec, DrillSpec};
 
-use super::model::{KeySource, Recipient, Tool};
+use super::model::{Command, KeySource, Recipient, SnapshotRef, Tool};
 
 /// What a drill hands a method to write its part of the runbook.
 pub struct Context<'a> {
@@ -27,6 +27,13 @@ pub struct MethodPart {
     pub recipients: Vec<Recipient>,
     /// The without-firedrill shell block.
     pub script: String,
+    /// The snapshot restored, for methods that restore one.
+    pub snapshot: Option<SnapshotRef>,
+    /// Where the cloud credentials come from, when the method needs some of its own.
+    pub credentials: Option<String>,
+    /// The recovery with firedrill, when it is not the pg_dump one (a new database on a
+    /// recovery server, renamed).
+    pub with_firedrill: Option<Vec<Command>>,
 }
 
 /// A step of the recovery, and the drill phases that measure it.

@@ -333,3 +333,74 @@ async fn the_script_restores_an_s3_set_from_the_dr_region() {
         content_digest(&src.client().await).await
     );
 }
+
+#[tokio::test]
+async fn the_script_restores_an_rds_snapshot_in_the_dr_region() {
+    let db = SourceDb::create(crate::rds::SOURCE_SQL).await;
+    let env = Env::new();
+    let source = crate::rds::source_instance("rb").await;
+    let drill = format!("rds-rb-{}", firedrill::catalog::layout::random_hex(2));
+    let path = env.write(&crate::rds::rds_spec(&env, &drill, &source, &db.name, &[]));
+    let spec = env.load(&path);
+    let b = firedrill::backup::run(&spec, &tokio_util::sync::CancellationToken::new())
+        .await
+        .unwrap_or_else(|e| panic!("{}", e.render()));
+    support::passed_drill(&spec, &firedrill::drill::DrillOptions::default()).await;
+    let dr = firedrill::storage::open(spec.destination("dr").unwrap())
+        .await
+        .unwrap();
+    let sets = firedrill::catalog::list(&dr, &drill).await.unwrap();
+    let set = sets.iter().find(|s| s.id == b.backup_id).unwrap();
+    let snaps = set.manifest.rds.as_ref().unwrap();
+    let dr_copy = snaps.in_region("eu-west-1").unwrap().id.clone();
+    let out = firedrill(&["runbook", path.to_str().unwrap(), "--script"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let script = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        script.contains("aws rds restore-db-instance-from-db-snapshot --region eu-west-1"),
+        "{script}"
+    );
+    assert!(
+        script.contains(&format!("--db-snapshot-identifier {dr_copy} ")),
+        "the copy in the drill's region: {script}"
+    );
+
+    let restored = format!("fdtest-rb-{}", firedrill::catalog::layout::random_hex(3));
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    std::os::unix::fs::symlink(aws_cli(), bin.join("aws")).unwrap();
+    let vars = [
+        ("INSTANCE", restored.as_str()),
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+    ];
+    let ran = run_script(&script, &bin, "", &vars);
+    let rds = crate::rds::rds("eu-west-1").await;
+    let found = rds
+        .describe_db_instances()
+        .db_instance_identifier(&restored)
+        .send()
+        .await;
+    let _ = rds
+        .delete_db_instance()
+        .db_instance_identifier(&restored)
+        .skip_final_snapshot(true)
+        .send()
+        .await;
+    assert_eq!(ran.status.code(), Some(0), "{}", text(&ran));
+    let found = found.unwrap_or_else(|e| panic!("{restored} restored in eu-west-1: {e:?}"));
+    let i = &found.db_instances()[0];
+    assert_eq!(i.db_instance_status(), Some("available"));
+    assert!(
+        i.tag_list().iter().all(|t| t.key() != Some("firedrill")),
+        "the recovery's instance is not firedrill's to delete"
+    );
+    let endpoint = i.endpoint().and_then(|e| e.address()).unwrap_or_default();
+    assert!(
+        !endpoint.is_empty() && text(&ran).contains(endpoint),
+        "{}",
+        text(&ran)
+    );
+}

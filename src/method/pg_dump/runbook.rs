@@ -42,6 +42,9 @@ pub fn part(ctx: &Context<'_>) -> Option<MethodPart> {
         recipients: recipients(ctx.spec, m),
         script: script_text(ctx, dest, archive, &key),
         key: Some(key),
+        snapshot: None,
+        credentials: None,
+        with_firedrill: None,
     })
 }
 
