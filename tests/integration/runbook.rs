@@ -161,6 +161,16 @@ async fn the_script_restores_a_set_exactly_with_plain_tools_and_no_secret() {
     for s in [PASSWORD, HOOK, secret] {
         assert!(!all.contains(s), "`{s}` written");
     }
+    // The compliance summary cites it as the tested recovery procedure.
+    let out = firedrill_with_env(
+        &["report", spec.to_str().unwrap(), "--format", "json"],
+        &[("RB_PASSWORD", PASSWORD), ("RB_HOOK", HOOK)],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let cited = &v["drills"][0]["newest_runbooks"][0];
+    assert_eq!(cited["backup_id"], id.as_str(), "{v}");
+    assert_eq!(cited["database"], src.name.as_str(), "{v}");
     no_runbook_without_a_passing_drill(&spec, &id);
 }
 
