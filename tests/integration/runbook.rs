@@ -87,7 +87,13 @@ fn runbook(spec: &Path, args: &[&str]) -> Output {
 
 /// Backs up and drills `spec` through the binary (the drill must pass); returns the backup id.
 fn backup_and_drill(spec: &Path) -> String {
-    let env = [("RB_PASSWORD", PASSWORD), ("RB_HOOK", HOOK)];
+    backup_and_drill_with(spec, &[])
+}
+
+/// [`backup_and_drill`] with more environment.
+fn backup_and_drill_with(spec: &Path, more: &[(&str, &str)]) -> String {
+    let mut env = vec![("RB_PASSWORD", PASSWORD), ("RB_HOOK", HOOK)];
+    env.extend(more);
     let path = spec.to_str().unwrap();
     let out = firedrill_with_env(&["backup", path, "--json"], &env);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
@@ -290,6 +296,8 @@ fn aws_cli() -> PathBuf {
         .expect("the AWS CLI is missing: run `localstack/up.sh` (it installs it into /var/tmp/firedrill-localstack-venv) or .ci/run")
 }
 
+/// An S3 set read from the DR region with the AWS CLI, decrypted with the identity the
+/// environment holds.
 #[tokio::test]
 async fn the_script_restores_an_s3_set_from_the_dr_region() {
     crate::s3::aws_env();
@@ -311,12 +319,18 @@ async fn the_script_restores_an_s3_set_from_the_dr_region() {
             .with("region", "eu-west-1")
             .with("endpoint", ep.as_str())
             .drill("from", "dr")
-            .drill("identity-file", env.key().display().to_string())
             .drill("reports", env.reports().display().to_string())
             .drill("work-dir", env.work().display().to_string())
             .check("rows", "row-counts"),
     );
-    backup_and_drill(&spec);
+    // No identity file: the identity is in FIREDRILL_IDENTITY, for the drill and the script.
+    let key = std::fs::read_to_string(env.key()).unwrap();
+    let identity = key
+        .lines()
+        .find(|l| l.starts_with("AGE-SECRET-KEY-"))
+        .unwrap()
+        .to_string();
+    backup_and_drill_with(&spec, &[("FIREDRILL_IDENTITY", identity.as_str())]);
     let out = runbook(&spec, &["--script"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let script = String::from_utf8(out.stdout).unwrap();
@@ -328,10 +342,16 @@ async fn the_script_restores_an_s3_set_from_the_dr_region() {
         !script.contains(&primary),
         "only the DR copy is read: {script}"
     );
+    assert!(!script.contains(&identity), "{script}");
+    assert!(
+        script.contains(": \"${FIREDRILL_IDENTITY:?"),
+        "the script asks for the identity: {script}"
+    );
 
     let bin = tool_folder(env.path(), &[aws_cli()]);
     let target = SourceDb::create("").await;
     let creds = [
+        ("FIREDRILL_IDENTITY", identity.as_str()),
         ("AWS_ACCESS_KEY_ID", "test"),
         ("AWS_SECRET_ACCESS_KEY", "test"),
         ("AWS_EC2_METADATA_DISABLED", "true"),
