@@ -236,7 +236,10 @@ fn title(ctx: &Context<'_>) -> Vec<String> {
             "Written by firedrill {} from the drill that restored this backup; `firedrill runbook` says when it was last proven.",
             crate::VERSION
         ),
-        "Needs bash, coreutils (mktemp, cp, rm, sha256sum), age, zstd, pg_restore and psql (and the AWS CLI for S3).".into(),
+        format!(
+            "Needs bash, coreutils (mktemp, cp, rm, sha256sum), age, {}pg_restore and psql (and the AWS CLI for S3).",
+            if decompress(m).is_empty() { "" } else { "zstd, " }
+        ),
     ]
 }
 
@@ -319,4 +322,99 @@ fn columns(part: &crate::catalog::manifest::TablePart) -> String {
         .map(|c| crate::pg::quote_ident(c))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::{manifest::TablePart, BackupSet};
+    use crate::measure::Phase;
+    use crate::runbook::Drilled;
+    use crate::testing::{utc, SetBuilder, SpecBuilder};
+
+    fn phase(name: &str, seconds: f64) -> Phase {
+        let at = utc("2026-12-01T00:00:00Z");
+        Phase {
+            name: name.into(),
+            started_at: at,
+            ended_at: at,
+            seconds,
+            bytes: None,
+        }
+    }
+
+    /// An uncompressed set with a part, an identity only in the environment, a drill that
+    /// failed before `verify`.
+    #[test]
+    fn the_identity_stays_in_its_variable_and_only_reached_steps_are_timed() {
+        let (_, recipient) = keys::generate();
+        let spec = SpecBuilder::new("shop")
+            .source_url("postgres://u@h/db")
+            .recipients(&[&recipient])
+            .backup("compression", "none")
+            .destination("primary", "file:///b/primary")
+            .destination("dr", "file:///b/dr")
+            .drill("from", "dr")
+            .parse()
+            .unwrap_or_else(|e| panic!("{}", e.render()));
+        let part = TablePart {
+            schema: "s".into(),
+            table: "it's".into(),
+            columns: vec!["a".into()],
+            first_block: 0,
+            end_block: None,
+        };
+        let m = SetBuilder::new("shop", utc("2026-12-01T00:00:00Z"))
+            .compression("none")
+            .recipient(&keys::fingerprint(&recipient))
+            .object("data.dump.age", "x")
+            .part("part-0000.copy.age", "y", part)
+            .build();
+        let set = BackupSet {
+            id: m.backup_id.clone(),
+            manifest: m,
+        };
+        let phases = [
+            phase("locate", 1.0),
+            phase("provision", 2.0),
+            phase("fetch+decrypt+decompress", 3.0),
+            phase("restore", 4.0),
+        ];
+        let rb = crate::runbook::build(&Drilled {
+            spec: &spec,
+            set: &set,
+            read_from: "dr",
+            phases: &phases,
+            scratch_version: Some("15.2"),
+            started_at: utc("2026-12-01T00:00:00Z"),
+            passed: false,
+        })
+        .expect("a pg_dump set has a runbook");
+        assert!(!rb.proven);
+        let timed: Vec<Option<f64>> = rb.steps.iter().map(|s| s.seconds).collect();
+        assert_eq!(timed, [Some(1.0), Some(2.0), Some(3.0), Some(4.0), None]);
+        assert_eq!(
+            rb.inputs.key,
+            Some(KeySource::Env {
+                variable: "FIREDRILL_IDENTITY".into()
+            })
+        );
+        assert_eq!(
+            rb.inputs.recipients[0].public_key.as_deref(),
+            Some(recipient.as_str())
+        );
+        let s = &rb.script;
+        assert!(s.contains("cp -- /b/dr/shop/"), "{s}");
+        assert!(
+            s.contains(
+                "age -d -i <(printf '%s\\n' \"$FIREDRILL_IDENTITY\") data.dump.age > data.dump\n"
+            ),
+            "{s}"
+        );
+        assert!(!s.contains("zstd"), "nothing to decompress: {s}");
+        assert!(
+            s.contains("'\\copy \"s\".\"it'\\''s\" (\"a\") from stdin'"),
+            "{s}"
+        );
+    }
 }

@@ -258,3 +258,70 @@ mod tests {
         assert_eq!(instance_word("a--b__"), "db-a-b");
     }
 }
+
+#[cfg(test)]
+mod pitr_tests {
+    use crate::catalog::BackupSet;
+    use crate::runbook::Drilled;
+    use crate::testing::{utc, SetBuilder, SpecBuilder};
+
+    /// `restore = "latest-restorable"`: the source instance to its latest restorable time,
+    /// no snapshot, in the scratch region.
+    #[test]
+    fn a_point_in_time_spec_restores_the_source_instance() {
+        let mut rds = toml::Table::new();
+        for (k, v) in [
+            ("region", "us-east-1"),
+            ("instance-class", "db.t3.micro"),
+            ("restore", "latest-restorable"),
+        ] {
+            rds.insert(k.into(), v.into());
+        }
+        let mut scratch = toml::Table::new();
+        scratch.insert("rds".into(), rds.into());
+        let spec = SpecBuilder::new("orders")
+            .source("kind", "rds")
+            .source("instance", "prod-db")
+            .source("region", "us-east-1")
+            .source("database", "orders")
+            .destination("primary", "file:///b/primary")
+            .drill("from", "primary")
+            .drill("scratch", scratch)
+            .parse()
+            .unwrap_or_else(|e| panic!("{}", e.render()));
+        let m = SetBuilder::new("orders", utc("2026-12-01T00:00:00Z"))
+            .rds_snapshot("prod-db", &[("us-east-1", "firedrill-orders-1")])
+            .build();
+        let set = BackupSet {
+            id: m.backup_id.clone(),
+            manifest: m,
+        };
+        let rb = crate::runbook::build(&Drilled {
+            spec: &spec,
+            set: &set,
+            read_from: "primary",
+            phases: &[],
+            scratch_version: None,
+            started_at: utc("2026-12-01T00:00:00Z"),
+            passed: true,
+        })
+        .expect("an RDS set has a runbook");
+        let s = &rb.script;
+        assert!(
+            s.contains("aws rds restore-db-instance-to-point-in-time --region us-east-1 --source-db-instance-identifier prod-db --target-db-instance-identifier \"$INSTANCE\" --use-latest-restorable-time --db-instance-class db.t3.micro --no-publicly-accessible"),
+            "{s}"
+        );
+        assert!(
+            s.contains("if [ -z \"${INSTANCE:-}\" ]; then INSTANCE=db-orders-restored; fi"),
+            "{s}"
+        );
+        assert!(!s.contains("firedrill-orders-1"), "no snapshot: {s}");
+        assert_eq!(rb.inputs.snapshot, None);
+        assert!(rb.inputs.key.is_none());
+        assert!(
+            rb.with_firedrill[2].command.contains("--keep"),
+            "{:?}",
+            rb.with_firedrill
+        );
+    }
+}
