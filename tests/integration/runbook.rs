@@ -177,23 +177,41 @@ async fn the_script_restores_a_set_exactly_with_plain_tools_and_no_secret() {
     let cited = &v["drills"][0]["newest_runbooks"][0];
     assert_eq!(cited["backup_id"], id.as_str(), "{v}");
     assert_eq!(cited["database"], src.name.as_str(), "{v}");
-    no_runbook_without_a_passing_drill(&spec, &id);
+    no_runbook_without_a_passing_drill(&env, &spec, &id);
 }
 
-/// A backup no drill passed has no runbook (exit 1); a backup id that cannot be one and a
-/// spec that is not there are bad input (exit 2).
-fn no_runbook_without_a_passing_drill(spec: &Path, drilled: &str) {
-    let out = firedrill_with_env(
-        &["backup", spec.to_str().unwrap(), "--json"],
-        &[("RB_PASSWORD", PASSWORD), ("RB_HOOK", HOOK)],
-    );
+/// A backup no drill passed has no runbook (exit 1): one never drilled, and one whose drill
+/// failed (its report carries the runbook, marked not proven); a backup id that cannot be one
+/// and a spec that is not there are bad input (exit 2).
+fn no_runbook_without_a_passing_drill(env: &Env, spec: &Path, drilled: &str) {
+    let vars = [("RB_PASSWORD", PASSWORD), ("RB_HOOK", HOOK)];
+    let path = spec.to_str().unwrap();
+    let out = firedrill_with_env(&["backup", path, "--json"], &vars);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let undrilled = v["backup_id"].as_str().unwrap();
-    let out = runbook(spec, &["--backup", undrilled, "--script"]);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let other = v["backup_id"].as_str().unwrap();
+    let out = runbook(spec, &["--backup", other, "--script"]);
+    assert_eq!(out.status.code(), Some(1), "never drilled: {}", text(&out));
     assert!(out.stdout.is_empty(), "{}", text(&out));
-    assert!(text(&out).contains(undrilled), "{}", text(&out));
+    assert!(text(&out).contains(other), "{}", text(&out));
+
+    support::flip_middle_byte(
+        &env.dest("dr")
+            .join(format!("plain/{other}/data.dump.zst.age")),
+    );
+    let out = firedrill_with_env(&["drill", path, "--backup", other], &vars);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let failed = support::all_text_below(&env.reports());
+    assert!(failed.contains("**Not proven**: the drill of"), "{failed}");
+    let out = runbook(spec, &["--backup", other, "--script"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "its drill failed: {}",
+        text(&out)
+    );
+    assert!(out.stdout.is_empty(), "{}", text(&out));
+
     let out = runbook(spec, &["--backup", drilled, "--script"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let out = runbook(spec, &["--backup", "../x"]);
