@@ -40,6 +40,11 @@ pub fn run(args: RunbookArgs) -> Result<Exit> {
         Lookup::Proven(p) => p,
         Lookup::NotProven { why, fix } => {
             eprintln!("error: {why}\n  fix: {fix}");
+            if args.format == Format::Json && !args.script {
+                super::print_json(&serde_json::json!({
+                    "error": { "kind": "not-proven", "message": why, "hint": fix }
+                }));
+            }
             return Ok(Exit::Failed);
         }
     };

@@ -126,6 +126,10 @@ async fn the_script_restores_a_set_exactly_with_plain_tools_and_no_secret() {
     let out = runbook(&spec, &[]);
     assert_eq!(out.status.code(), Some(1), "no drill yet: {}", text(&out));
     assert!(text(&out).contains("no drill"), "{}", text(&out));
+    let out = runbook(&spec, &["--format", "json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["error"]["kind"], "not-proven", "{v}");
 
     let id = backup_and_drill(&spec);
     let out = runbook(&spec, &["--script"]);
