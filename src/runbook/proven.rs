@@ -47,34 +47,57 @@ pub fn newest(spec: &DrillSpec, backup: Option<&str>) -> Result<Lookup> {
     }
     let dir = spec.drill.reports.join(&spec.name);
     let files = reports(&dir);
+    // Drills of the backup asked for that passed but whose reports carry no runbook.
+    let mut without = 0;
     for path in files.iter().rev() {
         let Ok(r) = read_report(path) else { continue };
-        let Some(rb) = r.runbook else { continue };
-        if r.verdict != Verdict::Passed || backup.is_some_and(|b| b != rb.backup_id) {
+        let of_backup = |id: &str| backup.is_none_or(|b| b == id);
+        if r.verdict != Verdict::Passed {
             continue;
         }
-        return Ok(Lookup::Proven(Box::new(Proven {
-            proven_at: r.finished_at,
-            report: path.clone(),
-            runbook: rb,
-        })));
+        match r.runbook {
+            Some(rb) if rb.proven && of_backup(&rb.backup_id) => {
+                return Ok(Lookup::Proven(Box::new(Proven {
+                    proven_at: r.finished_at,
+                    report: path.clone(),
+                    runbook: rb,
+                })));
+            }
+            None if r.backup.as_ref().is_some_and(|b| of_backup(&b.id)) => without += 1,
+            _ => {}
+        }
     }
+    Ok(not_proven(spec, backup, files.len(), without))
+}
+
+/// Why there is no proven runbook, and what to run.
+fn not_proven(spec: &DrillSpec, backup: Option<&str>, reports: usize, without: usize) -> Lookup {
+    let dir = spec.drill.reports.join(&spec.name);
     let of = backup
         .map(|b| format!(" of backup `{b}`"))
         .unwrap_or_default();
     let backup_arg = backup.map(|b| format!(" --backup {b}")).unwrap_or_default();
-    Ok(Lookup::NotProven {
-        why: format!(
-            "no drill{of} of `{}` has passed: no proven runbook among the {} report(s) in `{}`",
+    let why = if without > 0 {
+        format!(
+            "{without} drill(s){of} of `{}` passed, but their reports in `{}` carry no runbook: {} writes none yet, or the reports are older than runbooks",
             spec.name,
-            files.len(),
+            dir.display(),
+            crate::method::of(spec).noun()
+        )
+    } else {
+        format!(
+            "no drill{of} of `{}` has passed: no proven runbook among the {reports} report(s) in `{}`",
+            spec.name,
             dir.display()
-        ),
+        )
+    };
+    Lookup::NotProven {
+        why,
         fix: format!(
             "run `firedrill drill {}{backup_arg}`; a runbook is offered only once a drill has proven it",
             spec.path.display()
         ),
-    })
+    }
 }
 
 /// A backup id is letters, digits and `-`, `_`, `:` (`20261201T101010Z-a1b2c3`,
@@ -143,6 +166,93 @@ impl Proven {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::runbook::model::{Inputs, Targets, VERSION};
+    use crate::testing::SpecBuilder;
+
+    /// A report of drill `shop`, backup `id`, started at second `at` of the day.
+    fn report(dir: &std::path::Path, at: u32, verdict: &str, id: &str, rb: Option<&Runbook>) {
+        let t = format!("2026-12-01T00:00:{at:02}Z");
+        let mut v = serde_json::json!({
+            "format_version": 1, "tool_version": "0", "drill": "shop", "verdict": verdict,
+            "reason": null, "started_at": t, "finished_at": t, "host": "h",
+            "trigger": {"kind": "manual", "user": "u"},
+            "backup": {"id": id, "destination": "dr", "location": "file:///dr", "snapshot_at": t,
+                       "objects": [], "source": {"host": "h", "database": "db", "server_version": "15"}},
+            "scratch": null, "phases": [], "rto": null, "rpo": null, "checks": [], "cleanup": null
+        });
+        if let Some(rb) = rb {
+            v["runbook"] = serde_json::to_value(rb).unwrap();
+        }
+        let dir = dir.join("shop");
+        std::fs::create_dir_all(&dir).unwrap();
+        let name = format!("20261201T0000{at:02}000Z.json");
+        std::fs::write(dir.join(name), v.to_string()).unwrap();
+    }
+
+    fn runbook(id: &str, proven: bool) -> Runbook {
+        let at = crate::testing::utc("2026-12-01T00:00:00Z");
+        Runbook {
+            version: VERSION,
+            drill: "shop".into(),
+            backup_id: id.into(),
+            method: "pg_dump".into(),
+            recovery_point: at,
+            drilled_at: at,
+            proven,
+            steps: Vec::new(),
+            tools: Vec::new(),
+            inputs: Inputs {
+                destination: "dr".into(),
+                location: "file:///dr".into(),
+                region: None,
+                endpoint: None,
+                credentials: None,
+                key: None,
+                recipients: Vec::new(),
+                snapshot: None,
+            },
+            with_firedrill: Vec::new(),
+            script: format!("restore {id}"),
+            notify: Vec::new(),
+            targets: Targets::default(),
+        }
+    }
+
+    #[test]
+    fn only_a_passed_drill_proves_a_runbook() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_, recipient) = crate::pipeline::keys::generate();
+        let spec = SpecBuilder::new("shop")
+            .source_url("postgres://u@h/db")
+            .recipients(&[recipient])
+            .destination("primary", "file:///b/primary")
+            .drill("from", "primary")
+            .drill("reports", dir.path().display().to_string())
+            .parse()
+            .unwrap_or_else(|e| panic!("{}", e.render()));
+        let (a, b, c) = (
+            "20261201T000000Z-aaaaaa",
+            "20261201T000000Z-bbbbbb",
+            "20261201T000000Z-cccccc",
+        );
+        report(dir.path(), 1, "passed", a, Some(&runbook(a, true)));
+        report(dir.path(), 2, "failed", b, Some(&runbook(b, false)));
+        report(dir.path(), 3, "passed", c, None);
+        let found = |backup: Option<&str>| newest(&spec, backup).unwrap();
+        // The newest passed drill with a runbook, whatever came after it.
+        match found(None) {
+            Lookup::Proven(p) => assert_eq!(p.runbook.script, format!("restore {a}")),
+            other => panic!("{other:?}"),
+        }
+        match found(Some(b)) {
+            Lookup::NotProven { why, .. } => assert!(why.contains("no drill of backup"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+        match found(Some(c)) {
+            Lookup::NotProven { why, .. } => assert!(why.contains("carry no runbook"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+    }
 
     #[test]
     fn backup_ids_are_checked_before_use() {
