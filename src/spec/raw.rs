@@ -105,7 +105,7 @@ pub struct RawBackup {
     pub exact_count_limit: Option<i64>,
     pub row_counts: Option<String>,
     pub retention: Option<RawRetention>,
-    pub schedule: Option<String>,
+    pub schedule: Option<toml::Value>,
     pub jobs: Option<i64>,
     pub split_size: Option<toml::Value>,
 }
@@ -155,6 +155,8 @@ pub struct RawDrill {
     pub run_as: Option<String>,
     pub negative_controls: Option<bool>,
     pub timeout: Option<String>,
+    pub random_within: Option<String>,
+    pub monitored_since: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

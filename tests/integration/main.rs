@@ -16,6 +16,7 @@ mod ops;
 mod physical;
 mod physical_faults;
 mod physical_random;
+mod physical_schedule;
 mod physical_support;
 mod progress;
 mod prune;

@@ -82,6 +82,9 @@ pub struct Backup {
     /// True when pgBackRest found errors (checksums) while taking it.
     #[serde(default)]
     pub error: Option<bool>,
+    /// The WAL positions the backup started and stopped at.
+    #[serde(default)]
+    pub lsn: Option<Span<String>>,
 }
 
 impl Backup {

@@ -71,6 +71,7 @@ pub async fn run(src: &PgBackRestSource, pgbr: &PgBackRest, run: Restore<'_>) ->
             chosen: src.chosen.clone(),
             timeline: None,
             replayed_lsn: None,
+            replay: None,
         },
     );
     let steps = Steps {
@@ -79,6 +80,7 @@ pub async fn run(src: &PgBackRestSource, pgbr: &PgBackRest, run: Restore<'_>) ->
         key,
         label,
         bytes: backup.info.size,
+        start_lsn: backup.lsn.as_ref().map(|l| l.start.clone()),
         archive_max,
         cipher,
         tools: &tools,
@@ -132,6 +134,8 @@ struct Steps<'a> {
     key: u32,
     label: &'a str,
     bytes: u64,
+    /// Where the backup's WAL begins: replay is counted from here.
+    start_lsn: Option<String>,
     archive_max: Option<String>,
     /// The repository's `cipher` as `info` reports it (`none`, `aes-256-cbc`).
     cipher: String,
@@ -155,13 +159,15 @@ impl Steps<'_> {
         // An archive-get error in the log explains a recovery that stopped or ended early.
         let unread =
             |r: &RestoredCluster| access::archive_get_failed(&r.log(), self.key, &self.cipher);
+        let started = Instant::now();
         r.start(self.tools, self.major).await.map_err(|e| {
             unread(r)
                 .or_else(|| recovery::ended_early(&r.log(), &self.src.target))
                 .unwrap_or(e)
         })?;
         let deadline = Instant::now() + self.src.backup_timeout;
-        let end = recovery::wait_for_promotion(r, &self.src.target, deadline, cancel)
+        let waited_from = started.elapsed();
+        let mut end = recovery::wait_for_promotion(r, &self.src.target, deadline, cancel)
             .await
             .map_err(|e| match e.kind {
                 crate::ErrorKind::Aborted => e,
@@ -172,6 +178,8 @@ impl Steps<'_> {
         }
         r.recovery.timeline = Some(end.timeline);
         r.recovery.replayed_lsn = Some(end.replayed_lsn.clone());
+        end.consistent_after = end.consistent_after.map(|d| d + waited_from);
+        r.recovery.replay = end.replay(self.start_lsn.as_deref(), started.elapsed().as_secs_f64());
         if self.src.target == PitrTarget::Latest {
             recovery::check_reached_archive_end(
                 &end,

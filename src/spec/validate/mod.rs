@@ -28,9 +28,15 @@ pub(super) fn validate(
     let timezone = timezone(raw.timezone, p);
     // Only pg_dump backups are firedrill's own, encrypted to age recipients.
     let keyless = !matches!(source.method, SourceMethod::PgDump);
-    let backup = backup::backup(raw.backup.unwrap_or_default(), &timezone, keyless, p);
-    let destinations = destination::destinations(raw.destination, p);
     let physical = matches!(source.method, SourceMethod::PgBackRest(_));
+    let backup = backup::backup(
+        raw.backup.unwrap_or_default(),
+        &timezone,
+        keyless,
+        physical,
+        p,
+    );
+    let destinations = destination::destinations(raw.destination, p);
     let drill = drill::drill(
         raw.drill.unwrap_or_default(),
         &timezone,
