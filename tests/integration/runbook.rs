@@ -181,7 +181,62 @@ async fn the_script_restores_a_set_exactly_with_plain_tools_and_no_secret() {
     let cited = &v["drills"][0]["newest_runbooks"][0];
     assert_eq!(cited["backup_id"], id.as_str(), "{v}");
     assert_eq!(cited["database"], src.name.as_str(), "{v}");
+    with_firedrill_as_written(&runbook_json(&spec)).await;
     no_runbook_without_a_passing_drill(&env, &spec, &id);
+}
+
+/// The runbook of `spec` as JSON.
+fn runbook_json(spec: &Path) -> serde_json::Value {
+    let out = runbook(spec, &["--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["runbook"].clone()
+}
+
+/// The with-firedrill restore runs as written: a new database on the recovery server, kept,
+/// then removed again by `firedrill cleanup`.
+async fn with_firedrill_as_written(rb: &serde_json::Value) {
+    let commands: Vec<&str> = rb["with_firedrill"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["command"].as_str().unwrap())
+        .collect();
+    let restore = commands
+        .iter()
+        .find(|c| c.contains("--keep"))
+        .unwrap_or_else(|| panic!("{commands:?}"));
+    let bin = Path::new(env!("CARGO_BIN_EXE_firedrill")).parent().unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let out = Command::new("/bin/bash")
+        .args(["-c", restore])
+        .env("PATH", path)
+        .env("RECOVERY_SERVER_URL", format!("{PG}/postgres"))
+        .env("RB_PASSWORD", PASSWORD)
+        .env("RB_HOOK", HOOK)
+        .env_remove("FIREDRILL_IDENTITY")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{restore}: {}", text(&out));
+    assert_eq!(
+        support::databases_named_like("recovered_").await,
+        1,
+        "{}",
+        text(&out)
+    );
+    let spec = restore.split_whitespace().nth(2).unwrap();
+    let out = with_secrets(&["cleanup", spec]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(
+        support::databases_named_like("recovered_").await,
+        0,
+        "{}",
+        text(&out)
+    );
+}
+
+/// The binary with the spec's secrets in the environment.
+fn with_secrets(args: &[&str]) -> Output {
+    firedrill_with_env(args, &[("RB_PASSWORD", PASSWORD), ("RB_HOOK", HOOK)])
 }
 
 /// A backup no drill passed has no runbook (exit 1): one never drilled, and one whose drill
