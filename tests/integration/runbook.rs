@@ -340,14 +340,24 @@ fn the_demo_report_shows_the_runbook() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(text(&out).contains("firedrill runbook"), "{}", text(&out));
     let shop = dir.path().join("reports").join("shop");
-    let md = std::fs::read_dir(&shop)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| p.extension().is_some_and(|x| x == "md"))
-        .unwrap();
-    let md = std::fs::read_to_string(md).unwrap();
+    let file = |ext: &str| {
+        std::fs::read_dir(&shop)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| p.extension().is_some_and(|x| x == ext))
+            .unwrap()
+    };
+    let md = std::fs::read_to_string(file("md")).unwrap();
     assert!(md.contains("## Runbook"), "{md}");
+    // The HTML report, as a browser reads it, holds the script.
+    let dom = crate::browser::dom_of(&file("html"));
+    let script = dom
+        .split("id=\"runbook-script\"><code>")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{dom}"));
+    assert!(script.starts_with("#!/usr/bin/env bash"), "{script}");
+    assert!(script.contains("sha256sum -c --strict"), "{script}");
     assert!(md.contains("Proven by the drill of"), "{md}");
     assert!(md.contains("sha256sum -c"), "{md}");
     let spec = dir.path().join("demo.toml");
