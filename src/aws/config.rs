@@ -7,6 +7,17 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 
+/// The HTTP(S) client of every AWS call, credential providers included: rustls with ring and
+/// the system's trusted roots.
+fn https_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    use aws_smithy_http_client::tls;
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https()
+}
+
 /// The region and, for emulators and VPC endpoints, the endpoint of an AWS client.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientConfig {
@@ -35,6 +46,7 @@ impl ClientConfig {
     pub async fn load(&self) -> SdkConfig {
         aws_config::defaults(BehaviorVersion::latest())
             .region(Region::new(self.region.clone()))
+            .http_client(https_client())
             .load()
             .await
     }

@@ -38,15 +38,7 @@ pub(crate) fn aws_env() {
 
 pub(crate) async fn client(region: &str) -> aws_sdk_s3::Client {
     aws_env();
-    let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new(region.to_string()))
-        .load()
-        .await;
-    let conf = aws_sdk_s3::config::Builder::from(&conf)
-        .endpoint_url(endpoint())
-        .force_path_style(true)
-        .build();
-    aws_sdk_s3::Client::from_conf(conf)
+    firedrill::aws::s3_client(region, Some(&endpoint())).await
 }
 
 /// A bucket with a unique name; `lock` enables Object Lock (and so versioning).
