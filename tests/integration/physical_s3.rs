@@ -7,6 +7,8 @@
 
 use std::path::{Path, PathBuf};
 
+use chrono::{DateTime, Utc};
+
 use crate::physical::{archive_now, PITR};
 use crate::physical_s3_repo::{S3_PATH, S3_SECRET_VAR};
 use crate::physical_support::{PhysicalSource, CIPHER_PASS_VAR};
@@ -14,8 +16,9 @@ use crate::support::{firedrill_with_env, text, Env};
 
 const PASS: &str = "s3-cipher-passphrase-7f3a9c";
 
-/// The source with rows 1..3 backed up (one backup per repository) and row 10 archived after.
-async fn backed_up(env: &Env, name: &str) -> (PhysicalSource, PathBuf) {
+/// The source with rows 1..3 backed up (one backup per repository) and row 10 archived after;
+/// the time is taken after row 10's commit, two seconds before its segment was archived.
+async fn backed_up(env: &Env, name: &str) -> (PhysicalSource, PathBuf, DateTime<Utc>) {
     let src = PhysicalSource::start_s3(PASS).await;
     let spec = env.write(&src.spec(env, name).drill("from", "repo2").sql_check(
         "replayed",
@@ -32,8 +35,10 @@ async fn backed_up(env: &Env, name: &str) -> (PhysicalSource, PathBuf) {
     let repos: Vec<u64> = src.backups().iter().map(|b| b.0).collect();
     assert_eq!(repos, [1, 2], "one backup per repository");
     c.batch_execute("insert into t values (10)").await.unwrap();
+    let committed = Utc::now();
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
     archive_now(&src).await;
-    (src, spec)
+    (src, spec, committed)
 }
 
 /// The secret variables as `firedrill_with_env` takes them.
@@ -42,14 +47,14 @@ fn pairs<'a>(vars: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)>
 }
 
 /// `check` names the S3 repository's status; a `latest` drill from it replays the archive
-/// from the bucket (`--repo=2` in the restore_command), as does a `--random-within` drill;
-/// the bucket's objects are the same before and after; no secret is in firedrill's output,
+/// from the bucket (`--repo=2` in the restore_command), as does a `--random-within` drill; a
+/// time after the last commit the bucket holds is refused saying the window; the bucket's objects are the same before and after; no secret is in firedrill's output,
 /// the reports, the spec, or any file of the kept scratch cluster.
 #[tokio::test]
 async fn an_encrypted_s3_repository_in_another_region_is_drilled() {
     let _one = PITR.lock().await;
     let env = Env::new();
-    let (src, spec) = backed_up(&env, "cloud").await;
+    let (src, spec, committed) = backed_up(&env, "cloud").await;
     let spec = spec.to_str().unwrap();
     let secrets = src.secret_env();
     let vars = pairs(&secrets);
@@ -88,7 +93,8 @@ async fn an_encrypted_s3_repository_in_another_region_is_drilled() {
     let out = firedrill_with_env(&["drill", spec, "--keep", "--json"], &vars);
     said.push_str(&text(&out));
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out)));
     let recovery = &v["report"]["scratch"]["recovery"];
     assert_eq!(recovery["repository"], "repo2", "{v}");
     assert_eq!(recovery["label"], label.as_str(), "{v}");
@@ -127,11 +133,25 @@ async fn an_encrypted_s3_repository_in_another_region_is_drilled() {
     );
     said.push_str(&text(&out));
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out)));
     let recovery = &v["report"]["scratch"]["recovery"];
     assert_eq!(recovery["repository"], "repo2", "{v}");
     assert_eq!(recovery["target"], "time", "{v}");
     assert_eq!(recovery["chosen"], "random within 7days, seed 7", "{v}");
+    env.assert_no_leftovers();
+
+    // The window ends at the last commit in the bucket's newest segment (read through
+    // pgBackRest), not when the source archived it: a time in between is refused.
+    let late = committed + chrono::Duration::seconds(1);
+    let out = firedrill_with_env(&["drill", spec, "--target-time", &late.to_rfc3339()], &vars);
+    said.push_str(&text(&out));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("is after the end of repo2's WAL archive"),
+        "{}",
+        text(&out)
+    );
     env.assert_no_leftovers();
 
     assert_eq!(
@@ -153,7 +173,7 @@ async fn an_encrypted_s3_repository_in_another_region_is_drilled() {
 async fn an_s3_repository_that_cannot_be_read_is_named() {
     let _one = PITR.lock().await;
     let env = Env::new();
-    let (src, spec) = backed_up(&env, "clouded").await;
+    let (src, spec, _) = backed_up(&env, "clouded").await;
     let spec = spec.to_str().unwrap();
     let secrets = src.secret_env();
     let good = pairs(&secrets);
