@@ -167,8 +167,10 @@ async fn an_encrypted_s3_repository_in_another_region_is_drilled() {
 }
 
 /// What keeps a drill from reading the bucket is named with repo2 and the fix (exit 2), never
-/// taken for the end of the archive: a wrong passphrase, a missing S3 secret. A WAL segment
-/// missing from the bucket fails a `latest` drill naming it (exit 1).
+/// taken for the end of the archive: a wrong passphrase, a missing S3 secret (also by
+/// `check`). A WAL segment missing from the bucket fails a `latest` drill naming it (exit 1).
+/// LocalStack accepts any S3 secret, so a wrong one (HTTP 403 from S3) is proven by the unit
+/// tests of `access` on pgBackRest's message.
 #[tokio::test]
 async fn an_s3_repository_that_cannot_be_read_is_named() {
     let _one = PITR.lock().await;
@@ -202,6 +204,19 @@ async fn an_s3_repository_that_cannot_be_read_is_named() {
     assert!(msg.contains("repo2-s3-key-secret"), "{msg}");
     assert!(msg.contains(S3_SECRET_VAR), "the fix is not named:\n{msg}");
     env.assert_no_leftovers();
+    let out = firedrill_with_env(&["check", spec], &with(S3_SECRET_VAR, ""));
+    let msg = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{msg}");
+    assert!(
+        msg.contains("FAIL stanza main") && msg.contains(S3_SECRET_VAR),
+        "{msg}"
+    );
+    for (var, secret) in &good {
+        assert!(
+            !msg.contains(secret),
+            "firedrill printed {var}'s value:\n{msg}"
+        );
+    }
 
     // A hole in the bucket's archive after the backup.
     let c = src.client().await;
