@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 
 use crate::physical::{archive_now, PITR};
+use crate::physical_s3_refusal::Refusing;
 use crate::physical_s3_repo::{S3_PATH, S3_SECRET_VAR};
 use crate::physical_support::{PhysicalSource, CIPHER_PASS_VAR};
 use crate::support::{firedrill_with_env, text, Env};
@@ -167,10 +168,10 @@ async fn an_encrypted_s3_repository_in_another_region_is_drilled() {
 }
 
 /// What keeps a drill from reading the bucket is named with repo2 and the fix (exit 2), never
-/// taken for the end of the archive: a wrong passphrase, a missing S3 secret (also by
-/// `check`). A WAL segment missing from the bucket fails a `latest` drill naming it (exit 1).
-/// LocalStack accepts any S3 secret, so a wrong one (HTTP 403 from S3) is proven by the unit
-/// tests of `access` on pgBackRest's message.
+/// taken for the end of the archive: a wrong passphrase, a bucket that refuses the
+/// credentials (HTTP 403, as S3 answers a wrong secret: LocalStack accepts any secret, so a
+/// refusing endpoint stands in for it), a missing S3 secret (also by `check`). A WAL segment
+/// missing from the bucket fails a `latest` drill naming it (exit 1).
 #[tokio::test]
 async fn an_s3_repository_that_cannot_be_read_is_named() {
     let _one = PITR.lock().await;
@@ -196,6 +197,44 @@ async fn an_s3_repository_that_cannot_be_read_is_named() {
     );
     assert!(!msg.contains("end of"), "{msg}");
     assert!(!msg.contains(wrong) && !msg.contains(PASS), "{msg}");
+    env.assert_no_leftovers();
+
+    // A bucket that refuses the request's signature (HTTP 403), as S3 answers a wrong secret.
+    let refusing = Refusing::start();
+    let conf: String = std::fs::read_to_string(src.config())
+        .unwrap()
+        .lines()
+        .map(|l| match l.starts_with("repo2-storage-port=") {
+            true => format!("repo2-storage-port={}\n", refusing.port),
+            false => format!("{l}\n"),
+        })
+        .collect();
+    let conf_path = env.path().join("refused.conf");
+    std::fs::write(&conf_path, conf).unwrap();
+    let refused = env.write(
+        &src.spec(&env, "refused")
+            .source("config", conf_path.display().to_string())
+            .drill("from", "repo2"),
+    );
+    let out = firedrill_with_env(&["drill", refused.to_str().unwrap()], &good);
+    let msg = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{msg}");
+    assert!(
+        msg.contains("pgBackRest cannot read repo2")
+            && msg.contains("HTTP request failed with 403"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains(S3_SECRET_VAR) && msg.contains("s3:GetObject"),
+        "the fix is not named:\n{msg}"
+    );
+    assert!(!msg.contains("end of"), "{msg}");
+    for (var, secret) in &good {
+        assert!(
+            !msg.contains(secret),
+            "firedrill printed {var}'s value:\n{msg}"
+        );
+    }
     env.assert_no_leftovers();
 
     let out = firedrill_with_env(&["drill", spec], &with(S3_SECRET_VAR, ""));
