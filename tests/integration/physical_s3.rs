@@ -49,8 +49,9 @@ fn pairs<'a>(vars: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)>
 
 /// `check` names the S3 repository's status; a `latest` drill from it replays the archive
 /// from the bucket (`--repo=2` in the restore_command), as does a `--random-within` drill; a
-/// time after the last commit the bucket holds is refused saying the window; the bucket's objects are the same before and after; no secret is in firedrill's output,
-/// the reports, the spec, or any file of the kept scratch cluster.
+/// time after the last commit the bucket holds is refused saying the window; the bucket's
+/// objects are the same before and after; no secret is in firedrill's output, the reports,
+/// the spec, or any file of the kept scratch cluster.
 #[tokio::test]
 async fn an_encrypted_s3_repository_in_another_region_is_drilled() {
     let _one = PITR.lock().await;
