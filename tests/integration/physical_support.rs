@@ -5,6 +5,9 @@
 //! cluster is stopped on drop, also when a test panics.
 //!
 //! A missing pgbackrest fails the test with how to install it, never skips it.
+//!
+//! [`PhysicalSource::start_s3`] puts repo2 in an S3 bucket of another region on LocalStack
+//! instead ([`crate::physical_s3_repo`]).
 
 #![allow(dead_code)]
 
@@ -15,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use firedrill::testing::SpecBuilder;
 
+use crate::physical_s3_repo::{S3Repo, S3_KEY_VAR, S3_SECRET_VAR};
 use crate::support::Env;
 
 const BIN: &str = "/usr/lib/postgresql/15/bin";
@@ -32,22 +36,32 @@ pub struct PhysicalSource {
     stopped: bool,
     /// The passphrase of an encrypted repo2 (`repo2-cipher-type=aes-256-cbc`).
     cipher: Option<String>,
+    /// repo2 as an S3 bucket instead of a folder.
+    pub s3: Option<S3Repo>,
 }
 
 impl PhysicalSource {
     /// initdb, configure, start, `stanza-create`.
     pub fn start() -> PhysicalSource {
-        Self::start_with(None)
+        Self::start_with(None, None)
     }
 
     /// As [`PhysicalSource::start`] with repo2 encrypted (`aes-256-cbc`) under `pass`. The
     /// passphrase is in no file: pgBackRest reads it from [`CIPHER_PASS_VAR`] in the
     /// environment of every call here and of the source server (its archive_command).
     pub fn start_encrypted(pass: &str) -> PhysicalSource {
-        Self::start_with(Some(pass.to_string()))
+        Self::start_with(Some(pass.to_string()), None)
     }
 
-    fn start_with(cipher: Option<String>) -> PhysicalSource {
+    /// As [`PhysicalSource::start`] with repo2 in a new S3 bucket on LocalStack in another
+    /// region ([`crate::physical_s3_repo::S3_REGION`]), encrypted under `pass`. The passphrase and the S3 key and secret
+    /// are in no file: see [`PhysicalSource::secret_env`]. The bucket is deleted on drop.
+    pub async fn start_s3(pass: &str) -> PhysicalSource {
+        let s3 = S3Repo::create().await;
+        Self::start_with(Some(pass.to_string()), Some(s3))
+    }
+
+    fn start_with(cipher: Option<String>, s3: Option<S3Repo>) -> PhysicalSource {
         require_pgbackrest();
         let pg = nix::unistd::User::from_name("postgres")
             .ok()
@@ -66,6 +80,7 @@ impl PhysicalSource {
             stanza: "main".into(),
             stopped: true,
             cipher,
+            s3,
         };
         for d in ["", "repo1", "repo2", "log", "lock", "spool"] {
             let p = src.path().join(d);
@@ -144,6 +159,20 @@ impl PhysicalSource {
             self.config().display(),
             self.stanza
         )
+    }
+
+    /// The variables pgBackRest reads repo2's secrets from (passphrase; S3 key and secret),
+    /// with their values: the only place they are given.
+    pub fn secret_env(&self) -> Vec<(&'static str, String)> {
+        let mut vars = Vec::new();
+        if let Some(pass) = &self.cipher {
+            vars.push((CIPHER_PASS_VAR, pass.clone()));
+        }
+        if let Some(s3) = &self.s3 {
+            vars.push((S3_KEY_VAR, s3.key.clone()));
+            vars.push((S3_SECRET_VAR, s3.secret.clone()));
+        }
+        vars
     }
 
     /// A pgbackrest spec of this source: the stanza in [`PhysicalSource::config`], a folder
@@ -265,10 +294,14 @@ impl PhysicalSource {
         } else {
             ""
         };
+        let repo2 = match &self.s3 {
+            Some(s3) => s3.options(),
+            None => format!("repo2-path={p}/repo2\n"),
+        };
         let text = format!(
             "[global]\n\
              repo1-path={p}/repo1\nrepo1-retention-full=99\n\
-             repo2-path={p}/repo2\nrepo2-retention-full=99\n{cipher}\
+             {repo2}repo2-retention-full=99\n{cipher}\
              log-path={p}/log\nlock-path={p}/lock\nspool-path={p}/spool\n\
              start-fast=y\nlog-level-console=warn\n\n\
              [{stanza}]\npg1-path={p}/pg\npg1-port={port}\npg1-socket-path={p}\n",
@@ -301,8 +334,8 @@ impl PhysicalSource {
             .current_dir(self.path())
             .uid(self.owner.0)
             .gid(self.owner.1);
-        if let Some(pass) = &self.cipher {
-            cmd.env(CIPHER_PASS_VAR, pass);
+        for (var, value) in self.secret_env() {
+            cmd.env(var, value);
         }
         cmd
     }
@@ -324,6 +357,9 @@ impl Drop for PhysicalSource {
                 )
                 .output();
             self.stopped = true;
+        }
+        if let Some(s3) = self.s3.take() {
+            s3.delete();
         }
     }
 }

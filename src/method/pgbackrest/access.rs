@@ -1,5 +1,6 @@
 //! A repository pgBackRest cannot read, named with the fix: a wrong passphrase of an
-//! encrypted repository, a folder the database's OS user may not read. `info` reports such a
+//! encrypted repository, a folder the database's OS user may not read, an S3 bucket that
+//! refuses the repository's credentials. `info` reports such a
 //! repository with a status that is not ok; during recovery `archive-get` logs its error to
 //! the restored cluster's log and exits with a code PostgreSQL takes for "no such segment",
 //! so the log is where it shows. Either way the drill could not read what it was to prove:
@@ -8,6 +9,7 @@
 use std::path::Path;
 
 use super::info::{repo_name, Stanza};
+use super::secrets;
 use crate::Error;
 
 /// The error of repository `key` when `info` reports it unreadable.
@@ -23,7 +25,7 @@ pub fn unreadable(stanza: &Stanza, key: u32) -> Option<Error> {
             stanza.name,
             printable(first_line(&repo.status.message))
         ))
-        .hint(fix(key, &repo.cipher)),
+        .hint(fix(key, &repo.cipher, &repo.status.message)),
     )
 }
 
@@ -39,6 +41,7 @@ pub fn archive_get_failed(log: &Path, key: u32, cipher: &str) -> Option<Error> {
         .map(str::trim)
         .collect();
     let mut what = printable(first.trim()).to_string();
+    let told = what.clone();
     for l in more {
         what.push_str("\n    ");
         what.push_str(&printable(l));
@@ -48,7 +51,7 @@ pub fn archive_get_failed(log: &Path, key: u32, cipher: &str) -> Option<Error> {
             "recovery could not read {}'s WAL archive: pgBackRest's archive-get failed:\n    {what}",
             repo_name(key)
         ))
-        .hint(fix(key, cipher)),
+        .hint(fix(key, cipher, &told)),
     )
 }
 
@@ -59,8 +62,12 @@ fn is_pgbackrest_error(line: &str) -> bool {
         .is_some_and(|rest| rest.len() > 4 && rest[..3].bytes().all(|b| b.is_ascii_digit()))
 }
 
-/// The fix: the passphrase of an encrypted repository, the permissions of any.
-fn fix(key: u32, cipher: &str) -> String {
+/// The fix: the credentials of an S3 repository that refused them, the passphrase of an
+/// encrypted repository, the permissions of any.
+fn fix(key: u32, cipher: &str, message: &str) -> String {
+    if secrets::is_s3_refusal(message) {
+        return secrets::s3_hint(key);
+    }
     let repo = repo_name(key);
     let access = format!(
         "check that the database's OS user (drill.run-as) can read every folder and file under {repo}-path (or its bucket); `pgbackrest info --repo={key}` as that user shows what it cannot read"
@@ -136,5 +143,42 @@ mod tests {
             hint.contains("repo2-cipher-pass") && hint.contains("PGBACKREST_REPO2_CIPHER_PASS"),
             "{hint}"
         );
+    }
+
+    #[test]
+    fn an_s3_repository_that_refuses_its_credentials_names_them() {
+        // As pgBackRest 2.45 reports a bucket that refuses the request's signature.
+        let json = r#"[{"archive":[],"backup":[],"cipher":"mixed","db":[],"name":"main",
+            "repo":[{"cipher":"none","key":1,"status":{"code":0,"message":"ok"}},
+                    {"cipher":"aes-256-cbc","key":2,"status":{"code":99,"message":"[ProtocolError] HTTP request failed with 403 (Forbidden):\n*** Path/Query ***:\nGET /b/?list-type=2\n*** Response Content ***:\n<Error><Code>SignatureDoesNotMatch</Code></Error>"}}],
+            "status":{"code":4,"lock":{"backup":{"held":false}},"message":"different across repos"}}]"#;
+        let s = super::super::info::parse(json, "main").unwrap();
+        let e = unreadable(&s, 2).unwrap();
+        assert!(
+            e.message.contains(
+                "cannot read repo2 of stanza `main`: [ProtocolError] HTTP request failed with 403 (Forbidden)"
+            ),
+            "{}",
+            e.message
+        );
+        let hint = e.hint.unwrap();
+        assert!(
+            hint.contains("PGBACKREST_REPO2_S3_KEY_SECRET") && hint.contains("s3:ListBucket"),
+            "{hint}"
+        );
+        // The same refusal while recovery fetches WAL.
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("postgres.log");
+        std::fs::write(
+            &log,
+            "ERROR: [039]: HTTP request failed with 403 (Forbidden):\n\
+             \x20           *** Path/Query ***:\n",
+        )
+        .unwrap();
+        let hint = archive_get_failed(&log, 2, "aes-256-cbc")
+            .unwrap()
+            .hint
+            .unwrap();
+        assert!(hint.contains("PGBACKREST_REPO2_S3_KEY"), "{hint}");
     }
 }

@@ -5,8 +5,9 @@
 //!
 //! Nothing secret is put on the command line or in a file: repository keys and passphrases
 //! stay in the configuration file or in pgBackRest's own environment variables
-//! (`PGBACKREST_REPO<N>_CIPHER_PASS`), which pgBackRest reads itself; the calls (and the
-//! restored cluster's `archive-get`) inherit firedrill's environment.
+//! (`PGBACKREST_REPO<N>_CIPHER_PASS`, `PGBACKREST_REPO<N>_S3_KEY_SECRET`), which pgBackRest
+//! reads itself; the calls (and the restored cluster's `archive-get`) inherit firedrill's
+//! environment, also across the switch to `drill.run-as` (see `secrets`).
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -15,6 +16,7 @@ use std::time::Duration;
 use tokio::process::Command;
 use tokio_util::sync::CancellationToken;
 
+use super::secrets;
 use crate::pg::child;
 use crate::spec::{DrillSpec, PgBackRestSource};
 use crate::{Error, ErrorKind, Result};
@@ -208,16 +210,13 @@ impl PgBackRest {
             _ = cancel.cancelled() => return Err(Error::aborted()),
         };
         let stderr = String::from_utf8_lossy(&out.stderr).trim().to_string();
-        child::check_status(
-            kind_of(what),
-            &program,
-            out.status,
-            &stderr,
-            &format!(
+        let hint = secrets::missing_hint(&stderr).unwrap_or_else(|| {
+            format!(
                 "see pgBackRest's log under `{}`; `pgbackrest info` as the database's OS user shows the stanza",
                 self.dir.join("log").display()
-            ),
-        )?;
+            )
+        });
+        child::check_status(kind_of(what), &program, out.status, &stderr, &hint)?;
         if !stderr.is_empty() {
             tracing::warn!(command = what, stanza = %self.stanza, "pgBackRest: {stderr}");
         }

@@ -22,6 +22,7 @@ pub mod random;
 mod recovery;
 mod restore;
 mod restored;
+mod secrets;
 mod sets;
 mod target;
 mod wal;
