@@ -15,6 +15,7 @@ mod notify;
 mod ops;
 mod physical;
 mod physical_faults;
+mod physical_hard;
 mod physical_random;
 mod physical_support;
 mod progress;

@@ -24,6 +24,7 @@ mod restore;
 mod restored;
 mod sets;
 mod target;
+mod version;
 mod wal;
 
 use async_trait::async_trait;
@@ -150,6 +151,7 @@ impl Method for PgBackRestMethod {
         _dests: &[Destination],
         cancel: &CancellationToken,
     ) -> Result<BackupOutcome> {
+        version::require(&self.pgbr).await?;
         backup::run(spec, &self.src, &self.pgbr, cancel).await
     }
 
@@ -157,6 +159,7 @@ impl Method for PgBackRestMethod {
     /// (`repo2`), else the one with the highest key. For a time target, those that ended by
     /// then; a target outside the repository's window is refused saying the window.
     async fn backups(&self, dest: &Destination, _drill: &str) -> Result<Vec<BackupSet>> {
+        version::require(&self.pgbr).await?;
         let stanza = info::parse(&self.pgbr.info_json().await?, &self.src.stanza)?;
         let key = match repo_key(&dest.name) {
             Some(k) => {
@@ -243,6 +246,7 @@ impl PgBackRestMethod {
 /// `list`: every backup of every repository; a repository pgBackRest reports not ok is named
 /// as unreachable.
 async fn listing(pgbr: &PgBackRest) -> Result<Listing> {
+    version::require(pgbr).await?;
     let stanza = info::parse(&pgbr.info_json().await?, &pgbr.stanza)?;
     let unreachable = stanza
         .repo
