@@ -3,10 +3,14 @@
 //! outside PGDATA, raised `max_*` settings, a tablespace and preloaded libraries that act.
 
 use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::Command;
 
 use firedrill::testing::SpecBuilder;
 
-use crate::support::{firedrill_with_env, text, Env};
+use crate::physical::PITR;
+use crate::physical_support::PhysicalSource;
+use crate::support::{firedrill, firedrill_with_env, text, Env};
 
 /// A pgbackrest spec over a stanza that needs no cluster: the drill stops before reading it.
 fn offline_spec(env: &Env) -> SpecBuilder {
@@ -53,4 +57,74 @@ fn a_missing_or_old_pgbackrest_could_not_run_naming_the_version_and_the_minimum(
         "{msg}"
     );
     env.assert_no_leftovers();
+}
+
+/// A tmpfs mounted for one test, unmounted on drop (also when the test panics).
+struct Tmpfs(std::path::PathBuf);
+
+impl Tmpfs {
+    fn mount(at: &Path, size: &str) -> Tmpfs {
+        std::fs::create_dir_all(at).unwrap();
+        let out = Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size},mode=0755"),
+                "tmpfs",
+            ])
+            .arg(at)
+            .output()
+            .expect("mount runs");
+        assert!(
+            out.status.success(),
+            "mounting a tmpfs needs root: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Tmpfs(at.to_path_buf())
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).output();
+    }
+}
+
+/// A backup larger than the free space of `drill.work-dir` (a 2 MB tmpfs) is refused before
+/// anything is restored (exit 2), naming both numbers and the folder; nothing is left there.
+#[tokio::test]
+async fn a_work_dir_too_small_for_the_restore_could_not_run_and_leaves_nothing() {
+    let _one = PITR.lock().await;
+    let src = PhysicalSource::start();
+    let env = Env::new();
+    let spec = env.write(&src.spec(&env, "small"));
+    let out = firedrill(&["backup", spec.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let small = env.path().join("small");
+    let _mounted = Tmpfs::mount(&small, "2m");
+    let spec = env.write(
+        &src.spec(&env, "small")
+            .drill("from", "repo2")
+            .drill("work-dir", small.display().to_string()),
+    );
+    let out = firedrill(&["drill", spec.to_str().unwrap()]);
+    let msg = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{msg}");
+    let folder = format!("`{}` has ", small.display());
+    assert!(
+        msg.contains("needs ") && msg.contains(&folder) && msg.contains(" free: "),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("of data as backed up") && msg.contains("of WAL headroom"),
+        "{msg}"
+    );
+    let left: Vec<String> = std::fs::read_dir(&small)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("scratch-"))
+        .collect();
+    assert!(left.is_empty(), "left in the work dir: {left:?}");
 }

@@ -75,6 +75,9 @@ pub struct Backup {
     pub archive: Option<Span<Option<String>>>,
     pub backrest: Backrest,
     pub database: DbRef,
+    /// Where the backup started and stopped in the WAL (`0/700028`).
+    #[serde(default)]
+    pub lsn: Option<Span<String>>,
     pub info: Sizes,
     /// The backup this one depends on (diff and incr).
     #[serde(default)]

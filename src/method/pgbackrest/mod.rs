@@ -14,7 +14,9 @@
 
 mod access;
 mod backup;
+mod binaries;
 mod command;
+mod disk;
 pub mod info;
 mod orphans;
 mod preflight;

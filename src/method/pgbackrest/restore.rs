@@ -17,7 +17,7 @@ use chrono::{DateTime, Utc};
 use super::command::PgBackRest;
 use super::info::{self, repo_name, Stanza};
 use super::restored::RestoredCluster;
-use super::{access, recovery, repo_key, target};
+use super::{access, binaries, disk, recovery, repo_key, target};
 use crate::method::{Restore, Restored};
 use crate::pg::{PgTarget, PgTools};
 use crate::scratch::EphemeralCluster;
@@ -46,8 +46,7 @@ pub async fn run(src: &PgBackRestSource, pgbr: &PgBackRest, run: Restore<'_>) ->
     let backup = chosen_backup(&stanza, key, label, &run.set.id, &src.target)?;
     let archive_max = newest_segment(&stanza, key, backup.database.id);
     let source = PgTarget::from_url(&spec.source.url, "source.url")?;
-    let tools = PgTools::new(spec.tools.bin_dir.clone());
-    let major = run.set.manifest.source.server_major;
+    let (tools, major) = host_ready(spec, &stanza, backup, &run.set.id, archive_max.as_deref())?;
     let cluster = EphemeralCluster::prepare(
         &spec.drill.work_dir,
         &spec.drill.run_as,
@@ -92,6 +91,32 @@ pub async fn run(src: &PgBackRestSource, pgbr: &PgBackRest, run: Restore<'_>) ->
         *run.recovery_point = point;
     }
     Ok(None)
+}
+
+/// The drill host can restore `backup`: server binaries of its major version (returned, with
+/// that version) and room for it in the work dir.
+///
+/// # Errors
+/// [`crate::ErrorKind::Preflight`] naming what is missing; nothing has been written yet.
+fn host_ready(
+    spec: &crate::spec::DrillSpec,
+    stanza: &Stanza,
+    backup: &info::Backup,
+    id: &str,
+    archive_max: Option<&str>,
+) -> Result<(PgTools, u32)> {
+    let version = stanza
+        .db_of(backup)
+        .map(|d| d.version.clone())
+        .unwrap_or_default();
+    let tools = PgTools::new(spec.tools.bin_dir.clone());
+    let found = binaries::for_backup(&tools, id, &version)?;
+    disk::check(
+        &spec.drill.work_dir,
+        id,
+        &disk::Need::of(backup, archive_max),
+    )?;
+    Ok(found)
 }
 
 /// The backup `label` of repository `key`, still listed and ending before a time target.
