@@ -8,8 +8,8 @@ use std::process::Command;
 
 use firedrill::testing::SpecBuilder;
 
-use crate::physical::PITR;
-use crate::physical_support::PhysicalSource;
+use crate::physical::{archive_now, PITR};
+use crate::physical_support::{Layout, PhysicalSource};
 use crate::support::{firedrill, firedrill_with_env, text, Env};
 
 /// A pgbackrest spec over a stanza that needs no cluster: the drill stops before reading it.
@@ -57,6 +57,22 @@ fn a_missing_or_old_pgbackrest_could_not_run_naming_the_version_and_the_minimum(
         "{msg}"
     );
     env.assert_no_leftovers();
+}
+
+/// A table `t` with rows before the backup (`setup` runs first) and one after it (10),
+/// archived.
+async fn backed_up_with_later_rows(src: &PhysicalSource, spec: &Path, setup: &str) {
+    let c = src.client().await;
+    for statement in setup.split(';').filter(|s| !s.trim().is_empty()) {
+        c.batch_execute(statement).await.unwrap();
+    }
+    c.batch_execute("create table t (n int primary key); insert into t values (1), (2), (3)")
+        .await
+        .unwrap();
+    let out = firedrill(&["backup", spec.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    c.batch_execute("insert into t values (10)").await.unwrap();
+    archive_now(src).await;
 }
 
 /// A tmpfs mounted for one test, unmounted on drop (also when the test panics).
@@ -127,4 +143,128 @@ async fn a_work_dir_too_small_for_the_restore_could_not_run_and_leaves_nothing()
         .filter(|n| n.starts_with("scratch-"))
         .collect();
     assert!(left.is_empty(), "left in the work dir: {left:?}");
+}
+
+/// `max_*` settings above PostgreSQL's defaults: hot standby pauses recovery for good when
+/// the restored cluster runs with lower ones.
+const RAISED: &str = "max_connections = 150\nmax_worker_processes = 12\nmax_wal_senders = 12\n\
+                      max_prepared_transactions = 5\nmax_locks_per_transaction = 128\n";
+
+/// A source laid out like a production server: its configuration outside PGDATA (Debian's
+/// layout, so the restored PGDATA has no postgresql.conf or pg_hba.conf) and its `max_*`
+/// settings raised. A `latest` drill from repo2 passes in a scratch cluster of its own:
+/// configuration files in the scratch folder, loopback only, no TLS, the primary's `max_*`
+/// values.
+#[tokio::test]
+async fn a_source_laid_out_like_production_drills_in_a_scratch_of_its_own() {
+    let _one = PITR.lock().await;
+    let src = PhysicalSource::start_laid_out(Layout {
+        config_outside: true,
+        settings: RAISED.into(),
+    });
+    assert!(!src.data().join("postgresql.conf").exists());
+    let env = Env::new();
+    let spec = src.spec(&env, "prod").drill("from", "repo2");
+    backed_up_with_later_rows(&src, &env.write(&spec), "").await;
+
+    let own = format!(
+        "select (current_setting('config_file') like '{w}/scratch-%/postgresql.conf' \
+                 and current_setting('hba_file') like '{w}/scratch-%/pg_hba.conf' \
+                 and current_setting('listen_addresses') = '127.0.0.1' \
+                 and current_setting('ssl') = 'off' \
+                 and current_setting('archive_mode') = 'off')::int",
+        w = env.work().display()
+    );
+    let spec = spec
+        .sql_check("replayed", "select count(*) from t where n = 10", "== 1")
+        .sql_check("own settings", &own, "== 1")
+        .sql_check(
+            "max_connections",
+            "select current_setting('max_connections')::int",
+            "== 150",
+        )
+        .sql_check(
+            "max_worker_processes",
+            "select current_setting('max_worker_processes')::int",
+            "== 12",
+        )
+        .sql_check(
+            "max_prepared_transactions",
+            "select current_setting('max_prepared_transactions')::int",
+            "== 5",
+        )
+        .sql_check(
+            "max_locks_per_transaction",
+            "select current_setting('max_locks_per_transaction')::int",
+            "== 128",
+        );
+    let file = env.write(&spec);
+    let out = firedrill(&["drill", file.to_str().unwrap(), "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    env.assert_no_leftovers();
+}
+
+/// Names, sizes and modification times of every file below `dir`.
+fn listing(dir: &Path) -> Vec<(String, u64, std::time::SystemTime)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let m = e.metadata().unwrap();
+            if m.is_dir() {
+                stack.push(e.path());
+            }
+            out.push((
+                e.path().display().to_string(),
+                m.len(),
+                m.modified().unwrap(),
+            ));
+        }
+    }
+    out.sort();
+    out
+}
+
+/// A table in a tablespace of the source: the drill restores the tablespace into the
+/// scratch folder (`--tablespace-map-all`), the table's rows are there, and the source's
+/// tablespace folder (on this same host) is left exactly as it was.
+#[tokio::test]
+async fn a_tablespace_is_restored_into_the_scratch_and_the_sources_is_left_alone() {
+    let _one = PITR.lock().await;
+    let src = PhysicalSource::start();
+    let ts = src.owned_dir("ts");
+    let env = Env::new();
+    let spec = src.spec(&env, "spaced").drill("from", "repo2");
+    let setup = format!(
+        "create tablespace far location '{}'; \
+         create table faraway (n int) with (autovacuum_enabled = false) tablespace far; \
+         insert into faraway select generate_series(1, 500)",
+        ts.display()
+    );
+    backed_up_with_later_rows(&src, &env.write(&spec), &setup).await;
+    let c = src.client().await;
+    c.batch_execute("select count(*) from faraway; checkpoint")
+        .await
+        .unwrap();
+    let before = listing(&ts);
+    assert!(before.len() > 2, "{before:?}");
+    let spec = spec
+        .sql_check("rows far away", "select count(*) from faraway", "== 500")
+        .sql_check(
+            "restored into the scratch",
+            &format!(
+                "select (pg_tablespace_location(oid) like '{}/scratch-%/tablespaces/%')::int \
+                 from pg_tablespace where spcname = 'far'",
+                env.work().display()
+            ),
+            "== 1",
+        );
+    let out = firedrill(&["drill", env.write(&spec).to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(
+        listing(&ts),
+        before,
+        "the drill touched the source's tablespace"
+    );
+    env.assert_no_leftovers();
 }

@@ -32,22 +32,38 @@ pub struct PhysicalSource {
     stopped: bool,
     /// The passphrase of an encrypted repo2 (`repo2-cipher-type=aes-256-cbc`).
     cipher: Option<String>,
+    layout: Layout,
+}
+
+/// How a source differs from a plain test cluster.
+#[derive(Debug, Clone, Default)]
+pub struct Layout {
+    /// `postgresql.conf`, `pg_hba.conf` and `pg_ident.conf` in `<dir>/etc` (Debian keeps them
+    /// in /etc/postgresql/...), none in PGDATA; `pg_ctl -D` names that folder.
+    pub config_outside: bool,
+    /// More lines of `postgresql.conf`.
+    pub settings: String,
 }
 
 impl PhysicalSource {
     /// initdb, configure, start, `stanza-create`.
     pub fn start() -> PhysicalSource {
-        Self::start_with(None)
+        Self::start_with(None, Layout::default())
     }
 
     /// As [`PhysicalSource::start`] with repo2 encrypted (`aes-256-cbc`) under `pass`. The
     /// passphrase is in no file: pgBackRest reads it from [`CIPHER_PASS_VAR`] in the
     /// environment of every call here and of the source server (its archive_command).
     pub fn start_encrypted(pass: &str) -> PhysicalSource {
-        Self::start_with(Some(pass.to_string()))
+        Self::start_with(Some(pass.to_string()), Layout::default())
     }
 
-    fn start_with(cipher: Option<String>) -> PhysicalSource {
+    /// As [`PhysicalSource::start`], laid out as `layout` says.
+    pub fn start_laid_out(layout: Layout) -> PhysicalSource {
+        Self::start_with(None, layout)
+    }
+
+    fn start_with(cipher: Option<String>, layout: Layout) -> PhysicalSource {
         require_pgbackrest();
         let pg = nix::unistd::User::from_name("postgres")
             .ok()
@@ -66,8 +82,9 @@ impl PhysicalSource {
             stanza: "main".into(),
             stopped: true,
             cipher,
+            layout,
         };
-        for d in ["", "repo1", "repo2", "log", "lock", "spool"] {
+        for d in ["", "repo1", "repo2", "log", "lock", "spool", "etc"] {
             let p = src.path().join(d);
             std::fs::create_dir_all(&p).unwrap();
             src.chown(&p);
@@ -86,17 +103,19 @@ impl PhysicalSource {
             ],
         );
         src.write_config();
+        src.move_config_out();
         let mut conf = std::fs::OpenOptions::new()
             .append(true)
-            .open(src.data().join("postgresql.conf"))
+            .open(src.config_dir().join("postgresql.conf"))
             .unwrap();
         use std::io::Write;
         writeln!(
             conf,
             "port = {port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{}'\n\
-             archive_mode = on\narchive_command = '{}'\narchive_timeout = 5s\nfsync = off",
+             archive_mode = on\narchive_command = '{}'\narchive_timeout = 5s\nfsync = off\n{}",
             src.path().display(),
-            src.archive_command()
+            src.archive_command(),
+            src.layout.settings,
         )
         .unwrap();
         drop(conf);
@@ -105,7 +124,7 @@ impl PhysicalSource {
             &[
                 "-w",
                 "-D",
-                src.data().to_str().unwrap(),
+                src.config_dir().to_str().unwrap(),
                 "-l",
                 src.path().join("server.log").to_str().unwrap(),
                 "start",
@@ -118,6 +137,42 @@ impl PhysicalSource {
 
     pub fn path(&self) -> &Path {
         self.dir.path()
+    }
+
+    /// Where `postgresql.conf` is: PGDATA, or `<dir>/etc` with [`Layout::config_outside`].
+    pub fn config_dir(&self) -> PathBuf {
+        if self.layout.config_outside {
+            self.path().join("etc")
+        } else {
+            self.data()
+        }
+    }
+
+    /// A new folder `<dir>/<name>` owned by `postgres` (e.g. for a tablespace).
+    pub fn owned_dir(&self, name: &str) -> PathBuf {
+        let p = self.path().join(name);
+        std::fs::create_dir(&p).unwrap();
+        self.chown(&p);
+        p
+    }
+
+    /// With [`Layout::config_outside`]: the configuration files move to `<dir>/etc`, and
+    /// `postgresql.conf` names PGDATA and the others.
+    fn move_config_out(&self) {
+        if !self.layout.config_outside {
+            return;
+        }
+        let etc = self.config_dir();
+        for f in ["postgresql.conf", "pg_hba.conf", "pg_ident.conf"] {
+            std::fs::rename(self.data().join(f), etc.join(f)).unwrap();
+        }
+        let mut text = std::fs::read_to_string(etc.join("postgresql.conf")).unwrap();
+        text.push_str(&format!(
+            "data_directory = '{}'\nhba_file = '{e}/pg_hba.conf'\nident_file = '{e}/pg_ident.conf'\n",
+            self.data().display(),
+            e = etc.display()
+        ));
+        std::fs::write(etc.join("postgresql.conf"), text).unwrap();
     }
 
     pub fn data(&self) -> PathBuf {

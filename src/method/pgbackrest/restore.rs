@@ -6,7 +6,9 @@
 //!
 //! The restore is run as the cluster's OS user with pgBackRest's log and lock folders inside
 //! the scratch folder (`restore` takes no spool path: `archive-get` spools only when
-//! pgbackrest.conf sets `archive-async`); `--repo=N` is always given on the command line (only
+//! pgbackrest.conf sets `archive-async`), and every tablespace remapped into it
+//! (`--tablespace-map-all`: nothing is written to the source's tablespace paths, which may
+//! be on this very host); `--repo=N` is always given on the command line (only
 //! command-line options reach the `restore_command` pgBackRest writes, and without it
 //! `archive-get` falls back to other repositories).
 
@@ -221,10 +223,12 @@ impl Steps<'_> {
         let dir = r.cluster.dir().join("pgbackrest");
         let runner = self.pgbr.in_folder(dir.clone());
         runner.private_folder(&r.data(), 0o700)?;
+        runner.private_folder(&r.tablespaces(), 0o700)?;
         let mut args = vec![
             "restore".to_string(),
             format!("--repo={}", self.key),
             format!("--pg1-path={}", r.data().display()),
+            format!("--tablespace-map-all={}", r.tablespaces().display()),
             "--archive-mode=off".into(),
         ];
         args.extend(target::restore_args(&self.src.target, self.label));

@@ -56,6 +56,11 @@ impl RestoredCluster {
         self.cluster.dir().join("data")
     }
 
+    /// Where pgBackRest restores every tablespace (`<folder>/tablespaces/<name>`).
+    pub fn tablespaces(&self) -> PathBuf {
+        self.cluster.dir().join("tablespaces")
+    }
+
     /// The server log.
     pub fn log(&self) -> PathBuf {
         self.cluster.dir().join("postgres.log")
