@@ -25,6 +25,10 @@ pub struct RecoveryRef {
     /// The end of the last WAL record replayed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replayed_lsn: Option<String>,
+    /// Preloaded libraries of the source left out of the scratch cluster because they act
+    /// by themselves (`pg_cron`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub disabled_libraries: Vec<String>,
 }
 
 impl RecoveryRef {
@@ -46,6 +50,12 @@ impl RecoveryRef {
         }
         if let Some(l) = &self.replayed_lsn {
             s.push_str(&format!(" (replayed to {l})"));
+        }
+        if !self.disabled_libraries.is_empty() {
+            s.push_str(&format!(
+                "; disabled in the scratch: {}",
+                self.disabled_libraries.join(", ")
+            ));
         }
         s
     }

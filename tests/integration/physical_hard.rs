@@ -154,13 +154,14 @@ const RAISED: &str = "max_connections = 150\nmax_worker_processes = 12\nmax_wal_
 /// layout, so the restored PGDATA has no postgresql.conf or pg_hba.conf) and its `max_*`
 /// settings raised. A `latest` drill from repo2 passes in a scratch cluster of its own:
 /// configuration files in the scratch folder, loopback only, no TLS, the primary's `max_*`
-/// values.
+/// values, and the source's preloaded library (asked from the source: the restored PGDATA
+/// has no postgresql.conf to read it from).
 #[tokio::test]
 async fn a_source_laid_out_like_production_drills_in_a_scratch_of_its_own() {
     let _one = PITR.lock().await;
     let src = PhysicalSource::start_laid_out(Layout {
         config_outside: true,
-        settings: RAISED.into(),
+        settings: format!("{RAISED}shared_preload_libraries = 'auto_explain'\n"),
     });
     assert!(!src.data().join("postgresql.conf").exists());
     let env = Env::new();
@@ -178,6 +179,11 @@ async fn a_source_laid_out_like_production_drills_in_a_scratch_of_its_own() {
     let spec = spec
         .sql_check("replayed", "select count(*) from t where n = 10", "== 1")
         .sql_check("own settings", &own, "== 1")
+        .sql_check(
+            "the source's libraries",
+            "select (current_setting('shared_preload_libraries') = 'auto_explain')::int",
+            "== 1",
+        )
         .sql_check(
             "max_connections",
             "select current_setting('max_connections')::int",
@@ -265,6 +271,56 @@ async fn a_tablespace_is_restored_into_the_scratch_and_the_sources_is_left_alone
         listing(&ts),
         before,
         "the drill touched the source's tablespace"
+    );
+    env.assert_no_leftovers();
+}
+
+/// The source preloads pg_cron (with a job that writes) and auto_explain: the scratch
+/// cluster preloads auto_explain but not pg_cron (no launcher runs the restored job), and
+/// the report names pg_cron as disabled.
+#[tokio::test]
+async fn a_preloaded_pg_cron_is_disabled_in_the_scratch_and_other_libraries_kept() {
+    let _one = PITR.lock().await;
+    let src = PhysicalSource::start_laid_out(Layout {
+        config_outside: false,
+        settings: "shared_preload_libraries = 'pg_cron, auto_explain'\n".into(),
+    });
+    let env = Env::new();
+    let spec = src.spec(&env, "cron").drill("from", "repo2");
+    let setup = "create extension pg_cron; create table hits (at timestamptz); \
+                 select cron.schedule('hit', '* * * * *', 'insert into hits values (now())')";
+    backed_up_with_later_rows(&src, &env.write(&spec), setup).await;
+    let launcher = "select count(*) from pg_stat_activity where backend_type = 'pg_cron launcher'";
+    let c = src.client().await;
+    let running: i64 = c.query_one(launcher, &[]).await.unwrap().get(0);
+    assert_eq!(
+        running, 1,
+        "pg_cron does not run on the source: apt-get install -y postgresql-15-cron"
+    );
+    let spec = spec
+        .sql_check(
+            "the job is restored",
+            "select count(*) from cron.job",
+            "== 1",
+        )
+        .sql_check("no launcher runs it", launcher, "== 0")
+        .sql_check(
+            "auto_explain kept, pg_cron not",
+            "select (current_setting('shared_preload_libraries') = 'auto_explain')::int",
+            "== 1",
+        );
+    let out = firedrill(&["drill", env.write(&spec).to_str().unwrap(), "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v["report"]["scratch"]["recovery"]["disabled_libraries"],
+        serde_json::json!(["pg_cron"]),
+        "{v}"
+    );
+    assert!(
+        text(&out).contains("Preloaded library disabled in the scratch cluster"),
+        "{}",
+        text(&out)
     );
     env.assert_no_leftovers();
 }

@@ -20,6 +20,7 @@ mod disk;
 pub mod info;
 mod orphans;
 mod preflight;
+mod preload;
 pub mod random;
 mod recovery;
 mod restore;

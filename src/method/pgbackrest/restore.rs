@@ -18,6 +18,7 @@ use chrono::{DateTime, Utc};
 
 use super::command::PgBackRest;
 use super::info::{self, repo_name, Stanza};
+use super::preload::{self, Preload};
 use super::restored::RestoredCluster;
 use super::{access, binaries, disk, recovery, repo_key, target};
 use crate::method::{Restore, Restored};
@@ -47,7 +48,8 @@ pub async fn run(src: &PgBackRestSource, pgbr: &PgBackRest, run: Restore<'_>) ->
         .unwrap_or_default();
     let backup = chosen_backup(&stanza, key, label, &run.set.id, &src.target)?;
     let archive_max = newest_segment(&stanza, key, backup.database.id);
-    let source = PgTarget::from_url(&spec.source.url, "source.url")?;
+    let source =
+        PgTarget::from_url(&spec.source.url, "source.url")?.with_ca(spec.source.ca_file.clone());
     let (tools, major) = host_ready(spec, &stanza, backup, &run.set.id, archive_max.as_deref())?;
     let cluster = EphemeralCluster::prepare(
         &spec.drill.work_dir,
@@ -72,6 +74,7 @@ pub async fn run(src: &PgBackRestSource, pgbr: &PgBackRest, run: Restore<'_>) ->
             chosen: src.chosen.clone(),
             timeline: None,
             replayed_lsn: None,
+            disabled_libraries: Vec::new(),
         },
     );
     let steps = Steps {
@@ -84,6 +87,7 @@ pub async fn run(src: &PgBackRestSource, pgbr: &PgBackRest, run: Restore<'_>) ->
         cipher,
         tools: &tools,
         major,
+        source: &source,
     };
     let result = steps.run(&mut restored, run.clock, run.cancel).await;
     let point = result.as_ref().ok().copied().flatten();
@@ -164,6 +168,9 @@ struct Steps<'a> {
     cipher: String,
     tools: &'a PgTools,
     major: u32,
+    /// Asked for its `shared_preload_libraries` when the restored PGDATA has no
+    /// configuration.
+    source: &'a PgTarget,
 }
 
 impl Steps<'_> {
@@ -182,11 +189,14 @@ impl Steps<'_> {
         // An archive-get error in the log explains a recovery that stopped or ended early.
         let unread =
             |r: &RestoredCluster| access::archive_get_failed(&r.log(), self.key, &self.cipher);
-        r.start(self.tools, self.major).await.map_err(|e| {
-            unread(r)
-                .or_else(|| recovery::ended_early(&r.log(), &self.src.target))
-                .unwrap_or(e)
-        })?;
+        let preload = self.preload(r).await?;
+        r.start(self.tools, self.major, &preload)
+            .await
+            .map_err(|e| {
+                unread(r)
+                    .or_else(|| recovery::ended_early(&r.log(), &self.src.target))
+                    .unwrap_or(e)
+            })?;
         let deadline = Instant::now() + self.src.backup_timeout;
         let end = recovery::wait_for_promotion(r, &self.src.target, deadline, cancel)
             .await
@@ -212,6 +222,26 @@ impl Steps<'_> {
             PitrTarget::Latest => end.last_commit,
             PitrTarget::Immediate => None,
         })
+    }
+
+    /// What the restored cluster preloads: the restored setting (the source's when its
+    /// configuration lived outside PGDATA), less the libraries that act, which are logged
+    /// and recorded in the report.
+    async fn preload(&self, r: &mut RestoredCluster) -> Result<Preload> {
+        let setting = match preload::from_files(&r.data()) {
+            Some(s) => s,
+            None => preload::source_setting(self.source).await.unwrap_or_else(|| {
+                tracing::warn!("The restored PGDATA has no postgresql.conf and the source cannot be asked: the scratch cluster preloads no library.");
+                String::new()
+            }),
+        };
+        let bin = self.tools.bin_dir.clone().unwrap_or_default();
+        let p = preload::decide(&setting, &preload::lib_dir(&bin))?;
+        for lib in &p.disabled {
+            tracing::warn!(library = %lib, "Preloaded library disabled in the scratch cluster: it {}.", preload::why(lib));
+        }
+        r.recovery.disabled_libraries = p.disabled.clone();
+        Ok(p)
     }
 
     /// `pgbackrest restore` into the scratch data directory.
