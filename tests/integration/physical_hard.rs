@@ -324,3 +324,49 @@ async fn a_preloaded_pg_cron_is_disabled_in_the_scratch_and_other_libraries_kept
     );
     env.assert_no_leftovers();
 }
+
+/// The report names the timeline recovery followed and the one promoted to; a stray history
+/// file in repo2 (timeline 2, branching off right after the backup, as a restored copy that
+/// once archived into the repository leaves) sends a `latest` drill down that branch: it
+/// fails (exit 1) naming the timeline it followed and the newest segment's.
+#[tokio::test]
+async fn a_latest_drill_down_a_stray_timeline_fails_naming_both() {
+    let _one = PITR.lock().await;
+    let src = PhysicalSource::start();
+    let env = Env::new();
+    let spec = env.write(&src.spec(&env, "branch").drill("from", "repo2").sql_check(
+        "replayed",
+        "select count(*) from t where n = 10",
+        "== 1",
+    ));
+    backed_up_with_later_rows(&src, &spec, "").await;
+    let spec = spec.to_str().unwrap();
+    let out = firedrill(&["drill", spec, "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let recovery = &v["report"]["scratch"]["recovery"];
+    assert_eq!(recovery["recovered_timeline"], 1, "{v}");
+    assert_eq!(recovery["timeline"], 2, "{v}");
+
+    // Timeline 2 branches off at the first segment after the backup's last one.
+    let stop = src.backup_stop_segment(2);
+    let next = u64::from_str_radix(&stop[16..], 16).unwrap() + 1;
+    let log = u64::from_str_radix(&stop[8..16], 16).unwrap();
+    let switch = format!("{log:X}/{:X}", next << 20);
+    let stray = src.owned_dir("stray").join("00000002.history");
+    std::fs::write(
+        &stray,
+        format!("1\t{switch}\tno recovery target specified\n"),
+    )
+    .unwrap();
+    src.pgbackrest(&["archive-push", stray.to_str().unwrap()]);
+    let out = firedrill(&["drill", spec]);
+    let msg = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{msg}");
+    assert!(
+        msg.contains("recovery from repo2 followed timeline 2") && msg.contains("is on timeline 1"),
+        "{msg}"
+    );
+    assert!(msg.contains("00000002.history"), "{msg}");
+    env.assert_no_leftovers();
+}

@@ -27,6 +27,7 @@ mod restore;
 mod restored;
 mod sets;
 mod target;
+mod timeline;
 mod version;
 mod wal;
 

@@ -20,7 +20,7 @@ use super::command::PgBackRest;
 use super::info::{self, repo_name, Stanza};
 use super::preload::{self, Preload};
 use super::restored::RestoredCluster;
-use super::{access, binaries, disk, recovery, repo_key, target};
+use super::{access, binaries, disk, recovery, repo_key, target, timeline};
 use crate::method::{Restore, Restored};
 use crate::pg::{PgTarget, PgTools};
 use crate::scratch::EphemeralCluster;
@@ -73,6 +73,7 @@ pub async fn run(src: &PgBackRestSource, pgbr: &PgBackRest, run: Restore<'_>) ->
             },
             chosen: src.chosen.clone(),
             timeline: None,
+            recovered_timeline: None,
             replayed_lsn: None,
             disabled_libraries: Vec::new(),
         },
@@ -208,8 +209,15 @@ impl Steps<'_> {
             return Err(e);
         }
         r.recovery.timeline = Some(end.timeline);
+        r.recovery.recovered_timeline = timeline::recovered_along(&r.data(), end.timeline);
         r.recovery.replayed_lsn = Some(end.replayed_lsn.clone());
         if self.src.target == PitrTarget::Latest {
+            let repo = repo_name(self.key);
+            timeline::check_latest(
+                r.recovery.recovered_timeline,
+                self.archive_max.as_deref(),
+                &repo,
+            )?;
             recovery::check_reached_archive_end(
                 &end,
                 self.archive_max.as_deref(),
