@@ -13,7 +13,9 @@ Three stages, each able to fail on its own:
           its /healthz
   spec    every drill spec a workload runs loads with the real firedrill binary
           (`firedrill check --offline`), in an environment holding exactly the variables the
-          container sets, and its folders sit on the container's writable volumes
+          container sets, and its folders sit on the container's writable volumes; a
+          pgBackRest spec's pgbackrest.conf is a file of a mounted Secret, and its drill does
+          not connect to the source as a superuser
 
 Usage:
   validate.py manifests FILE...                 all stages on a set of files
@@ -33,6 +35,7 @@ import sys
 import tempfile
 import tomllib
 from pathlib import Path, PurePosixPath
+from urllib.parse import urlsplit
 
 import yaml
 import kubernetes_validate
@@ -45,6 +48,11 @@ SECRET_PLACEHOLDER = "postgres://validate:placeholder@127.0.0.1:5432/validate"
 # What a Secret-filled variable named by a spec's `[[notify.webhook]] url-env` stands for.
 WEBHOOK_PLACEHOLDER = "https://hooks.example.invalid/placeholder"
 SPEC_COMMANDS = {"backup", "drill", "check", "list", "cleanup", "prune"}
+# pgBackRest's default configuration file, where the chart mounts a spec's Secret.
+PGBACKREST_CONF = "/etc/pgbackrest/pgbackrest.conf"
+# Roles a pgBackRest drill pod must not connect to the source as: it gets the repositories'
+# secrets and a pg_monitor role, never the source's superuser.
+SUPERUSERS = {"postgres", "rdsadmin", "azure_superuser", "cloudsqlsuperuser"}
 DIR_COMMANDS = {"schedule", "run-due"}
 
 
@@ -103,7 +111,9 @@ def pod_specs(doc: dict) -> list[dict]:
 
 WORKLOADS = ("CronJob", "Deployment", "StatefulSet", "DaemonSet", "Job", "Pod")
 PASSWORD_IN_URL = re.compile(r"://[^/@:\s]+:[^/@\s]+@")
-SECRETISH_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|IDENTITY|WEBHOOK", re.I)
+# pgBackRest's secure options too: PGBACKREST_REPO<N>_CIPHER_PASS, _S3_KEY, _S3_KEY_SECRET
+# (not _S3_KEY_TYPE, which is a setting).
+SECRETISH_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|IDENTITY|WEBHOOK|CIPHER_PASS|_S3_KEY$", re.I)
 PLACEHOLDER = re.compile(r"CHANGE-?ME|PLACEHOLDER", re.I)
 
 
@@ -273,6 +283,20 @@ def mounted_dir(pod: dict, container: dict, path: str, configmaps: dict) -> dict
     return None
 
 
+def in_secret(pod: dict, container: dict, path: str) -> bool:
+    """Whether `path` is a file of a Secret volume mounted in the container."""
+    volumes = {v["name"]: v for v in pod.get("volumes", [])}
+    p = PurePosixPath(path)
+    for m in container.get("volumeMounts", []):
+        v = volumes.get(m["name"], {})
+        if "secret" not in v or p.parent != PurePosixPath(m["mountPath"]):
+            continue
+        items = v["secret"].get("items")
+        if not items or p.name in {i["path"] for i in items}:
+            return True
+    return False
+
+
 def container_env(pod: dict, container: dict, configmaps: dict) -> dict[str, str]:
     env = {}
     for e in container.get("env", []):
@@ -304,13 +328,23 @@ def check_spec(where: str, command: str, key: str, text: str, env: dict, pod: di
         var = hook.get("url-env") if isinstance(hook, dict) else None
         if var and env.get(var) == SECRET_PLACEHOLDER:
             env[var] = WEBHOOK_PLACEHOLDER
+    source = raw.get("source") or {}
+    pgbackrest = source.get("kind") == "pgbackrest"
+    errors += pgbackrest_files(where, key, source, pod, container) if pgbackrest else []
     with tempfile.TemporaryDirectory() as tmp:
         # The file keeps its name: a spec's name defaults to its file stem.
         path = Path(tmp) / key
         path.write_text(text)
         run_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **env}
+        extra = []
+        if pgbackrest and source.get("config") and in_secret(pod, container, source["config"]):
+            # The loader wants source.config to be a file: the pod's mounted Secret stands
+            # in as an empty one here (its content is pgBackRest's to read, not firedrill's).
+            standin = Path(tmp) / "pgbackrest.conf"
+            standin.write_text("")
+            extra = ["--set", f"source.config={standin}"]
         out = subprocess.run(
-            [firedrill, "check", "--offline", str(path)],
+            [firedrill, "check", "--offline", *extra, str(path)],
             env=run_env, capture_output=True, text=True, timeout=60,
         )
         if out.returncode != 0:
@@ -331,7 +365,10 @@ def check_spec(where: str, command: str, key: str, text: str, env: dict, pod: di
             reports = f"{IMAGE_HOME}/{reports.removeprefix('./')}"
         if "$" not in reports and not under(reports, writable):
             errors.append(f"{where}: spec {key}: drill.reports `{reports}` is not on a writable volume")
-    if command in ("drill", "schedule", "run-due") and raw.get("source", {}).get("kind", "postgres") != "rds":
+    if command == "drill" and pgbackrest:
+        errors += drill_role(where, key, str(source.get("url", "")), env)
+    # pgBackRest repositories carry their own encryption: no age identity.
+    if command in ("drill", "schedule", "run-due") and source.get("kind", "postgres") not in ("rds", "pgbackrest"):
         ident = drill.get("identity-file")
         secret_mounts = {m["mountPath"] for m in container.get("volumeMounts", [])
                          if "secret" in {v["name"]: v for v in pod.get("volumes", [])}.get(m["name"], {})}
@@ -340,6 +377,27 @@ def check_spec(where: str, command: str, key: str, text: str, env: dict, pod: di
         elif ident is not None and "$" not in ident and not under(ident, secret_mounts):
             errors.append(f"{where}: spec {key}: drill.identity-file `{ident}` is not in a mounted Secret")
     return errors
+
+
+def pgbackrest_files(where: str, key: str, source: dict, pod: dict, container: dict) -> list[str]:
+    """A pgBackRest spec's pgbackrest.conf must be a file of a mounted Secret."""
+    conf = source.get("config") or PGBACKREST_CONF
+    if "$" in conf or in_secret(pod, container, conf):
+        return []
+    return [f"{where}: spec {key}: source.config `{conf}` (pgbackrest.conf) is not in a mounted Secret: "
+            f"give the spec's pgbackrest.configSecret in the chart values (mounted at {PGBACKREST_CONF})"]
+
+
+def drill_role(where: str, key: str, url: str, env: dict) -> list[str]:
+    """A pgBackRest drill connects to the source with a pg_monitor role, never a superuser."""
+    url = re.sub(r"\$\{(\w+)\}", lambda m: env.get(m.group(1), ""), url)
+    if url == SECRET_PLACEHOLDER:
+        return []  # from a Secret: its role is the Secret's business (deploy/README.md)
+    user = urlsplit(url).username if "://" in url else None
+    if user in SUPERUSERS:
+        return [f"{where}: spec {key}: the drill connects to the source as `{user}`, a superuser: "
+                "give the drill pod the URL of a role with pg_monitor (deploy/README.md)"]
+    return []
 
 
 def stage_spec(docs: Docs, firedrill: str | None) -> list[str]:

@@ -28,6 +28,12 @@ pub async fn run(spec: &DrillSpec, offline: bool) -> CheckOutcome {
     }];
     if !offline {
         checks.extend(method::of(spec).preflight(spec).await);
+        if spec.heartbeat.is_some() {
+            checks.push(CheckItem::from_result(
+                "heartbeat",
+                crate::heartbeat::fresh::check(spec).await,
+            ));
+        }
         if let Some(path) = &spec.metrics_textfile {
             checks.push(CheckItem::from_result(
                 "metrics textfile",

@@ -14,7 +14,7 @@
 //! - what a drill does after the restore: [`verify`] (checks), [`measure`] (phases, RTO/RPO),
 //!   [`report`] (the drill report, its store and mirrors, tamper evidence, the compliance
 //!   summary), [`notify`] (metrics, webhooks), [`heartbeat`] (the opt-in write to the source
-//!   that measures the data a restore lost);
+//!   that measures the data a restore lost), [`cost`] (what a drill consumed and cost);
 //! - the backup-set format: [`catalog`] (manifest, layout, listing, choosing, replicating,
 //!   retention and prune);
 //! - the parts they stand on: [`spec`] (the drill spec, raw -> validated), [`source`] (the
@@ -32,6 +32,7 @@ pub mod aws;
 pub mod backup;
 pub mod catalog;
 pub mod check;
+pub mod cost;
 pub mod demo;
 pub mod drill;
 mod error;

@@ -4,7 +4,7 @@ use super::SpecArgs;
 
 pub async fn run(args: SpecArgs) -> Result<Exit> {
     let spec = args.load()?;
-    let outcomes = method::of(&spec).sweep(&spec).await?;
+    let outcomes = method::cleanup(&spec).await?;
     let failed = outcomes.iter().any(|o| !o.removed && !o.kept);
     if args.json {
         super::print_json(&outcomes);

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 
 use firedrill::catalog::layout;
 use firedrill::catalog::Pick;
-use firedrill::drill::{self, DrillOptions, DrillOutcome};
+use firedrill::drill::{self, DrillOptions, DrillOutcome, RandomPoint};
 use firedrill::fleet::{self, Operation, Outcome, Run};
 use firedrill::method::pgbackrest;
 use firedrill::spec::{DrillSpec, PitrTarget, SourceMethod};
@@ -72,17 +72,13 @@ pub async fn run(args: DrillArgs, cancel: &CancellationToken) -> Result<Exit> {
     }
     let mut spec = args.spec.load()?;
     set_target(&mut spec, &args)?;
-    let from = from(&spec, &args);
-    let random_time = random_time(&mut spec, &args, from.as_deref()).await?;
+    refuse_seed(&spec, &args)?;
     let opts = DrillOptions {
-        pick: if random_time {
-            Pick::Latest
-        } else {
-            pick(&args)?
-        },
-        from,
+        pick: pick(&args)?,
+        from: from(&spec, &args),
         keep: args.keep,
         trigger: "manual".into(),
+        random: random(&args),
     };
     if args.dry_run {
         let plan = drill::plan(&spec, &opts).await?;
@@ -127,29 +123,31 @@ fn set_target(spec: &mut DrillSpec, args: &DrillArgs) -> Result<()> {
     }
 }
 
-/// `--random-within` of a pgbackrest source: a random time to recover to (the newest
-/// backup before it is restored); `false` for other sources. `--seed` is refused for them.
-async fn random_time(spec: &mut DrillSpec, args: &DrillArgs, from: Option<&str>) -> Result<bool> {
-    let SourceMethod::PgBackRest(_) = &spec.source.method else {
-        if args.seed.is_some() {
-            return Err(Error::spec(format!(
-                "`{}`: --seed is for --random-within of pgbackrest sources",
-                spec.name
-            ))
-            .hint("drop --seed"));
-        }
-        return Ok(false);
-    };
-    let Some(within) = args.random_within else {
-        return Ok(false);
-    };
-    let from = from.unwrap_or(&spec.drill.from).to_string();
-    let chosen = pgbackrest::random::choose(spec, &from, within, args.seed).await?;
-    if let SourceMethod::PgBackRest(src) = &mut spec.source.method {
-        src.target = PitrTarget::Time(chosen.time);
-        src.chosen = Some(chosen.how);
+/// `--seed` is for the random time of pgbackrest sources.
+fn refuse_seed(spec: &DrillSpec, args: &DrillArgs) -> Result<()> {
+    if args.seed.is_none() || matches!(spec.source.method, SourceMethod::PgBackRest(_)) {
+        return Ok(());
     }
-    Ok(true)
+    Err(Error::spec(format!(
+        "`{}`: --seed is for --random-within of pgbackrest sources",
+        spec.name
+    ))
+    .hint("drop --seed"))
+}
+
+/// `--random-within` (and `--seed`); a drill that names its backup or target is not random;
+/// else the spec's `drill.random-within` decides.
+fn random(args: &DrillArgs) -> RandomPoint {
+    match args.random_within {
+        Some(within) => RandomPoint::Within {
+            within,
+            seed: args.seed,
+        },
+        None if args.backup.is_some() || args.target.is_some() || args.target_time.is_some() => {
+            RandomPoint::Off
+        }
+        None => RandomPoint::FromSpec,
+    }
 }
 
 /// `--from`, or for `--backup repoN:LABEL` of a pgbackrest source its repository.
@@ -163,16 +161,15 @@ fn from(spec: &DrillSpec, args: &DrillArgs) -> Option<String> {
         .map(|(repo, _)| repo.to_string())
 }
 
-/// Which backup `--backup` or `--random-within` asks for.
+/// Which backup `--backup` asks for (a random one is chosen by the drill).
 fn pick(args: &DrillArgs) -> Result<Pick> {
-    Ok(match (&args.backup, args.random_within) {
-        (Some(id), _) if !layout::is_backup_id(id) && !pgbackrest::is_backup_id(id) => {
+    Ok(match &args.backup {
+        Some(id) if !layout::is_backup_id(id) && !pgbackrest::is_backup_id(id) => {
             return Err(Error::spec(format!("`{id}` is not a backup id"))
                 .hint("copy one from `firedrill list SPEC`"))
         }
-        (Some(id), _) => Pick::Id(id.clone()),
-        (None, Some(d)) => Pick::RandomWithin(d),
-        (None, None) => Pick::Latest,
+        Some(id) => Pick::Id(id.clone()),
+        None => Pick::Latest,
     })
 }
 

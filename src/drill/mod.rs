@@ -7,7 +7,9 @@
 
 mod execute;
 mod plan;
+mod random;
 mod report;
+mod usage;
 
 use std::time::Duration;
 
@@ -24,6 +26,7 @@ use crate::storage::{self, lease, Destination};
 use crate::{Error, ErrorKind, Result};
 
 pub use plan::{plan, DrillPlan};
+pub use random::RandomPoint;
 
 /// How to run a drill.
 #[derive(Debug, Clone)]
@@ -34,6 +37,8 @@ pub struct DrillOptions {
     pub keep: bool,
     /// `manual`, `demo`, ...
     pub trigger: String,
+    /// A recovery point chosen at random (by default the spec's `drill.random-within`).
+    pub random: RandomPoint,
 }
 
 impl Default for DrillOptions {
@@ -43,8 +48,19 @@ impl Default for DrillOptions {
             from: None,
             keep: false,
             trigger: "manual".into(),
+            random: RandomPoint::FromSpec,
         }
     }
+}
+
+/// The spec and options a drill runs with, its random recovery point chosen.
+async fn with_random_point(
+    spec: &DrillSpec,
+    opts: &DrillOptions,
+) -> Result<(DrillSpec, DrillOptions)> {
+    let (mut spec, mut opts) = (spec.clone(), opts.clone());
+    random::choose(&mut spec, &mut opts).await?;
+    Ok((spec, opts))
 }
 
 /// The result of a drill that got far enough to write a report.
@@ -98,6 +114,7 @@ pub async fn run(
     opts: &DrillOptions,
     cancel: &CancellationToken,
 ) -> Result<DrillOutcome> {
+    let (spec, opts) = &with_random_point(spec, opts).await?;
     // A signing key that cannot be read stops the drill before it starts, not after.
     let signing_key = match &spec.drill.signing_key_file {
         Some(path) => Some(crate::report::evidence::load_key(path)?),
@@ -105,6 +122,7 @@ pub async fn run(
     };
     let dests = Destinations::open(spec).await?;
     let mut st = execute::State::new(acquire_lease(spec, opts, &dests).await?);
+    let mut meter = usage::Meter::start(spec);
     let started_at = Utc::now();
     info!(drill = %spec.name, "Drill started.");
     let limit = spec.drill_timeout();
@@ -114,6 +132,7 @@ pub async fn run(
         () = async { cancel.cancelled().await; tokio::time::sleep(ABORT_BACKSTOP).await } => Err(Error::aborted()),
         () = tokio::time::sleep(limit) => Err(timed_out(limit, &st)),
     };
+    meter.read_cpu(&st);
     let (cleanup, kept_url) = match st.scratch.as_mut() {
         None => (None, None),
         Some(s) if cancel.is_cancelled() => {
@@ -125,7 +144,11 @@ pub async fn run(
         }
         Some(s) => settle_scratch(s.as_mut(), opts.keep && result.is_ok()).await,
     };
-    let report = report::build(spec, opts, started_at, &st, result, cleanup);
+    if kept_url.is_some() {
+        crate::scratch::kept::record(spec);
+    }
+    let cost = meter.finish(spec, &st);
+    let report = report::build(spec, opts, started_at, &st, result, cleanup, cost);
     info!(drill = %spec.name, verdict = ?report.verdict, "Drill finished.");
     let stored = crate::report::store(
         &report,

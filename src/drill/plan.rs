@@ -84,6 +84,7 @@ fn target(d: Option<std::time::Duration>) -> Option<String> {
 /// # Errors
 /// When the destination cannot be listed or holds no matching backup.
 pub async fn plan(spec: &DrillSpec, opts: &DrillOptions) -> Result<DrillPlan> {
+    let (spec, opts) = &super::with_random_point(spec, opts).await?;
     let dest = Destinations::open(spec).await?.read_from(spec, opts)?;
     let sets = method::of(spec).backups(&dest, &spec.name).await?;
     let set = catalog::pick(&sets, &opts.pick, Utc::now(), &dest.name)?;

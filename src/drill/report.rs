@@ -24,6 +24,7 @@ pub(super) fn build(
     st: &State,
     result: Result<()>,
     cleanup: Option<CleanupOutcome>,
+    cost: crate::cost::Cost,
 ) -> DrillReport {
     let rto = rto(spec, st);
     let (rpo, unborne) = rpo(spec, started_at, st);
@@ -70,6 +71,7 @@ pub(super) fn build(
         checks: st.checks.clone(),
         cleanup,
         negative_controls: st.controls.clone(),
+        cost: Some(cost),
     }
 }
 

@@ -9,6 +9,7 @@
 //! [`assess`] weighs what was restored against the claim.
 
 pub mod assess;
+pub mod fresh;
 pub mod install;
 pub mod read;
 pub mod writer;

@@ -147,6 +147,40 @@ pub fn of(spec: &DrillSpec) -> Box<dyn Method> {
     }
 }
 
+/// `cleanup SPEC`: removes the scratch targets of `spec` left behind by `drill --keep` or by
+/// a killed run, where the spec puts them and where kept drills recorded them (another work
+/// dir or scratch server given with `--set`). A record is forgotten once its place is clean.
+///
+/// # Errors
+/// When the spec's own place could not be looked at.
+pub async fn cleanup(spec: &DrillSpec) -> Result<Vec<CleanupOutcome>> {
+    let (elsewhere, here) = scratch::kept::recorded(spec);
+    let mut all = of(spec).sweep(spec).await?;
+    if all.iter().all(|o| o.removed || o.kept) {
+        scratch::kept::forget(&here);
+    }
+    for (other, files) in elsewhere {
+        match of(&other).sweep(&other).await {
+            Ok(outcomes) => {
+                if outcomes.iter().all(|o| o.removed) {
+                    scratch::kept::forget(&files);
+                }
+                all.extend(outcomes);
+            }
+            Err(e) => all.push(CleanupOutcome {
+                removed: false,
+                kept: false,
+                detail: format!(
+                    "the kept targets recorded in `{}`: {}",
+                    files[0].display(),
+                    e.message
+                ),
+            }),
+        }
+    }
+    Ok(all)
+}
+
 /// How a set made with `kind` is named in messages.
 pub fn noun_of(kind: &str) -> String {
     match kind {

@@ -13,6 +13,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
+use super::beats::Beats;
 use super::health::Health;
 use super::{due, http};
 use crate::fleet::{self, RunRow};
@@ -75,6 +76,8 @@ struct Daemon {
     permits: Arc<Semaphore>,
     on_row: Arc<OnRow>,
     tasks: JoinSet<()>,
+    /// The heartbeat writers of the specs that have one.
+    beats: Beats,
 }
 
 impl Daemon {
@@ -96,6 +99,7 @@ impl Daemon {
             permits: Arc::new(Semaphore::new(opts.concurrency.max(1))),
             on_row,
             tasks: JoinSet::new(),
+            beats: Beats::default(),
         }
     }
 
@@ -105,12 +109,10 @@ impl Daemon {
 
     /// One pass over the folder: starts what is due of every spec not already running.
     async fn pass(&mut self) {
+        let mut loaded = Vec::new();
         for path in fleet::specs_in(&self.dir).unwrap_or_default() {
             if self.cancel.is_cancelled() {
                 break;
-            }
-            if self.is_running(&path) {
-                continue;
             }
             let spec = match fleet::load(&path) {
                 Ok(s) => s,
@@ -120,10 +122,16 @@ impl Daemon {
                     continue;
                 }
             };
-            let (backup, drill) = due::due(&spec, Utc::now()).await;
-            if backup || drill {
-                self.spawn(path, spec, backup, drill);
+            if !self.is_running(&path) {
+                let (backup, drill) = due::due(&spec, Utc::now()).await;
+                if backup || drill {
+                    self.spawn(path.clone(), spec.clone(), backup, drill);
+                }
             }
+            loaded.push((path, spec));
+        }
+        if !self.cancel.is_cancelled() {
+            self.beats.sync(&loaded, &self.cancel);
         }
         while self.tasks.try_join_next().is_some() {}
         let now = Utc::now();
@@ -167,6 +175,7 @@ impl Daemon {
 
     /// Waits up to [`STOP_GRACE`] for the runs in progress.
     async fn stop(mut self) {
+        std::mem::take(&mut self.beats).stop().await;
         if self.tasks.is_empty() {
             return;
         }

@@ -8,7 +8,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::info;
 
 use crate::fleet::{self, Operation, RunRow};
-use crate::spec::DrillSpec;
+use crate::spec::{DrillSpec, PgBackRestType, Schedule, SourceMethod};
 use crate::{catalog, storage};
 
 fn state_file(spec: &DrillSpec) -> PathBuf {
@@ -68,9 +68,10 @@ fn report_starts(spec: &DrillSpec, passed_only: bool) -> Option<DateTime<Utc>> {
 
 /// What is due for `spec` at `now`: (backup, drill).
 pub async fn due(spec: &DrillSpec, now: DateTime<Utc>) -> (bool, bool) {
+    let last = last_backup(spec).await;
     let backup = match &spec.backup.schedule {
-        Some(s) => s.is_due(last_backup(spec).await, now),
-        None => false,
+        Some(s) => s.is_due(last, now),
+        None => type_due(&spec.backup.schedules_by_type, last, now).is_some(),
     };
     let drill = match &spec.drill.schedule {
         Some(s) => s.is_due(last_drill(spec), now),
@@ -90,7 +91,13 @@ pub async fn run_spec(
 ) -> Vec<RunRow> {
     let mut rows = Vec::new();
     if backup {
-        info!(drill = %spec.name, "Scheduled backup due.");
+        let typed = type_due(
+            &spec.backup.schedules_by_type,
+            last_backup(spec).await,
+            Utc::now(),
+        );
+        let spec = &with_backup_type(spec, typed);
+        info!(drill = %spec.name, backup_type = typed.map(PgBackRestType::as_str), "Scheduled backup due.");
         let state = state_file(spec);
         if let Some(dir) = state.parent() {
             let _ = std::fs::create_dir_all(dir);
@@ -103,6 +110,34 @@ pub async fn run_spec(
         rows.push(fleet::run_row(spec, Operation::Drill, "schedule", cancel).await);
     }
     rows
+}
+
+/// Of a schedule per backup type: the largest type with a slot since the last backup
+/// (`full` over `diff` over `incr` when several are due at once).
+fn type_due(
+    schedules: &[(PgBackRestType, Schedule)],
+    last: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Option<PgBackRestType> {
+    let rank = |t: PgBackRestType| match t {
+        PgBackRestType::Full => 0,
+        PgBackRestType::Diff => 1,
+        PgBackRestType::Incr => 2,
+    };
+    schedules
+        .iter()
+        .filter(|(_, s)| s.is_due(last, now))
+        .map(|(t, _)| *t)
+        .min_by_key(|t| rank(*t))
+}
+
+/// `spec` taking a backup of type `typed` (when a schedule per type chose one).
+fn with_backup_type(spec: &DrillSpec, typed: Option<PgBackRestType>) -> DrillSpec {
+    let mut spec = spec.clone();
+    if let (Some(t), SourceMethod::PgBackRest(src)) = (typed, &mut spec.source.method) {
+        src.backup_type = t;
+    }
+    spec
 }
 
 /// One pass: runs what is due at `now` for every spec in `dir`, at most `concurrency` specs
@@ -137,3 +172,49 @@ pub async fn run_due(
 }
 
 type Job = std::pin::Pin<Box<dyn std::future::Future<Output = Vec<RunRow>> + Send>>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::utc;
+
+    #[test]
+    fn the_largest_backup_type_due_runs() {
+        let weekly_full = Schedule::parse("0 1 * * 0", "UTC").unwrap();
+        let daily_diff = Schedule::parse("0 1 * * *", "UTC").unwrap();
+        let hourly_incr = Schedule::parse("0 * * * *", "UTC").unwrap();
+        let all = [
+            (PgBackRestType::Incr, hourly_incr),
+            (PgBackRestType::Diff, daily_diff),
+            (PgBackRestType::Full, weekly_full),
+        ];
+        // Sunday 2026-11-29 01:00: all three due, full runs.
+        let sunday = utc("2026-11-29T01:05:00Z");
+        let before = Some(utc("2026-11-28T23:30:00Z"));
+        assert_eq!(type_due(&all, before, sunday), Some(PgBackRestType::Full));
+        // Monday 01:05 after Sunday's full: the daily diff.
+        let monday = utc("2026-11-30T01:05:00Z");
+        assert_eq!(
+            type_due(&all, Some(utc("2026-11-30T00:02:00Z")), monday),
+            Some(PgBackRestType::Diff)
+        );
+        // Monday 02:05 after the diff: the hourly incr.
+        assert_eq!(
+            type_due(
+                &all,
+                Some(utc("2026-11-30T01:05:00Z")),
+                utc("2026-11-30T02:05:00Z")
+            ),
+            Some(PgBackRestType::Incr)
+        );
+        // Nothing since the last backup: nothing due.
+        assert_eq!(
+            type_due(
+                &all,
+                Some(utc("2026-11-30T02:05:00Z")),
+                utc("2026-11-30T02:30:00Z")
+            ),
+            None
+        );
+    }
+}

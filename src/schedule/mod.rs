@@ -1,6 +1,7 @@
 //! Deciding what is due and running it: one pass (`run-due`) or the daemon (`schedule`).
 //! The schedule value itself is [`crate::spec::Schedule`].
 
+mod beats;
 pub mod daemon;
 pub mod due;
 mod health;

@@ -4,6 +4,7 @@
 
 mod ephemeral;
 mod in_use;
+pub mod kept;
 pub mod rds;
 mod recovery;
 pub mod same_server;
@@ -20,7 +21,7 @@ use crate::Result;
 pub(crate) use ephemeral::hand_to;
 pub use ephemeral::{live_owner, EphemeralCluster};
 pub use rds::RdsInstance;
-pub use recovery::RecoveryRef;
+pub use recovery::{RecoveryRef, Replay};
 pub use server::ServerDatabase;
 
 /// The marker every scratch object carries.

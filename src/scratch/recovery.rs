@@ -28,10 +28,48 @@ pub struct RecoveryRef {
     /// The end of the last WAL record replayed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replayed_lsn: Option<String>,
+    /// How much WAL recovery replayed, and how fast.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replay: Option<Replay>,
     /// Preloaded libraries of the source left out of the scratch cluster because they act
     /// by themselves (`pg_cron`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub disabled_libraries: Vec<String>,
+}
+
+/// WAL replay of a recovery: from the backup's start to where recovery ended.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+pub struct Replay {
+    /// Bytes of WAL from the backup's start LSN to the last record replayed.
+    pub wal_bytes: u64,
+    /// WAL segments those bytes span.
+    pub segments: u64,
+    /// The recovery phase: from starting the restored cluster to its promotion.
+    pub seconds: f64,
+    pub bytes_per_second: f64,
+    /// From starting the cluster until it accepted connections: consistent (hot standby);
+    /// the rest of `seconds` replayed up to the target and promoted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consistent_seconds: Option<f64>,
+}
+
+impl Replay {
+    /// `replayed 5.0 MiB of WAL (5 segments) at 2.1 MiB/s, consistent after 0.5 s`.
+    pub fn describe(&self) -> String {
+        let mib = |b: f64| b / (1024.0 * 1024.0);
+        let mut s = format!(
+            "replayed {:.1} MiB of WAL ({} segment{}) in {:.1} s at {:.1} MiB/s",
+            mib(self.wal_bytes as f64),
+            self.segments,
+            if self.segments == 1 { "" } else { "s" },
+            self.seconds,
+            mib(self.bytes_per_second)
+        );
+        if let Some(c) = self.consistent_seconds {
+            s.push_str(&format!(", consistent after {c:.1} s"));
+        }
+        s
+    }
 }
 
 impl RecoveryRef {
@@ -57,6 +95,9 @@ impl RecoveryRef {
         }
         if let Some(l) = &self.replayed_lsn {
             s.push_str(&format!(" (replayed to {l})"));
+        }
+        if let Some(r) = &self.replay {
+            s.push_str(&format!("; {}", r.describe()));
         }
         if !self.disabled_libraries.is_empty() {
             s.push_str(&format!(

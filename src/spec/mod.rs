@@ -28,7 +28,7 @@ pub use notify::{NotifyOn, Webhook, WebhookFormat};
 pub use schedule::{Schedule, ScheduleError};
 
 /// A validated drill spec.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct DrillSpec {
     pub name: String,
     pub path: PathBuf,
@@ -47,6 +47,28 @@ pub struct DrillSpec {
     pub webhooks: Vec<Webhook>,
     /// `[heartbeat]`: the source's heartbeat measures what a restore lost (off when absent).
     pub heartbeat: Option<HeartbeatSpec>,
+    /// `[cost]`: the drill host's region and the prices a drill's cost is reckoned in.
+    pub cost: CostSpec,
+}
+
+/// `[cost]`. No prices are built in: without them a report shows quantities only.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CostSpec {
+    /// The drill host's region: reads from a destination in another region are cross-region.
+    pub region: Option<String>,
+    pub prices: Option<Prices>,
+}
+
+/// Prices in one currency, as the spec gives them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Prices {
+    pub currency: String,
+    /// Per GB (10^9 bytes) read across regions.
+    pub transfer_per_gb: Option<f64>,
+    /// Per hour of an RDS scratch instance, by instance class.
+    pub instance_hour: std::collections::BTreeMap<String, f64>,
+    /// Per GB-month of backup storage (the compliance summary).
+    pub storage_gb_month: Option<f64>,
 }
 
 /// `[heartbeat]`: `firedrill heartbeat SPEC` writes the time into `firedrill.heartbeat` on
@@ -56,7 +78,7 @@ pub struct HeartbeatSpec {
     pub interval: Duration,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct SourceSpec {
     /// `postgres://` URL; may hold a password, hence secret. Empty means "from PG* variables".
     pub url: SecretString,
@@ -129,6 +151,16 @@ pub enum PgBackRestType {
 }
 
 impl PgBackRestType {
+    /// `full`, `diff` or `incr`.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "full" => Some(PgBackRestType::Full),
+            "diff" => Some(PgBackRestType::Diff),
+            "incr" => Some(PgBackRestType::Incr),
+            _ => None,
+        }
+    }
+
     /// The value of `pgbackrest backup --type`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -201,7 +233,7 @@ impl Compression {
     }
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct BackupPolicy {
     pub compression: Compression,
     /// age recipients (`age1...`, `ssh-ed25519 ...`, `ssh-rsa ...`).
@@ -216,6 +248,9 @@ pub struct BackupPolicy {
     pub orphan_grace: Duration,
     /// When `run-due` / `schedule` take backups.
     pub schedule: Option<Schedule>,
+    /// pgbackrest sources: a schedule per backup type (`schedule = { full = "...", diff =
+    /// "..." }`); the largest type due runs.
+    pub schedules_by_type: Vec<(PgBackRestType, Schedule)>,
     /// Parallel exports: large tables are dumped as this many streams at once (1: one
     /// pg_dump stream). Defaults to the cores available.
     pub jobs: usize,
@@ -241,7 +276,7 @@ pub enum ScratchSpec {
     Rds(Box<RdsScratch>),
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct DrillPolicy {
     pub from: String,
     /// ed25519 key (`firedrill keygen --signing`) that signs every report.
@@ -260,9 +295,16 @@ pub struct DrillPolicy {
     pub negative_controls: bool,
     /// The drill's deadline (`drill.timeout`); unset: [`DrillSpec::drill_timeout`] decides.
     pub timeout: Option<Duration>,
+    /// `random-within`: every drill that names no backup or target (scheduled ones included)
+    /// picks a random recovery point this far back: a random complete backup, or for a
+    /// pgbackrest source a random time inside the repository's window.
+    pub random_within: Option<Duration>,
+    /// `monitored-since`: when monitoring of this drill began, for the compliance summary
+    /// (scheduled slots before it are not missed); unset: its first drill report.
+    pub monitored_since: Option<chrono::DateTime<chrono::Utc>>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Targets {
     pub rto: Option<Duration>,
     pub rpo: Option<Duration>,
@@ -310,7 +352,7 @@ impl CheckKind {
     }
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct ToolsSpec {
     /// Where `pg_dump`, `pg_restore`, `initdb`, `pg_ctl` live; searched for when unset.
     pub bin_dir: Option<PathBuf>,
@@ -495,7 +537,7 @@ fn interpolate_value(
 #[derive(Debug, Default)]
 pub struct Problems(Vec<Problem>);
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Problem {
     pub key: String,
     pub message: String,
@@ -554,6 +596,45 @@ mod tests {
             err.message
         );
         assert!(!err.message.contains('?'), "{}", err.message);
+    }
+
+    #[test]
+    fn monitored_since_is_a_date_in_the_spec_timezone_or_a_time() {
+        let spec = |value: &str| {
+            format!(
+                r#"
+                name = "x"
+                timezone = "Europe/Berlin"
+                [source]
+                url = "postgres://u@h/db"
+                [backup]
+                recipients = ["age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p"]
+                [[destination]]
+                name = "dr"
+                url = "file:///x"
+                [drill]
+                monitored-since = "{value}"
+                "#
+            )
+        };
+        let parse_it = |text: &str| parse(text, Path::new("t.toml"), &[], &|_| None);
+        let s = parse_it(&spec("2026-10-01")).unwrap();
+        assert_eq!(
+            s.drill.monitored_since,
+            Some(crate::testing::utc("2026-09-30T22:00:00Z"))
+        );
+        let s = parse_it(&spec("2026-10-01T06:00:00Z")).unwrap();
+        assert_eq!(
+            s.drill.monitored_since,
+            Some(crate::testing::utc("2026-10-01T06:00:00Z"))
+        );
+        let err = parse_it(&spec("soon")).unwrap_err();
+        assert!(
+            err.message
+                .contains("- drill.monitored-since: `soon` is not a date or an RFC 3339 time"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]

@@ -20,6 +20,18 @@ pub struct RawSpec {
     pub metrics: Option<RawMetrics>,
     pub notify: Option<RawNotify>,
     pub heartbeat: Option<RawHeartbeat>,
+    pub cost: Option<RawCost>,
+}
+
+/// `[cost]`: the drill host's region and, optionally, prices.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct RawCost {
+    pub region: Option<String>,
+    pub currency: Option<String>,
+    pub transfer_per_gb: Option<toml::Value>,
+    pub instance_hour: Option<toml::Table>,
+    pub storage_gb_month: Option<toml::Value>,
 }
 
 /// `[heartbeat]`: present turns it on.
@@ -105,7 +117,7 @@ pub struct RawBackup {
     pub exact_count_limit: Option<i64>,
     pub row_counts: Option<String>,
     pub retention: Option<RawRetention>,
-    pub schedule: Option<String>,
+    pub schedule: Option<toml::Value>,
     pub jobs: Option<i64>,
     pub split_size: Option<toml::Value>,
 }
@@ -155,6 +167,8 @@ pub struct RawDrill {
     pub run_as: Option<String>,
     pub negative_controls: Option<bool>,
     pub timeout: Option<String>,
+    pub random_within: Option<String>,
+    pub monitored_since: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

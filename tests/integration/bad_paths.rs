@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::spawned::{sigterm, Spawned};
-use crate::support::{self, firedrill, text, Env, SourceDb};
+use crate::support::{self, all_text_below, firedrill, text, Env, SourceDb};
 
 /// A tiny source: 100 rows in `t`.
 const TINY_SQL: &str =
@@ -730,6 +730,51 @@ async fn kept_scratch_is_usable_and_cleanup_removes_it() {
             .is_err(),
         "the kept cluster is gone"
     );
+}
+
+/// A target kept by a drill run with `--set` overrides (another work dir) is found by a plain
+/// `cleanup SPEC`: the drill recorded it in its report folder (no secret in the record), and
+/// the record is forgotten once the target is removed.
+#[tokio::test]
+async fn cleanup_finds_a_target_kept_under_set_overrides() {
+    let case = Case::new(TINY_SQL).await;
+    let (env, spec) = (&case.env, case.spec());
+    backup_ok(Path::new(spec));
+    let other = tempfile::tempdir().unwrap();
+    let set = format!("drill.work-dir={}", other.path().display());
+    let out = run_expect(&["drill", spec, "--keep", "--set", &set, "--json"], 0);
+    let url = stdout_json(&out)["kept_url"].as_str().unwrap().to_string();
+    let clusters = |dir: &Path| -> Vec<String> {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("scratch-"))
+            .collect()
+    };
+    assert_eq!(clusters(other.path()).len(), 1, "one kept cluster");
+    let records = all_text_below(&env.reports());
+    assert!(records.contains("\"kind\": \"ephemeral\""), "{records}");
+
+    let out = run_expect(&["cleanup", spec], 0);
+    assert!(text(&out).contains("removed"), "{}", text(&out));
+    assert!(
+        clusters(other.path()).is_empty(),
+        "the kept cluster is gone"
+    );
+    assert!(
+        tokio_postgres::connect(&url, tokio_postgres::NoTls)
+            .await
+            .is_err(),
+        "the kept cluster is stopped"
+    );
+    let out = run_expect(&["cleanup", spec], 0);
+    assert!(
+        text(&out).contains("No scratch targets"),
+        "the record is forgotten: {}",
+        text(&out)
+    );
+    env.assert_no_leftovers();
 }
 
 // ---------------------------------------------------------------------------------------------

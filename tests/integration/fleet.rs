@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::spawned::{sigterm, Spawned};
-use crate::support::{firedrill, run_rows, text, Env, SourceDb};
+use crate::support::{firedrill, free_port, run_rows, text, Env, SourceDb};
 
 const TABLE: &str =
     "create table t(id int primary key); insert into t select generate_series(1, 20);";
@@ -152,14 +152,6 @@ where
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 #[tokio::test]

@@ -8,7 +8,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::spawned::{sigterm, Spawned};
-use crate::support::{firedrill, text, Env, SourceDb};
+use crate::support::{firedrill, free_port, text, Env, SourceDb};
 
 /// A spec of `db` with `[heartbeat] interval = "1s"`.
 fn spec(env: &Env, name: &str, db: &SourceDb) -> PathBuf {
@@ -319,4 +319,67 @@ async fn the_writer_that_never_reaches_its_source_exits_2() {
     let status = child.wait(std::time::Duration::from_secs(30));
     assert_eq!(status.code(), Some(2), "{}", child.output());
     assert!(child.output().contains("_missing"), "{}", child.output());
+}
+
+/// `check` tells whether a heartbeat writer runs: not installed, then stale (nothing wrote for
+/// minutes), then fresh while `firedrill schedule` over the spec's folder keeps the spec's
+/// heartbeat writer running; SIGTERM stops the daemon and its writer.
+#[tokio::test]
+async fn schedule_keeps_the_heartbeat_beating_and_check_tells_a_stale_one() {
+    let db = SourceDb::with_rows(5).await;
+    let env = Env::new();
+    let spec = spec(&env, "hbsched", &db);
+    let path = spec.to_str().unwrap();
+    let out = firedrill(&["check", path]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("--install"), "{}", text(&out));
+
+    install(&spec);
+    db.client()
+        .await
+        .batch_execute(
+            "update firedrill.heartbeat set at = clock_timestamp() - interval '5 minutes'",
+        )
+        .await
+        .unwrap();
+    let out = firedrill(&["check", path]);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{all}");
+    assert!(
+        all.contains("5m old") && all.contains("firedrill heartbeat"),
+        "{all}"
+    );
+
+    let stale = beat_at(&db).await;
+    let listen = format!("127.0.0.1:{}", free_port());
+    let folder = spec.parent().unwrap().to_str().unwrap();
+    let mut daemon = Spawned::start(&["schedule", folder, "--listen", &listen], env.path());
+    let mut beating = false;
+    for _ in 0..150 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(
+            daemon.exited().is_none(),
+            "the daemon stopped: {}",
+            daemon.output()
+        );
+        if beat_at(&db).await > stale + chrono::Duration::minutes(4) {
+            beating = true;
+            break;
+        }
+    }
+    assert!(
+        beating,
+        "schedule did not start the heartbeat: {}",
+        daemon.output()
+    );
+    let out = firedrill(&["check", path]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("written "), "{}", text(&out));
+
+    sigterm(&daemon.pid());
+    let status = daemon.wait(Duration::from_secs(40));
+    assert!(status.success(), "{status:?}: {}", daemon.output());
+    let last = beat_at(&db).await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(beat_at(&db).await, last, "the writer outlived the daemon");
 }

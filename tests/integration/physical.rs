@@ -310,6 +310,20 @@ async fn point_in_time_drills_replay_the_archive_and_fail_when_it_has_a_hole() {
         scratch["recovery"]["timeline"].as_u64().unwrap() >= 2,
         "{v}"
     );
+    // Replay from the backup's start to past the rows written after it: at least the two
+    // segments switched since, at a rate, consistent before promotion.
+    let replay = &scratch["recovery"]["replay"];
+    assert!(replay["segments"].as_u64().unwrap() >= 2, "{replay}");
+    assert!(replay["wal_bytes"].as_u64().unwrap() > 0, "{replay}");
+    assert!(
+        replay["bytes_per_second"].as_f64().unwrap() > 0.0,
+        "{replay}"
+    );
+    let consistent = replay["consistent_seconds"].as_f64().unwrap();
+    assert!(
+        consistent > 0.0 && consistent <= replay["seconds"].as_f64().unwrap(),
+        "{replay}"
+    );
     let phases: Vec<&str> = v["report"]["phases"]
         .as_array()
         .unwrap()

@@ -766,3 +766,50 @@ async fn expired_leases_in_s3_are_taken_over_by_exactly_one_run() {
     assert_eq!(won[0].took_over.as_deref(), Some("deadhost:1"));
     won.pop().unwrap().release().await;
 }
+
+/// The drill's cost names the bytes read from the DR bucket as cross-region against the drill
+/// host's region (`[cost] region`), and prices them with the spec's transfer price.
+#[tokio::test]
+async fn a_drill_from_another_region_is_priced_as_cross_region_transfer() {
+    let case = S3Case::new(false).await;
+    let spec = case.env.load_spec(
+        &case
+            .builder(None, false)
+            .raw("[cost]\nregion = \"us-east-1\"\ncurrency = \"USD\"\ntransfer-per-gb = 0.02\n"),
+    );
+    let cancel = CancellationToken::new();
+    let b = backup::run(&spec, &cancel)
+        .await
+        .unwrap_or_else(|e| panic!("{}", e.render()));
+    assert!(b.complete(), "{:?}", b.replicas);
+    let r = support::passed_drill(&spec, &DrillOptions::default())
+        .await
+        .report;
+    let cost = r.cost.clone().expect("every drill report has a cost");
+    let read = &cost.reads[0];
+    assert_eq!(read.destination, "dr");
+    assert_eq!(read.region.as_deref(), Some("eu-west-1"));
+    assert_eq!(read.cross_region, Some(true));
+    let stored: u64 = r
+        .backup
+        .as_ref()
+        .unwrap()
+        .objects
+        .iter()
+        .map(|o| o.size)
+        .sum();
+    assert_eq!(read.bytes, stored);
+    let money = cost.money.clone().expect("prices give money");
+    assert_eq!(money.currency, "USD");
+    assert_eq!(money.items.len(), 1, "{money:?}");
+    assert_eq!(
+        money.items[0].amount,
+        format!("{:.4}", stored as f64 / 1e9 * 0.02)
+    );
+    assert!(
+        money.items[0].what.contains("cross-region read from dr"),
+        "{money:?}"
+    );
+    let md = firedrill::report::render_markdown(&r);
+    assert!(md.contains("## Cost") && md.contains("**Total: "), "{md}");
+}

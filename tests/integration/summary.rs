@@ -96,6 +96,7 @@ fn report_at(
         cleanup: None,
         lease_takeover: None,
         negative_controls: None,
+        cost: None,
         previous_sha256: None,
         schedule: Some(ScheduleRef {
             cron: schedule.into(),
@@ -461,5 +462,64 @@ async fn slots_before_the_first_drill_are_not_missed() {
             .as_str()
             .map(|s| s.parse::<DateTime<Utc>>().unwrap()),
         Some(first)
+    );
+}
+
+/// `drill.monitored-since` in the spec says when monitoring began: the daily slots from that
+/// date on count (missed when no drill ran), those before it do not, and the summary says it.
+#[tokio::test]
+async fn the_spec_monitored_since_date_starts_the_count() {
+    let env = crate::support::Env::new();
+    let until = utc("2026-06-30T12:00:00Z");
+    let first = until - Duration::hours(1);
+    write(
+        &env.reports(),
+        vec![report_at(
+            "orders",
+            first,
+            first,
+            Verdict::Passed,
+            "30 4 * * *",
+        )],
+    )
+    .await;
+    let spec = env.write(
+        &env.spec("orders", "postgres://127.0.0.1/orders")
+            .drill("schedule", "30 4 * * *")
+            .drill("monitored-since", "2026-06-27"),
+    );
+    let out_dir = env.path().join("out");
+    let out = firedrill(&[
+        "report",
+        spec.to_str().unwrap(),
+        "--since",
+        "90d",
+        "--until",
+        &until.to_rfc3339(),
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out_dir.join("summary.json")).unwrap()).unwrap();
+    let d = &v["drills"][0];
+    // Slots on 06-27, 06-28, 06-29 and 06-30 at 04:30 UTC; the drill at 11:00 on 06-30 is
+    // that day's (within the grace), the three before are missed.
+    assert_eq!(d["counts"]["scheduled"], 4, "{d}");
+    assert_eq!(d["counts"]["on_schedule"], 1, "{d}");
+    assert_eq!(
+        d["missed"],
+        serde_json::json!([
+            "2026-06-27T04:30:00Z",
+            "2026-06-28T04:30:00Z",
+            "2026-06-29T04:30:00Z"
+        ]),
+        "{d}"
+    );
+    assert_eq!(
+        d["monitored_since"]
+            .as_str()
+            .map(|s| s.parse::<DateTime<Utc>>().unwrap()),
+        Some(utc("2026-06-27T00:00:00Z"))
     );
 }

@@ -407,6 +407,15 @@ pub fn text(o: &Output) -> String {
     )
 }
 
+/// A loopback TCP port free a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// Every file's text below `dir` (reports, manifests), for secret scans.
 pub fn all_text_below(dir: &Path) -> String {
     let mut out = String::new();

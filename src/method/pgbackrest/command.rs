@@ -58,7 +58,7 @@ impl PgBackRest {
         let mut cmd = Command::new(PROGRAM);
         cmd.arg("version");
         let out = self.output(cmd, "version", QUICK, None).await?;
-        Ok(out.trim().to_string())
+        Ok(String::from_utf8_lossy(&out).trim().to_string())
     }
 
     /// `pgbackrest info --output=json` of the stanza, as pgBackRest prints it.
@@ -79,6 +79,20 @@ impl PgBackRest {
         deadline: Duration,
         cancel: Option<&CancellationToken>,
     ) -> Result<String> {
+        let out = self.run_bytes(args, deadline, cancel).await?;
+        Ok(String::from_utf8_lossy(&out).into_owned())
+    }
+
+    /// As [`PgBackRest::run`], stdout as it was written (`repo-get` of a file).
+    ///
+    /// # Errors
+    /// As [`PgBackRest::run`].
+    pub async fn run_bytes(
+        &self,
+        args: &[&str],
+        deadline: Duration,
+        cancel: Option<&CancellationToken>,
+    ) -> Result<Vec<u8>> {
         let what = args.first().copied().unwrap_or("info");
         let owner = self.owner()?;
         self.private_dirs(owner)?;
@@ -87,15 +101,23 @@ impl PgBackRest {
             cmd.arg(format!("--config={}", c.display()));
         }
         cmd.arg(format!("--stanza={}", self.stanza))
-            .arg(format!("--log-path={}", self.dir.join("log").display()))
-            .arg(format!("--lock-path={}", self.dir.join("lock").display()))
-            .arg("--log-level-console=off")
+            .arg(format!("--log-path={}", self.dir.join("log").display()));
+        // The repository commands take no lock, and refuse the option.
+        if !what.starts_with("repo-") {
+            cmd.arg(format!("--lock-path={}", self.dir.join("lock").display()));
+        }
+        cmd.arg("--log-level-console=off")
             .arg("--log-level-stderr=warn")
             .args(args);
         if let Some((uid, gid)) = owner {
             cmd.uid(uid).gid(gid);
         }
         self.output(cmd, what, deadline, cancel).await
+    }
+
+    /// The private folder of pgBackRest's log and lock files.
+    pub fn folder(&self) -> &Path {
+        &self.dir
     }
 
     /// The same stanza with its log and lock folders (and what else the caller puts there)
@@ -155,7 +177,7 @@ impl PgBackRest {
         what: &str,
         deadline: Duration,
         cancel: Option<&CancellationToken>,
-    ) -> Result<String> {
+    ) -> Result<Vec<u8>> {
         cmd.stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -199,7 +221,7 @@ impl PgBackRest {
         if !stderr.is_empty() {
             tracing::warn!(command = what, stanza = %self.stanza, "pgBackRest: {stderr}");
         }
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        Ok(out.stdout)
     }
 }
 

@@ -75,9 +75,6 @@ pub struct Backup {
     pub archive: Option<Span<Option<String>>>,
     pub backrest: Backrest,
     pub database: DbRef,
-    /// Where the backup started and stopped in the WAL (`0/700028`).
-    #[serde(default)]
-    pub lsn: Option<Span<String>>,
     pub info: Sizes,
     /// The backup this one depends on (diff and incr).
     #[serde(default)]
@@ -85,6 +82,9 @@ pub struct Backup {
     /// True when pgBackRest found errors (checksums) while taking it.
     #[serde(default)]
     pub error: Option<bool>,
+    /// The WAL positions the backup started and stopped at.
+    #[serde(default)]
+    pub lsn: Option<Span<String>>,
 }
 
 impl Backup {

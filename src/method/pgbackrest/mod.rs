@@ -30,6 +30,7 @@ mod target;
 mod timeline;
 mod version;
 mod wal;
+mod window;
 
 use async_trait::async_trait;
 use tokio_util::sync::CancellationToken;
@@ -91,6 +92,8 @@ pub struct PgBackRestMethod {
     spec_path: std::path::PathBuf,
     /// The source, asked where its WAL archive ends.
     source: Option<crate::pg::PgTarget>,
+    /// `pg_waldump`, to read the last commit of the archive.
+    tools: crate::pg::PgTools,
 }
 
 impl PgBackRestMethod {
@@ -103,6 +106,7 @@ impl PgBackRestMethod {
             source: crate::pg::PgTarget::from_url(&spec.source.url, "source.url")
                 .ok()
                 .map(|t| t.with_ca(spec.source.ca_file.clone())),
+            tools: crate::pg::PgTools::new(spec.tools.bin_dir.clone()),
         }
     }
 }
@@ -199,7 +203,7 @@ impl Method for PgBackRestMethod {
                 t,
                 &repo,
                 all.first().map(|s| s.manifest.snapshot_at),
-                self.archive_end().await,
+                self.window_end(&stanza, key).await.at,
             )?;
             all.retain(|s| s.manifest.snapshot_at <= t);
         }
@@ -223,8 +227,23 @@ impl Method for PgBackRestMethod {
 }
 
 impl PgBackRestMethod {
-    /// The end of the WAL archive, as far as firedrill can tell: when the source last archived
-    /// a segment (`pg_stat_archiver`), or now when the source cannot be asked.
+    /// The end of repository `key`'s recoverable window: the last commit in its newest
+    /// segments, else when the source last archived.
+    async fn window_end(&self, stanza: &info::Stanza, key: u32) -> window::WindowEnd {
+        let end = window::end(
+            &self.pgbr,
+            stanza,
+            key,
+            &self.tools,
+            self.archive_end().await,
+        )
+        .await;
+        tracing::info!(repository = %info::repo_name(key), end = %end.at.to_rfc3339(), "The recoverable window ends at {}.", end.how);
+        end
+    }
+
+    /// When the source last archived a segment (`pg_stat_archiver`), or now when the source
+    /// cannot be asked.
     async fn archive_end(&self) -> chrono::DateTime<chrono::Utc> {
         let now = chrono::Utc::now();
         let asked = async {

@@ -1,6 +1,7 @@
 //! `drill --random-within 7d` of a pgBackRest source: a random *time* to recover to, inside
 //! the recoverable window of the repository the drill reads (from the end of its oldest
-//! backup to the end of its WAL archive) intersected with the last `within`. A seed makes
+//! backup to the last commit in its WAL archive: see `window`) intersected with the last
+//! `within`. A seed makes
 //! the choice reproducible: the same seed over the same window picks the same second; without
 //! one a seed is drawn and recorded, so every random drill can be repeated.
 
@@ -45,7 +46,7 @@ pub async fn choose(
         return Err(e);
     }
     let oldest = stanza.backups_in(key).map(info::Backup::stopped_at).min();
-    let end = method.archive_end().await;
+    let end = method.window_end(&stanza, key).await.at;
     let seed = seed.unwrap_or_else(draw_seed);
     let time = pick(oldest, end, Utc::now(), within, seed, &info::repo_name(key))?;
     Ok(Chosen {

@@ -36,6 +36,31 @@ pub struct RecoveryEnd {
     pub timeline: u32,
     /// `wal_segment_size` in bytes.
     pub seg_size: u64,
+    /// From the start of the wait until the cluster first answered (consistent: hot standby
+    /// accepts connections only then).
+    pub consistent_after: Option<Duration>,
+}
+
+impl RecoveryEnd {
+    /// The WAL replayed from `start_lsn` (the backup's start), over `seconds` of recovery.
+    pub fn replay(&self, start_lsn: Option<&str>, seconds: f64) -> Option<crate::scratch::Replay> {
+        let start = wal::parse_lsn(start_lsn?).ok()?;
+        let end = wal::parse_lsn(&self.replayed_lsn).ok()?;
+        let wal_bytes = end.saturating_sub(start);
+        let seg = self.seg_size.max(1);
+        let segments = (end.div_ceil(seg)).saturating_sub(start / seg);
+        Some(crate::scratch::Replay {
+            wal_bytes,
+            segments,
+            seconds,
+            bytes_per_second: if seconds > 0.0 {
+                wal_bytes as f64 / seconds
+            } else {
+                0.0
+            },
+            consistent_seconds: self.consistent_after.map(|d| d.as_secs_f64()),
+        })
+    }
 }
 
 /// Waits until the cluster has left recovery (promoted), logging the replayed position.
@@ -52,6 +77,8 @@ pub async fn wait_for_promotion(
     let mut client: Option<Client> = None;
     let mut last_lsn = String::from("(not yet known)");
     let mut logged = Instant::now();
+    let started = Instant::now();
+    let mut consistent_after = None;
     loop {
         if cancel.is_cancelled() {
             return Err(Error::aborted());
@@ -72,8 +99,9 @@ pub async fn wait_for_promotion(
                 .await
             {
                 let (recovering, lsn): (bool, String) = (row.get(0), row.get(1));
+                consistent_after.get_or_insert_with(|| started.elapsed());
                 if !recovering {
-                    return finished(c).await;
+                    return finished(c, consistent_after).await;
                 }
                 last_lsn = lsn;
                 if logged.elapsed() >= PROGRESS {
@@ -104,7 +132,7 @@ pub async fn wait_for_promotion(
     }
 }
 
-async fn finished(c: &Client) -> Result<RecoveryEnd> {
+async fn finished(c: &Client, consistent_after: Option<Duration>) -> Result<RecoveryEnd> {
     let row = c
         .query_one(
             "select pg_last_wal_replay_lsn()::text, pg_last_xact_replay_timestamp(), \
@@ -126,6 +154,7 @@ async fn finished(c: &Client) -> Result<RecoveryEnd> {
         last_commit: row.get(1),
         timeline: u32::from_str_radix(file.get(..8).unwrap_or("0"), 16).unwrap_or(0),
         seg_size: u64::try_from(row.get::<_, i64>(2)).unwrap_or(16 << 20),
+        consistent_after,
     })
 }
 
@@ -204,7 +233,22 @@ mod tests {
             last_commit: None,
             timeline: 2,
             seg_size: 1 << 20,
+            consistent_after: None,
         }
+    }
+
+    #[test]
+    fn replay_counts_the_wal_from_the_backup_start_to_the_replay_end() {
+        let mut e = end("0/A00120");
+        e.consistent_after = Some(Duration::from_millis(500));
+        let r = e.replay(Some("0/700028"), 2.0).unwrap();
+        assert_eq!(r.wal_bytes, 0xA00120 - 0x700028);
+        // Segments 07, 08, 09 and 0A.
+        assert_eq!(r.segments, 4);
+        assert!((r.bytes_per_second - r.wal_bytes as f64 / 2.0).abs() < 1e-6);
+        assert_eq!(r.consistent_seconds, Some(0.5));
+        assert!(r.describe().contains("(4 segments)"), "{}", r.describe());
+        assert!(e.replay(None, 2.0).is_none());
     }
 
     #[test]

@@ -75,6 +75,7 @@ pub async fn run(src: &PgBackRestSource, pgbr: &PgBackRest, run: Restore<'_>) ->
             timeline: None,
             recovered_timeline: None,
             replayed_lsn: None,
+            replay: None,
             disabled_libraries: Vec::new(),
         },
     );
@@ -84,6 +85,7 @@ pub async fn run(src: &PgBackRestSource, pgbr: &PgBackRest, run: Restore<'_>) ->
         key,
         label,
         bytes: backup.info.size,
+        start_lsn: backup.lsn.as_ref().map(|l| l.start.clone()),
         archive_max,
         cipher,
         tools: &tools,
@@ -164,6 +166,8 @@ struct Steps<'a> {
     key: u32,
     label: &'a str,
     bytes: u64,
+    /// Where the backup's WAL begins: replay is counted from here.
+    start_lsn: Option<String>,
     archive_max: Option<String>,
     /// The repository's `cipher` as `info` reports it (`none`, `aes-256-cbc`).
     cipher: String,
@@ -191,6 +195,7 @@ impl Steps<'_> {
         let unread =
             |r: &RestoredCluster| access::archive_get_failed(&r.log(), self.key, &self.cipher);
         let preload = self.preload(r).await?;
+        let started = Instant::now();
         r.start(self.tools, self.major, &preload)
             .await
             .map_err(|e| {
@@ -199,7 +204,8 @@ impl Steps<'_> {
                     .unwrap_or(e)
             })?;
         let deadline = Instant::now() + self.src.backup_timeout;
-        let end = recovery::wait_for_promotion(r, &self.src.target, deadline, cancel)
+        let waited_from = started.elapsed();
+        let mut end = recovery::wait_for_promotion(r, &self.src.target, deadline, cancel)
             .await
             .map_err(|e| match e.kind {
                 crate::ErrorKind::Aborted => e,
@@ -211,6 +217,8 @@ impl Steps<'_> {
         r.recovery.timeline = Some(end.timeline);
         r.recovery.recovered_timeline = timeline::recovered_along(&r.data(), end.timeline);
         r.recovery.replayed_lsn = Some(end.replayed_lsn.clone());
+        end.consistent_after = end.consistent_after.map(|d| d + waited_from);
+        r.recovery.replay = end.replay(self.start_lsn.as_deref(), started.elapsed().as_secs_f64());
         if self.src.target == PitrTarget::Latest {
             let repo = repo_name(self.key);
             timeline::check_latest(

@@ -205,6 +205,9 @@ pub fn render_html(r: &DrillReport) -> String {
     if let Some(n) = &r.negative_controls {
         negative_controls(&mut o, n);
     }
+    if let Some(c) = &r.cost {
+        super::cost::html(&mut o, c);
+    }
     if let Some(b) = &r.backup {
         let _ = write!(
             o,

@@ -123,6 +123,9 @@ pub fn render_markdown(r: &DrillReport) -> String {
     if let Some(n) = &r.negative_controls {
         negative_controls(&mut o, n);
     }
+    if let Some(c) = &r.cost {
+        super::cost::markdown(&mut o, c);
+    }
     if let Some(c) = &r.cleanup {
         let state = if c.kept {
             "kept running (--keep)"

@@ -1,6 +1,7 @@
 //! The drill report: one serde model ([`DrillReport`], versioned), rendered as JSON (the
 //! source of truth), Markdown and self-contained HTML.
 
+mod cost;
 pub(crate) mod html;
 mod markdown;
 mod model;

@@ -67,6 +67,10 @@ pub struct DrillReport {
     /// did not get that far, or with `drill.negative-controls = false`). Versioned on its own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub negative_controls: Option<NegativeControls>,
+    /// What the drill consumed (bytes read, scratch disk and CPU, RDS instance time) and,
+    /// with the spec's prices, what it cost. Versioned on its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<crate::cost::Cost>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

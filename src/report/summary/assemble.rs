@@ -98,12 +98,15 @@ fn drill_summary(h: &DrillHistory, opts: &SummaryOptions) -> DrillSummary {
             opts.horizon_days,
         ),
         integrity: h.integrity.clone(),
+        cost: super::cost::totals(in_period.iter().map(|(_, r)| r)),
     }
 }
 
-/// When monitoring began: the first drill report's start.
+/// When monitoring began: the spec's `drill.monitored-since`, else the first drill report's
+/// start.
 fn monitored_since(h: &DrillHistory) -> Option<chrono::DateTime<chrono::Utc>> {
-    h.reports.iter().map(|(_, r)| r.started_at).min()
+    h.monitored_since
+        .or_else(|| h.reports.iter().map(|(_, r)| r.started_at).min())
 }
 
 /// Reports run and their verdicts.
@@ -139,9 +142,13 @@ fn schedule_counts(
         .map(|(_, r)| r.started_at)
         .filter(|t| *t <= opts.until)
         .collect();
-    // Slots before the first drill report are not missed: monitoring had not begun. The
-    // first drill may itself be a slot's (late) drill: the grace before it still counts.
-    let since = monitored_since(h).map_or(opts.since, |m| (m - opts.grace).max(opts.since));
+    // Slots before monitoring began are not missed: before the spec's `monitored-since`, or
+    // else before the first drill report — which may itself be a slot's (late) drill: the
+    // grace before it still counts.
+    let since = match h.monitored_since {
+        Some(m) => m.max(opts.since),
+        None => monitored_since(h).map_or(opts.since, |m| (m - opts.grace).max(opts.since)),
+    };
     let o = match_slots(schedule, &starts, since, opts.until, opts.grace);
     counts.scheduled = Some(o.slots.len());
     counts.on_schedule = Some(o.covered);

@@ -37,6 +37,8 @@ pub struct DrillHistory {
     pub rto_target: Option<f64>,
     pub rpo_target: Option<f64>,
     pub integrity: Integrity,
+    /// The spec's `drill.monitored-since`; unset: the first report's start.
+    pub monitored_since: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl DrillHistory {
@@ -49,6 +51,7 @@ impl DrillHistory {
             .map(|s| (s, ScheduleSource::Spec));
         self.rto_target = spec.targets.rto.map(|d| d.as_secs_f64());
         self.rpo_target = spec.targets.rpo.map(|d| d.as_secs_f64());
+        self.monitored_since = spec.drill.monitored_since;
     }
 }
 
@@ -102,6 +105,7 @@ fn read_drill(dir: &Path) -> Result<Option<DrillHistory>> {
         rto_target,
         rpo_target,
         integrity,
+        monitored_since: None,
     }))
 }
 

@@ -10,6 +10,7 @@ mod assemble;
 mod chart;
 mod collect;
 mod controls;
+mod cost;
 pub mod forecast;
 mod period;
 mod render_csv;
@@ -25,6 +26,7 @@ use serde::Serialize;
 pub use assemble::summarize;
 pub use collect::{load, load_folder, DrillHistory, ScheduleSource};
 pub use controls::Control;
+pub use cost::CostTotals;
 pub use forecast::{Forecast, ForecastStatus};
 pub use period::{parse_duration, parse_since, parse_time};
 pub use render_csv::{render_csv, COLUMNS as CSV_COLUMNS};
@@ -91,6 +93,9 @@ pub struct DrillSummary {
     pub last_passed_at: Option<DateTime<Utc>>,
     pub forecast: Forecast,
     pub integrity: Integrity,
+    /// What the drills of the period cost (absent when no report of it carries a cost).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost: Option<CostTotals>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -71,8 +71,15 @@ fn drill(o: &mut String, d: &DrillSummary, index: usize, s: &Summary) {
     if let Some(m) = d.monitored_since {
         let _ = write!(
             o,
-            "<p>Monitoring began {} (the first drill report): slots before it are not counted.</p>",
+            "<p>Monitoring began {} (the first drill report, or the spec's drill.monitored-since): slots before it are not counted.</p>",
             esc(&super::when(m))
+        );
+    }
+    if let Some(t) = &d.cost {
+        let _ = write!(
+            o,
+            "<p>Cost of the period's drills: {}.</p>",
+            esc(&t.describe())
         );
     }
     let c = &d.counts;

@@ -39,9 +39,12 @@ fn drill(o: &mut String, d: &DrillSummary) {
     if let Some(m) = d.monitored_since {
         let _ = writeln!(
             o,
-            "Monitoring began {} (the first drill report): slots before it are not counted.\n",
+            "Monitoring began {} (the first drill report, or the spec's drill.monitored-since): slots before it are not counted.\n",
             super::when(m)
         );
+    }
+    if let Some(t) = &d.cost {
+        let _ = writeln!(o, "Cost of the period's drills: {}.\n", t.describe());
     }
     let c = &d.counts;
     let _ = writeln!(

@@ -6,15 +6,16 @@ use super::{duration, jobs, parse_size, schedule};
 use crate::catalog::retention::Retention;
 use crate::pipeline::keys;
 use crate::spec::raw::{RawBackup, RawRetention};
-use crate::spec::{BackupPolicy, Compression, Problems, RowCountSource};
+use crate::spec::{BackupPolicy, Compression, PgBackRestType, Problems, RowCountSource, Schedule};
 
 pub(super) fn backup(
     raw: RawBackup,
     timezone: &str,
     is_rds: bool,
+    physical: bool,
     p: &mut Problems,
 ) -> BackupPolicy {
-    let schedule = schedule("backup.schedule", raw.schedule.clone(), timezone, p);
+    let (schedule, schedules_by_type) = schedules(raw.schedule.clone(), timezone, physical, p);
     let compression = compression(raw.compression.as_deref(), p);
     let recipients = recipients(raw.recipients, raw.recipients_file, is_rds, p);
     let jobs = jobs(raw.jobs, "backup.jobs", p);
@@ -46,9 +47,64 @@ pub(super) fn backup(
         retention,
         orphan_grace,
         schedule,
+        schedules_by_type,
         jobs,
         split_size,
     }
+}
+
+/// `schedule`: one cron expression, or for a pgbackrest source one per backup type
+/// (`{ full = "0 1 * * 0", diff = "0 1 * * 1-6" }`).
+fn schedules(
+    value: Option<toml::Value>,
+    timezone: &str,
+    physical: bool,
+    p: &mut Problems,
+) -> (Option<Schedule>, Vec<(PgBackRestType, Schedule)>) {
+    const KEY: &str = "backup.schedule";
+    let table = match value {
+        None => return (None, Vec::new()),
+        Some(toml::Value::String(s)) => return (schedule(KEY, Some(s), timezone, p), Vec::new()),
+        Some(toml::Value::Table(t)) if physical && !t.is_empty() => t,
+        Some(toml::Value::Table(_)) if !physical => {
+            p.push(
+                KEY,
+                "a schedule per backup type is for kind = \"pgbackrest\" sources",
+                "give one cron expression, e.g. \"0 2 * * *\"",
+            );
+            return (None, Vec::new());
+        }
+        Some(_) => {
+            p.push(
+                KEY,
+                "must be a cron expression or, for pgbackrest sources, a table of them by backup type",
+                "write e.g. \"0 2 * * *\" or { full = \"0 1 * * 0\", diff = \"0 1 * * 1-6\" }",
+            );
+            return (None, Vec::new());
+        }
+    };
+    let mut typed = Vec::new();
+    for (k, v) in table {
+        let key = format!("{KEY}.{k}");
+        match (PgBackRestType::parse(&k), v) {
+            (Some(t), toml::Value::String(cron)) => {
+                if let Some(s) = schedule(&key, Some(cron), timezone, p) {
+                    typed.push((t, s));
+                }
+            }
+            (None, _) => p.push(
+                &key,
+                format!("`{k}` is not a pgBackRest backup type"),
+                "use full, diff or incr",
+            ),
+            (Some(_), _) => p.push(
+                &key,
+                "must be a cron expression",
+                "write e.g. \"0 1 * * 0\"",
+            ),
+        }
+    }
+    (None, typed)
 }
 
 fn compression(value: Option<&str>, p: &mut Problems) -> Compression {

@@ -57,6 +57,42 @@ pub(super) fn drill(
             "drill.timeout",
             p,
         ),
+        random_within: positive(
+            duration(raw.random_within, "drill.random-within", p),
+            "drill.random-within",
+            p,
+        ),
+        monitored_since: raw
+            .monitored_since
+            .and_then(|t| monitored_since(&t, timezone, p)),
+    }
+}
+
+/// `monitored-since`: RFC 3339, or a date (midnight in the spec's timezone).
+fn monitored_since(
+    text: &str,
+    timezone: &str,
+    p: &mut Problems,
+) -> Option<chrono::DateTime<chrono::Utc>> {
+    use chrono::TimeZone;
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Some(t.with_timezone(&chrono::Utc));
+    }
+    let date = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").ok();
+    let tz: Option<chrono_tz::Tz> = timezone.parse().ok();
+    match (date, tz) {
+        (Some(d), Some(tz)) => tz
+            .from_local_datetime(&d.and_hms_opt(0, 0, 0).expect("midnight"))
+            .earliest()
+            .map(|t| t.with_timezone(&chrono::Utc)),
+        _ => {
+            p.push(
+                "drill.monitored-since",
+                format!("`{text}` is not a date or an RFC 3339 time"),
+                "write e.g. \"2026-10-01\" (midnight in the spec's timezone) or \"2026-10-01T00:00:00Z\"",
+            );
+            None
+        }
     }
 }
 

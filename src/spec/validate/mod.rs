@@ -5,6 +5,7 @@
 
 mod backup;
 mod checks;
+mod cost;
 mod destination;
 mod drill;
 mod heartbeat;
@@ -28,9 +29,15 @@ pub(super) fn validate(
     let timezone = timezone(raw.timezone, p);
     // Only pg_dump backups are firedrill's own, encrypted to age recipients.
     let keyless = !matches!(source.method, SourceMethod::PgDump);
-    let backup = backup::backup(raw.backup.unwrap_or_default(), &timezone, keyless, p);
-    let destinations = destination::destinations(raw.destination, p);
     let physical = matches!(source.method, SourceMethod::PgBackRest(_));
+    let backup = backup::backup(
+        raw.backup.unwrap_or_default(),
+        &timezone,
+        keyless,
+        physical,
+        p,
+    );
+    let destinations = destination::destinations(raw.destination, p);
     let drill = drill::drill(
         raw.drill.unwrap_or_default(),
         &timezone,
@@ -49,6 +56,7 @@ pub(super) fn validate(
     let (metrics_textfile, metrics_pushgateway) = metrics(raw.metrics.unwrap_or_default(), p);
     let webhooks = webhooks(raw.notify, env, p);
     let heartbeat = heartbeat::heartbeat(raw.heartbeat, &source, p);
+    let cost = cost::cost(raw.cost, p);
     if !p.is_empty() {
         return None;
     }
@@ -66,6 +74,7 @@ pub(super) fn validate(
         metrics_pushgateway,
         webhooks,
         heartbeat,
+        cost,
     })
 }
 

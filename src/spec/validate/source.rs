@@ -128,11 +128,14 @@ fn pgbackrest_source(s: &RawSource, p: &mut Problems) -> PgBackRestSource {
             );
         }
     }
-    let backup_type = match s.backup_type.as_deref() {
-        None | Some("full") => PgBackRestType::Full,
-        Some("diff") => PgBackRestType::Diff,
-        Some("incr") => PgBackRestType::Incr,
-        Some(other) => {
+    let backup_type = match s
+        .backup_type
+        .as_deref()
+        .map(|t| (t, PgBackRestType::parse(t)))
+    {
+        None => PgBackRestType::Full,
+        Some((_, Some(t))) => t,
+        Some((other, None)) => {
             p.push(
                 "source.backup-type",
                 format!("`{other}` is not a pgBackRest backup type"),

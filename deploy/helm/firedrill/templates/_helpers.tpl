@@ -78,6 +78,38 @@ pushgateway` (CronJobs only: the schedule Deployment serves /metrics itself) and
 {{- end }}
 
 {{/*
+A spec's `pgbackrest` block, checked against its spec (renders nothing). A pgBackRest spec's
+pods need its pgbackrest.conf (a Secret) and the repositories' secure options as
+environment variables from a Secret; their values never go into values files or the
+ConfigMap. Argument: a dict with name, s (the spec's values).
+*/}}
+{{- define "firedrill.pgbackrestCheck" -}}
+{{- $name := .name -}}
+{{- $isPgb := regexMatch "(?m)^\\s*kind\\s*=\\s*[\"']pgbackrest[\"']" (.s.spec | default "") -}}
+{{- with .s.pgbackrest }}
+{{- if not $isPgb }}
+{{- fail (printf "specs.%s.pgbackrest: the spec is not a pgBackRest source (kind = \"pgbackrest\" in [source]): remove the block" $name) }}
+{{- end }}
+{{- if not .configSecret }}
+{{- fail (printf "specs.%s.pgbackrest.configSecret: name the Secret holding pgbackrest.conf (kubectl create secret generic NAME --from-file=pgbackrest.conf)" $name) }}
+{{- end }}
+{{- range $i, $v := .env }}
+{{- /* The entry is never printed: it might be a value pasted by mistake. */}}
+{{- if not (and (kindIs "string" $v) (regexMatch "^PGBACKREST_[A-Z0-9_]+$" $v)) }}
+{{- fail (printf "specs.%s.pgbackrest.env[%d] is not a pgBackRest variable name: list names only (PGBACKREST_REPO2_CIPHER_PASS, ...), each read from the Secret envSecret under the same key" $name $i) }}
+{{- end }}
+{{- end }}
+{{- if and .env (not .envSecret) }}
+{{- fail (printf "specs.%s.pgbackrest.envSecret: name the Secret holding %s" $name (join ", " .env)) }}
+{{- end }}
+{{- else }}
+{{- if $isPgb }}
+{{- fail (printf "specs.%s.spec is a pgBackRest source: give specs.%s.pgbackrest.configSecret, the Secret holding its pgbackrest.conf (deploy/README.md)" $name $name) }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
 The pod spec of a firedrill Job or Deployment. Argument: a dict with
   root       the chart's root context
   component  backup | drill | schedule
@@ -89,6 +121,8 @@ The pod spec of a firedrill Job or Deployment. Argument: a dict with
   shmSize    sizeLimit of /dev/shm (empty: none)
   reports    a volume source for /var/lib/firedrill/reports (empty: none)
   specItems  list of ConfigMap keys to mount (empty: all)
+  pgbackrest a spec's `pgbackrest` block (empty: none): its Secret configSecret mounted
+             read-only at /etc/pgbackrest/, its variables from the Secret envSecret
   restart    restartPolicy (empty: the default)
   ports      container ports (empty: none)
   probes     a dict of startupProbe, livenessProbe, readinessProbe (empty: none)
@@ -126,6 +160,12 @@ containers:
     args:
       {{- toYaml (concat (list "--log-format" $root.Values.logFormat) .args) | nindent 6 }}
     {{- $env := concat (.env | default list) ($root.Values.extraEnv | default list) }}
+    {{- with .pgbackrest }}
+    {{- $secret := .envSecret }}
+    {{- range .env }}
+    {{- $env = append $env (dict "name" . "valueFrom" (dict "secretKeyRef" (dict "name" $secret "key" .))) }}
+    {{- end }}
+    {{- end }}
     {{- with $root.Values.webhook }}
     {{- if .secretName }}
     {{- $env = append $env (dict "name" .env "valueFrom" (dict "secretKeyRef" (dict "name" .secretName "key" .key))) }}
@@ -153,6 +193,11 @@ containers:
       {{- if .identity }}
       - name: identity
         mountPath: /etc/firedrill/identity
+        readOnly: true
+      {{- end }}
+      {{- if .pgbackrest }}
+      - name: pgbackrest
+        mountPath: /etc/pgbackrest
         readOnly: true
       {{- end }}
       - name: work
@@ -186,6 +231,15 @@ volumes:
         - key: {{ $root.Values.identity.key }}
           path: identity.txt
       # Group-readable: with fsGroup the file belongs to root and the pod's group.
+      defaultMode: 0440
+  {{- end }}
+  {{- with .pgbackrest }}
+  - name: pgbackrest
+    secret:
+      # Every key a file in /etc/pgbackrest/: pgbackrest.conf (pgBackRest's default path)
+      # and the files it names (e.g. the TLS client certificate of a pg1-host).
+      secretName: {{ .configSecret }}
+      # Group-readable: with fsGroup the files belong to root and the pod's group.
       defaultMode: 0440
   {{- end }}
   - name: work
