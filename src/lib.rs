@@ -13,7 +13,8 @@
 //!   ([`method::pg_dump`], [`method::rds`]) behind one interface the commands dispatch on once;
 //! - what a drill does after the restore: [`verify`] (checks), [`measure`] (phases, RTO/RPO),
 //!   [`report`] (the drill report, its store and mirrors, tamper evidence, the compliance
-//!   summary), [`notify`] (metrics, webhooks), [`heartbeat`] (the opt-in write to the source
+//!   summary), [`runbook`] (how to recover the backup a drill restored, with firedrill and
+//!   without), [`notify`] (metrics, webhooks), [`heartbeat`] (the opt-in write to the source
 //!   that measures the data a restore lost), [`cost`] (what a drill consumed and cost);
 //! - the backup-set format: [`catalog`] (manifest, layout, listing, choosing, replicating,
 //!   retention and prune);
@@ -48,6 +49,7 @@ pub mod pg;
 pub mod pipeline;
 pub mod progress;
 pub mod report;
+pub mod runbook;
 pub mod schedule;
 pub mod scratch;
 pub mod source;

@@ -29,6 +29,10 @@ pub async fn run(args: DemoArgs, cancel: &CancellationToken) -> Result<Exit> {
             outcome.spec.display(),
             outcome.spec.display()
         );
+        out!(
+            "Restore runbook this drill proved: `firedrill runbook {}` (`--script` for the one without firedrill)",
+            outcome.spec.display()
+        );
     }
     Ok(outcome.drill.report.verdict.exit_code())
 }

@@ -30,6 +30,7 @@ mod keygen;
 mod list;
 mod prune;
 mod report;
+mod runbook;
 mod schedule;
 mod shell;
 
@@ -155,6 +156,10 @@ pub enum Command {
     /// `report verify DIR|SPEC` says how each report is proven (signature, matching mirrors)
     /// and checks chains and cited backup objects.
     Report(report::ReportArgs),
+    /// The restore runbook the newest passing drill proved (of `--backup ID`): steps with
+    /// measured times, inputs, commands with firedrill, and `--script`, a shell script of
+    /// plain tools that restores without firedrill. Exit 1 when no drill of it passed.
+    Runbook(runbook::RunbookArgs),
     /// One pass over a folder of specs: run the backups and drills whose schedule is due.
     RunDue(schedule::DirArgs),
     /// Run due backups and drills of a folder of specs, every minute, until stopped.
@@ -218,6 +223,7 @@ pub async fn run(cli: Cli, cancel: CancellationToken) -> Result<Exit> {
         Command::Prune(a) => prune::run(a).await,
         Command::RunDue(a) => schedule::run_due(a, &cancel).await,
         Command::Report(a) => report::run(a).await,
+        Command::Runbook(a) => runbook::run(a),
         Command::Schedule(a) => schedule::schedule(a, &cancel).await,
         Command::Completions(a) => shell::completions(&a),
         Command::Man(a) => shell::man(&a),
@@ -242,6 +248,7 @@ pub fn wants_json(cli: &Cli) -> bool {
         Command::Demo(a) => a.json,
         Command::Init(a) => a.json,
         Command::Keygen(a) => a.json,
+        Command::Runbook(a) => a.format == runbook::Format::Json && !a.script,
         Command::Completions(_) | Command::Man(_) => false,
         Command::Heartbeat(a) => a.spec.json,
     }

@@ -72,7 +72,28 @@ pub(super) fn build(
         cleanup,
         negative_controls: st.controls.clone(),
         cost: Some(cost),
+        runbook: runbook(spec, started_at, st, verdict),
     }
+}
+
+/// The runbook of the backup restored, proven when the drill passed.
+fn runbook(
+    spec: &DrillSpec,
+    started_at: DateTime<Utc>,
+    st: &State,
+    verdict: Verdict,
+) -> Option<crate::runbook::Runbook> {
+    let (set, dest) = (st.set.as_ref()?, st.dest.as_ref()?);
+    let scratch = st.scratch.as_ref().map(|s| s.info());
+    crate::runbook::build(&crate::runbook::Drilled {
+        spec,
+        set,
+        read_from: &dest.name,
+        phases: &st.clock.phases,
+        scratch_version: scratch.as_ref().map(|s| s.server_version.as_str()),
+        started_at,
+        passed: verdict == Verdict::Passed,
+    })
 }
 
 /// Measured only when the drill got through `verify`.

@@ -22,7 +22,7 @@ impl Meter {
     pub fn start(spec: &DrillSpec) -> Meter {
         Meter {
             disk: matches!(spec.drill.scratch, ScratchSpec::Ephemeral)
-                .then(|| Sampler::start(&spec.drill.work_dir)),
+                .then(|| Sampler::start(&spec.drill.work_dir, &spec.name)),
             cpu_seconds: None,
         }
     }

@@ -129,6 +129,12 @@ pub trait Method: Holdings {
         )]
     }
 
+    /// This method's part of the runbook of a drilled backup: its steps, tools, key and the
+    /// without-firedrill script; `None` when the method writes none.
+    fn runbook(&self, _ctx: &crate::runbook::Context<'_>) -> Option<crate::runbook::MethodPart> {
+        None
+    }
+
     /// Removes scratch targets left behind by `drill --keep` or by a killed run.
     ///
     /// # Errors

@@ -25,6 +25,7 @@ mod prune;
 mod rds;
 mod receiver;
 mod roundtrip;
+mod runbook;
 mod s3;
 mod safety;
 mod spawned;

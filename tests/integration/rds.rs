@@ -15,7 +15,7 @@ use firedrill::testing::SpecBuilder;
 
 const MOTO: &str = "http://127.0.0.1:5055";
 
-fn rds_env() {
+pub(crate) fn rds_env() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         std::env::set_var("AWS_ACCESS_KEY_ID", "test");
@@ -26,13 +26,13 @@ fn rds_env() {
     });
 }
 
-async fn rds(region: &str) -> aws_sdk_rds::Client {
+pub(crate) async fn rds(region: &str) -> aws_sdk_rds::Client {
     rds_env();
     firedrill::aws::rds_client(region, Some(MOTO)).await
 }
 
 /// A source instance in us-east-1 (moto), named uniquely.
-async fn source_instance(tag: &str) -> String {
+pub(crate) async fn source_instance(tag: &str) -> String {
     let id = format!("fdtest-{tag}-{}", firedrill::catalog::layout::random_hex(3));
     rds("us-east-1")
         .await
@@ -78,7 +78,7 @@ async fn scratch_instances(region: &str, drill: &str) -> Vec<String> {
 /// An RDS spec of `drill` for database `db` of `instance`: snapshots copied to eu-west-1,
 /// drills into a scratch instance in eu-west-1 with `scratch` options added or replaced, an
 /// RPO of 1h and, last, a check that `t` has 500 rows.
-fn rds_spec(
+pub(crate) fn rds_spec(
     env: &Env,
     drill: &str,
     instance: &str,
@@ -118,7 +118,7 @@ fn rds_spec(
         .sql_check("rows", "select count(*) from t", "== 500")
 }
 
-const SOURCE_SQL: &str =
+pub(crate) const SOURCE_SQL: &str =
     "create table t(id int primary key); insert into t select generate_series(1, 500);";
 
 #[tokio::test]

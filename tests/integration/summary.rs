@@ -97,6 +97,7 @@ fn report_at(
         lease_takeover: None,
         negative_controls: None,
         cost: None,
+        runbook: None,
         previous_sha256: None,
         schedule: Some(ScheduleRef {
             cron: schedule.into(),

@@ -14,6 +14,7 @@ pub mod dump;
 pub mod export;
 mod preflight;
 pub mod restore;
+mod runbook;
 pub mod split;
 
 use async_trait::async_trait;
@@ -69,6 +70,10 @@ impl Method for PgDump {
 
     async fn restore(&self, run: Restore<'_>) -> Result<Restored> {
         restore::run(run).await
+    }
+
+    fn runbook(&self, ctx: &crate::runbook::Context<'_>) -> Option<crate::runbook::MethodPart> {
+        runbook::part(ctx)
     }
 
     async fn data_path_controls(

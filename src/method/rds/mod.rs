@@ -6,6 +6,7 @@
 mod backup;
 mod preflight;
 mod restore;
+mod runbook;
 pub mod snapshot;
 
 use async_trait::async_trait;
@@ -79,5 +80,9 @@ impl Method for Rds {
 
     async fn restore(&self, run: Restore<'_>) -> Result<Restored> {
         restore::run(run).await
+    }
+
+    fn runbook(&self, ctx: &crate::runbook::Context<'_>) -> Option<crate::runbook::MethodPart> {
+        runbook::part(ctx)
     }
 }

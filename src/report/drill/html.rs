@@ -272,6 +272,9 @@ pub fn render_html(r: &DrillReport) -> String {
                 .unwrap_or_default()
         );
     }
+    if let Some(rb) = &r.runbook {
+        crate::runbook::html::section(&mut o, rb);
+    }
     o.push_str("</body></html>\n");
     o
 }

@@ -126,6 +126,9 @@ pub fn render_markdown(r: &DrillReport) -> String {
     if let Some(c) = &r.cost {
         super::cost::markdown(&mut o, c);
     }
+    if let Some(rb) = &r.runbook {
+        crate::runbook::markdown::section(&mut o, rb);
+    }
     if let Some(c) = &r.cleanup {
         let state = if c.kept {
             "kept running (--keep)"

@@ -71,6 +71,11 @@ pub struct DrillReport {
     /// with the spec's prices, what it cost. Versioned on its own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cost: Option<crate::cost::Cost>,
+    /// How to recover the backup this drill restored (absent when the drill did not get to a
+    /// backup, its method writes none, and in reports written before runbooks). Versioned on
+    /// its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runbook: Option<crate::runbook::Runbook>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -86,6 +86,7 @@ fn drill_summary(h: &DrillHistory, opts: &SummaryOptions) -> DrillSummary {
         rto,
         rpo,
         newest_verified: newest_verified(&until_end),
+        newest_runbooks: super::runbooks::newest(&until_end),
         last_passed_at: until_end
             .iter()
             .filter(|(_, r)| r.verdict == Verdict::Passed)

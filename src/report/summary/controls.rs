@@ -122,8 +122,8 @@ const CONTROLS: &[Def] = &[
         framework: "SOC 2",
         id: "A1.3",
         requirement: "Recovery plan procedures supporting system recovery are tested to help meet recovery objectives.",
-        evidence: "Drills scheduled, run and passed; missed drills; failures with reasons; RTO and RPO against their targets (charts); signed, chained drill reports.",
-        gaps: &[no_pass, missed, targets, integrity],
+        evidence: "Drills scheduled, run and passed; missed drills; failures with reasons; RTO and RPO against their targets (charts); signed, chained drill reports; the newest restore runbook a passed drill proved per database (recovery procedures documented and tested).",
+        gaps: &[no_pass, missed, targets, integrity, super::runbooks::gap],
     },
     Def {
         framework: "ISO/IEC 27001:2022",

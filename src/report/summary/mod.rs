@@ -16,6 +16,7 @@ mod period;
 mod render_csv;
 mod render_html;
 mod render_md;
+mod runbooks;
 pub mod slots;
 
 use std::path::Path;
@@ -32,6 +33,7 @@ pub use period::{parse_duration, parse_since, parse_time};
 pub use render_csv::{render_csv, COLUMNS as CSV_COLUMNS};
 pub use render_html::render_html;
 pub use render_md::render_markdown;
+pub use runbooks::CitedRunbook;
 
 use super::evidence::Finding;
 use super::Verdict;
@@ -89,6 +91,8 @@ pub struct DrillSummary {
     pub rpo: Trend,
     /// Newest passed drill per database: the newest backup proven to restore.
     pub newest_verified: Vec<VerifiedBackup>,
+    /// Newest restore runbook a passed drill proved, per database (`firedrill runbook`).
+    pub newest_runbooks: Vec<CitedRunbook>,
     /// Newest passed drill in the whole history (also before the period).
     pub last_passed_at: Option<DateTime<Utc>>,
     pub forecast: Forecast,

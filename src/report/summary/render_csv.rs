@@ -32,6 +32,7 @@ pub const COLUMNS: &[&str] = &[
     "forecast_status",
     "forecast_date",
     "integrity_problems",
+    "newest_proven_runbooks",
 ];
 
 fn field(s: &str) -> String {
@@ -84,6 +85,11 @@ fn row(s: &Summary, d: &DrillSummary) -> Vec<String> {
         status,
         opt(d.forecast.date.map(|t| t.to_rfc3339())),
         d.integrity.problems.len().to_string(),
+        d.newest_runbooks
+            .iter()
+            .map(|c| format!("{}:{}", c.database, c.backup_id))
+            .collect::<Vec<_>>()
+            .join(" "),
     ]
 }
 

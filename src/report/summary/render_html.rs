@@ -132,6 +132,7 @@ fn drill(o: &mut String, d: &DrillSummary, index: usize, s: &Summary) {
         }
         o.push_str("</tbody></table>");
     }
+    super::runbooks::html(o, d);
     let _ = write!(
         o,
         "<h3>RTO forecast</h3><p class=\"forecast\">{}</p>",

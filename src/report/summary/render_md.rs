@@ -103,6 +103,7 @@ fn drill(o: &mut String, d: &DrillSummary) {
         }
         o.push('\n');
     }
+    super::runbooks::markdown(o, d);
     let _ = writeln!(o, "### RTO forecast\n\n{}\n", d.forecast.text);
     let i = &d.integrity;
     let _ = writeln!(
