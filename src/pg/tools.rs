@@ -59,16 +59,7 @@ impl PgTools {
     /// # Errors
     /// [`crate::ErrorKind::Preflight`] naming the tool, what was found and how to fix it.
     pub fn find(&self, name: &str, min_major: u32, why: &str) -> Result<PgTool> {
-        let mut found: Vec<PgTool> = Vec::new();
-        for path in self.candidates(name) {
-            if !is_executable(&path) || found.iter().any(|f| same_file(&f.path, &path)) {
-                continue;
-            }
-            if let Some(tool) = probe(name, &path) {
-                found.push(tool);
-            }
-        }
-        found.sort_by_key(|t| std::cmp::Reverse(t.major));
+        let found = self.find_all(name);
         match found.first() {
             Some(best) if best.major >= min_major => Ok(best.clone()),
             Some(best) => Err(Error::preflight(format!(
@@ -85,6 +76,23 @@ impl PgTools {
             })
             .hint("install the PostgreSQL client/server packages, or set tools.bin-dir (or FIREDRILL_PG_BIN) to their bin folder")),
         }
+    }
+}
+
+impl PgTools {
+    /// Every `name` found (one per file), newest major version first.
+    pub fn find_all(&self, name: &str) -> Vec<PgTool> {
+        let mut found: Vec<PgTool> = Vec::new();
+        for path in self.candidates(name) {
+            if !is_executable(&path) || found.iter().any(|f| same_file(&f.path, &path)) {
+                continue;
+            }
+            if let Some(tool) = probe(name, &path) {
+                found.push(tool);
+            }
+        }
+        found.sort_by_key(|t| std::cmp::Reverse(t.major));
+        found
     }
 }
 

@@ -22,12 +22,19 @@ pub struct RecoveryRef {
     /// The timeline the restored cluster was promoted on (absent when it never was).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeline: Option<u32>,
+    /// The timeline recovery followed up to the promotion.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovered_timeline: Option<u32>,
     /// The end of the last WAL record replayed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replayed_lsn: Option<String>,
     /// How much WAL recovery replayed, and how fast.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replay: Option<Replay>,
+    /// Preloaded libraries of the source left out of the scratch cluster because they act
+    /// by themselves (`pg_cron`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub disabled_libraries: Vec<String>,
 }
 
 /// WAL replay of a recovery: from the backup's start to where recovery ended.
@@ -66,7 +73,8 @@ impl Replay {
 }
 
 impl RecoveryRef {
-    /// One line for people: `repo2, backup L, target time 2026-12-01T10:00:00Z, timeline 2 (replayed to 0/5000028)`.
+    /// One line for people: `repo2, backup L, target time 2026-12-01T10:00:00Z, recovered
+    /// along timeline 1, promoted to 2 (replayed to 0/5000028)`.
     pub fn describe(&self) -> String {
         let mut s = format!(
             "{}, backup {}, target {}",
@@ -78,15 +86,24 @@ impl RecoveryRef {
         if let Some(c) = &self.chosen {
             s.push_str(&format!(" ({c})"));
         }
-        match self.timeline {
-            Some(t) => s.push_str(&format!(", timeline {t}")),
-            None => s.push_str(", not promoted"),
+        match (self.recovered_timeline, self.timeline) {
+            (Some(r), Some(t)) => {
+                s.push_str(&format!(", recovered along timeline {r}, promoted to {t}"))
+            }
+            (None, Some(t)) => s.push_str(&format!(", timeline {t}")),
+            (_, None) => s.push_str(", not promoted"),
         }
         if let Some(l) = &self.replayed_lsn {
             s.push_str(&format!(" (replayed to {l})"));
         }
         if let Some(r) = &self.replay {
             s.push_str(&format!("; {}", r.describe()));
+        }
+        if !self.disabled_libraries.is_empty() {
+            s.push_str(&format!(
+                "; disabled in the scratch: {}",
+                self.disabled_libraries.join(", ")
+            ));
         }
         s
     }

@@ -16,6 +16,7 @@ mod notify;
 mod ops;
 mod physical;
 mod physical_faults;
+mod physical_hard;
 mod physical_random;
 mod physical_s3;
 mod physical_s3_refusal;

@@ -38,19 +38,30 @@ pub struct PhysicalSource {
     cipher: Option<String>,
     /// repo2 as an S3 bucket instead of a folder.
     pub s3: Option<S3Repo>,
+    layout: Layout,
+}
+
+/// How a source differs from a plain test cluster.
+#[derive(Debug, Clone, Default)]
+pub struct Layout {
+    /// `postgresql.conf`, `pg_hba.conf` and `pg_ident.conf` in `<dir>/etc` (Debian keeps them
+    /// in /etc/postgresql/...), none in PGDATA; `pg_ctl -D` names that folder.
+    pub config_outside: bool,
+    /// More lines of `postgresql.conf`.
+    pub settings: String,
 }
 
 impl PhysicalSource {
     /// initdb, configure, start, `stanza-create`.
     pub fn start() -> PhysicalSource {
-        Self::start_with(None, None)
+        Self::start_with(None, None, Layout::default())
     }
 
     /// As [`PhysicalSource::start`] with repo2 encrypted (`aes-256-cbc`) under `pass`. The
     /// passphrase is in no file: pgBackRest reads it from [`CIPHER_PASS_VAR`] in the
     /// environment of every call here and of the source server (its archive_command).
     pub fn start_encrypted(pass: &str) -> PhysicalSource {
-        Self::start_with(Some(pass.to_string()), None)
+        Self::start_with(Some(pass.to_string()), None, Layout::default())
     }
 
     /// As [`PhysicalSource::start`] with repo2 in a new S3 bucket on LocalStack in another
@@ -58,10 +69,15 @@ impl PhysicalSource {
     /// are in no file: see [`PhysicalSource::secret_env`]. The bucket is deleted on drop.
     pub async fn start_s3(pass: &str) -> PhysicalSource {
         let s3 = S3Repo::create().await;
-        Self::start_with(Some(pass.to_string()), Some(s3))
+        Self::start_with(Some(pass.to_string()), Some(s3), Layout::default())
     }
 
-    fn start_with(cipher: Option<String>, s3: Option<S3Repo>) -> PhysicalSource {
+    /// As [`PhysicalSource::start`], laid out as `layout` says.
+    pub fn start_laid_out(layout: Layout) -> PhysicalSource {
+        Self::start_with(None, None, layout)
+    }
+
+    fn start_with(cipher: Option<String>, s3: Option<S3Repo>, layout: Layout) -> PhysicalSource {
         require_pgbackrest();
         let pg = nix::unistd::User::from_name("postgres")
             .ok()
@@ -81,8 +97,9 @@ impl PhysicalSource {
             stopped: true,
             cipher,
             s3,
+            layout,
         };
-        for d in ["", "repo1", "repo2", "log", "lock", "spool"] {
+        for d in ["", "repo1", "repo2", "log", "lock", "spool", "etc"] {
             let p = src.path().join(d);
             std::fs::create_dir_all(&p).unwrap();
             src.chown(&p);
@@ -101,17 +118,19 @@ impl PhysicalSource {
             ],
         );
         src.write_config();
+        src.move_config_out();
         let mut conf = std::fs::OpenOptions::new()
             .append(true)
-            .open(src.data().join("postgresql.conf"))
+            .open(src.config_dir().join("postgresql.conf"))
             .unwrap();
         use std::io::Write;
         writeln!(
             conf,
             "port = {port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{}'\n\
-             archive_mode = on\narchive_command = '{}'\narchive_timeout = 5s\nfsync = off",
+             archive_mode = on\narchive_command = '{}'\narchive_timeout = 5s\nfsync = off\n{}",
             src.path().display(),
-            src.archive_command()
+            src.archive_command(),
+            src.layout.settings,
         )
         .unwrap();
         drop(conf);
@@ -120,7 +139,7 @@ impl PhysicalSource {
             &[
                 "-w",
                 "-D",
-                src.data().to_str().unwrap(),
+                src.config_dir().to_str().unwrap(),
                 "-l",
                 src.path().join("server.log").to_str().unwrap(),
                 "start",
@@ -133,6 +152,42 @@ impl PhysicalSource {
 
     pub fn path(&self) -> &Path {
         self.dir.path()
+    }
+
+    /// Where `postgresql.conf` is: PGDATA, or `<dir>/etc` with [`Layout::config_outside`].
+    pub fn config_dir(&self) -> PathBuf {
+        if self.layout.config_outside {
+            self.path().join("etc")
+        } else {
+            self.data()
+        }
+    }
+
+    /// A new folder `<dir>/<name>` owned by `postgres` (e.g. for a tablespace).
+    pub fn owned_dir(&self, name: &str) -> PathBuf {
+        let p = self.path().join(name);
+        std::fs::create_dir(&p).unwrap();
+        self.chown(&p);
+        p
+    }
+
+    /// With [`Layout::config_outside`]: the configuration files move to `<dir>/etc`, and
+    /// `postgresql.conf` names PGDATA and the others.
+    fn move_config_out(&self) {
+        if !self.layout.config_outside {
+            return;
+        }
+        let etc = self.config_dir();
+        for f in ["postgresql.conf", "pg_hba.conf", "pg_ident.conf"] {
+            std::fs::rename(self.data().join(f), etc.join(f)).unwrap();
+        }
+        let mut text = std::fs::read_to_string(etc.join("postgresql.conf")).unwrap();
+        text.push_str(&format!(
+            "data_directory = '{}'\nhba_file = '{e}/pg_hba.conf'\nident_file = '{e}/pg_ident.conf'\n",
+            self.data().display(),
+            e = etc.display()
+        ));
+        std::fs::write(etc.join("postgresql.conf"), text).unwrap();
     }
 
     pub fn data(&self) -> PathBuf {

@@ -14,10 +14,13 @@
 
 mod access;
 mod backup;
+mod binaries;
 mod command;
+mod disk;
 pub mod info;
 mod orphans;
 mod preflight;
+mod preload;
 pub mod random;
 mod recovery;
 mod restore;
@@ -25,6 +28,8 @@ mod restored;
 mod secrets;
 mod sets;
 mod target;
+mod timeline;
+mod version;
 mod wal;
 mod window;
 
@@ -155,6 +160,7 @@ impl Method for PgBackRestMethod {
         _dests: &[Destination],
         cancel: &CancellationToken,
     ) -> Result<BackupOutcome> {
+        version::require(&self.pgbr).await?;
         backup::run(spec, &self.src, &self.pgbr, cancel).await
     }
 
@@ -162,6 +168,7 @@ impl Method for PgBackRestMethod {
     /// (`repo2`), else the one with the highest key. For a time target, those that ended by
     /// then; a target outside the repository's window is refused saying the window.
     async fn backups(&self, dest: &Destination, _drill: &str) -> Result<Vec<BackupSet>> {
+        version::require(&self.pgbr).await?;
         let stanza = info::parse(&self.pgbr.info_json().await?, &self.src.stanza)?;
         let key = match repo_key(&dest.name) {
             Some(k) => {
@@ -263,6 +270,7 @@ impl PgBackRestMethod {
 /// `list`: every backup of every repository; a repository pgBackRest reports not ok is named
 /// as unreachable.
 async fn listing(pgbr: &PgBackRest) -> Result<Listing> {
+    version::require(pgbr).await?;
     let stanza = info::parse(&pgbr.info_json().await?, &pgbr.stanza)?;
     let unreachable = stanza
         .repo

@@ -1,19 +1,24 @@
 //! `check` of a pgbackrest spec, without writing anywhere (never `pgbackrest check`, which
-//! forces a WAL switch on the source): pgbackrest is installed, `info` finds the stanza and
-//! every repository ok, the source archives through pgBackRest and its archiver has not failed
-//! since its last success, and the destination that holds firedrill's lease takes writes.
+//! forces a WAL switch on the source): pgbackrest is installed and new enough, `info` finds
+//! the stanza and every repository ok, the source archives through pgBackRest and its
+//! archiver has not failed since its last success, and the destination that holds
+//! firedrill's lease takes writes.
 
 use chrono::{DateTime, Utc};
 
 use super::command::PgBackRest;
 use super::info::{self, repo_name, Stanza};
+use super::version;
 use crate::method::{preflight, CheckItem};
 use crate::pg::PgTarget;
 use crate::spec::DrillSpec;
 use crate::{Error, Result};
 
 pub async fn run(spec: &DrillSpec, pgbr: &PgBackRest) -> Vec<CheckItem> {
-    let mut items = vec![CheckItem::from_result("pgbackrest", pgbr.version().await)];
+    let mut items = vec![CheckItem::from_result(
+        "pgbackrest",
+        version::require(pgbr).await,
+    )];
     items.extend(repositories(pgbr).await);
     let client = source(spec).await;
     items.push(CheckItem::from_result(

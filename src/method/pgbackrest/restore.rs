@@ -6,7 +6,9 @@
 //!
 //! The restore is run as the cluster's OS user with pgBackRest's log and lock folders inside
 //! the scratch folder (`restore` takes no spool path: `archive-get` spools only when
-//! pgbackrest.conf sets `archive-async`); `--repo=N` is always given on the command line (only
+//! pgbackrest.conf sets `archive-async`), and every tablespace remapped into it
+//! (`--tablespace-map-all`: nothing is written to the source's tablespace paths, which may
+//! be on this very host); `--repo=N` is always given on the command line (only
 //! command-line options reach the `restore_command` pgBackRest writes, and without it
 //! `archive-get` falls back to other repositories).
 
@@ -16,8 +18,9 @@ use chrono::{DateTime, Utc};
 
 use super::command::PgBackRest;
 use super::info::{self, repo_name, Stanza};
+use super::preload::{self, Preload};
 use super::restored::RestoredCluster;
-use super::{access, recovery, repo_key, target};
+use super::{access, binaries, disk, recovery, repo_key, target, timeline};
 use crate::method::{Restore, Restored};
 use crate::pg::{PgTarget, PgTools};
 use crate::scratch::EphemeralCluster;
@@ -45,9 +48,9 @@ pub async fn run(src: &PgBackRestSource, pgbr: &PgBackRest, run: Restore<'_>) ->
         .unwrap_or_default();
     let backup = chosen_backup(&stanza, key, label, &run.set.id, &src.target)?;
     let archive_max = newest_segment(&stanza, key, backup.database.id);
-    let source = PgTarget::from_url(&spec.source.url, "source.url")?;
-    let tools = PgTools::new(spec.tools.bin_dir.clone());
-    let major = run.set.manifest.source.server_major;
+    let source =
+        PgTarget::from_url(&spec.source.url, "source.url")?.with_ca(spec.source.ca_file.clone());
+    let (tools, major) = host_ready(spec, &stanza, backup, &run.set.id, archive_max.as_deref())?;
     let cluster = EphemeralCluster::prepare(
         &spec.drill.work_dir,
         &spec.drill.run_as,
@@ -70,8 +73,10 @@ pub async fn run(src: &PgBackRestSource, pgbr: &PgBackRest, run: Restore<'_>) ->
             },
             chosen: src.chosen.clone(),
             timeline: None,
+            recovered_timeline: None,
             replayed_lsn: None,
             replay: None,
+            disabled_libraries: Vec::new(),
         },
     );
     let steps = Steps {
@@ -85,6 +90,7 @@ pub async fn run(src: &PgBackRestSource, pgbr: &PgBackRest, run: Restore<'_>) ->
         cipher,
         tools: &tools,
         major,
+        source: &source,
     };
     let result = steps.run(&mut restored, run.clock, run.cancel).await;
     let point = result.as_ref().ok().copied().flatten();
@@ -94,6 +100,32 @@ pub async fn run(src: &PgBackRestSource, pgbr: &PgBackRest, run: Restore<'_>) ->
         *run.recovery_point = point;
     }
     Ok(None)
+}
+
+/// The drill host can restore `backup`: server binaries of its major version (returned, with
+/// that version) and room for it in the work dir.
+///
+/// # Errors
+/// [`crate::ErrorKind::Preflight`] naming what is missing; nothing has been written yet.
+fn host_ready(
+    spec: &crate::spec::DrillSpec,
+    stanza: &Stanza,
+    backup: &info::Backup,
+    id: &str,
+    archive_max: Option<&str>,
+) -> Result<(PgTools, u32)> {
+    let version = stanza
+        .db_of(backup)
+        .map(|d| d.version.clone())
+        .unwrap_or_default();
+    let tools = PgTools::new(spec.tools.bin_dir.clone());
+    let found = binaries::for_backup(&tools, id, &version)?;
+    disk::check(
+        &spec.drill.work_dir,
+        id,
+        &disk::Need::of(backup, archive_max),
+    )?;
+    Ok(found)
 }
 
 /// The backup `label` of repository `key`, still listed and ending before a time target.
@@ -141,6 +173,9 @@ struct Steps<'a> {
     cipher: String,
     tools: &'a PgTools,
     major: u32,
+    /// Asked for its `shared_preload_libraries` when the restored PGDATA has no
+    /// configuration.
+    source: &'a PgTarget,
 }
 
 impl Steps<'_> {
@@ -159,12 +194,15 @@ impl Steps<'_> {
         // An archive-get error in the log explains a recovery that stopped or ended early.
         let unread =
             |r: &RestoredCluster| access::archive_get_failed(&r.log(), self.key, &self.cipher);
+        let preload = self.preload(r).await?;
         let started = Instant::now();
-        r.start(self.tools, self.major).await.map_err(|e| {
-            unread(r)
-                .or_else(|| recovery::ended_early(&r.log(), &self.src.target))
-                .unwrap_or(e)
-        })?;
+        r.start(self.tools, self.major, &preload)
+            .await
+            .map_err(|e| {
+                unread(r)
+                    .or_else(|| recovery::ended_early(&r.log(), &self.src.target))
+                    .unwrap_or(e)
+            })?;
         let deadline = Instant::now() + self.src.backup_timeout;
         let waited_from = started.elapsed();
         let mut end = recovery::wait_for_promotion(r, &self.src.target, deadline, cancel)
@@ -177,10 +215,17 @@ impl Steps<'_> {
             return Err(e);
         }
         r.recovery.timeline = Some(end.timeline);
+        r.recovery.recovered_timeline = timeline::recovered_along(&r.data(), end.timeline);
         r.recovery.replayed_lsn = Some(end.replayed_lsn.clone());
         end.consistent_after = end.consistent_after.map(|d| d + waited_from);
         r.recovery.replay = end.replay(self.start_lsn.as_deref(), started.elapsed().as_secs_f64());
         if self.src.target == PitrTarget::Latest {
+            let repo = repo_name(self.key);
+            timeline::check_latest(
+                r.recovery.recovered_timeline,
+                self.archive_max.as_deref(),
+                &repo,
+            )?;
             recovery::check_reached_archive_end(
                 &end,
                 self.archive_max.as_deref(),
@@ -195,6 +240,26 @@ impl Steps<'_> {
         })
     }
 
+    /// What the restored cluster preloads: the restored setting (the source's when its
+    /// configuration lived outside PGDATA), less the libraries that act, which are logged
+    /// and recorded in the report.
+    async fn preload(&self, r: &mut RestoredCluster) -> Result<Preload> {
+        let setting = match preload::from_files(&r.data()) {
+            Some(s) => s,
+            None => preload::source_setting(self.source).await.unwrap_or_else(|| {
+                tracing::warn!("The restored PGDATA has no postgresql.conf and the source cannot be asked: the scratch cluster preloads no library.");
+                String::new()
+            }),
+        };
+        let bin = self.tools.bin_dir.clone().unwrap_or_default();
+        let p = preload::decide(&setting, &preload::lib_dir(&bin))?;
+        for lib in &p.disabled {
+            tracing::warn!(library = %lib, "Preloaded library disabled in the scratch cluster: it {}.", preload::why(lib));
+        }
+        r.recovery.disabled_libraries = p.disabled.clone();
+        Ok(p)
+    }
+
     /// `pgbackrest restore` into the scratch data directory.
     async fn restore(
         &self,
@@ -204,10 +269,12 @@ impl Steps<'_> {
         let dir = r.cluster.dir().join("pgbackrest");
         let runner = self.pgbr.in_folder(dir.clone());
         runner.private_folder(&r.data(), 0o700)?;
+        runner.private_folder(&r.tablespaces(), 0o700)?;
         let mut args = vec![
             "restore".to_string(),
             format!("--repo={}", self.key),
             format!("--pg1-path={}", r.data().display()),
+            format!("--tablespace-map-all={}", r.tablespaces().display()),
             "--archive-mode=off".into(),
         ];
         args.extend(target::restore_args(&self.src.target, self.label));

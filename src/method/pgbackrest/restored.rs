@@ -4,7 +4,8 @@
 //! production: no archiving (nothing is pushed into the repository), no replication, loopback
 //! only, its own `postgresql.conf` and `pg_hba.conf` (trust on loopback and its socket), logs
 //! in its folder. The `max_*` settings hot standby needs at least as high as the primary's
-//! are taken from the restored `pg_control`.
+//! are taken from the restored `pg_control`; `shared_preload_libraries` are the restored
+//! ones less those that act by themselves (see `preload`).
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -13,6 +14,7 @@ use async_trait::async_trait;
 use tokio::process::Command;
 use tokio_postgres::Config;
 
+use super::preload::Preload;
 use crate::pg::{PgTarget, PgTools};
 use crate::scratch::RecoveryRef;
 use crate::scratch::{CleanupOutcome, EphemeralCluster, ScratchInfo, ScratchTarget};
@@ -56,6 +58,11 @@ impl RestoredCluster {
         self.cluster.dir().join("data")
     }
 
+    /// Where pgBackRest restores every tablespace (`<folder>/tablespaces/<name>`).
+    pub fn tablespaces(&self) -> PathBuf {
+        self.cluster.dir().join("tablespaces")
+    }
+
     /// The server log.
     pub fn log(&self) -> PathBuf {
         self.cluster.dir().join("postgres.log")
@@ -65,7 +72,7 @@ impl RestoredCluster {
     ///
     /// # Errors
     /// [`crate::ErrorKind::Scratch`] with the server log's tail.
-    pub async fn start(&mut self, tools: &PgTools, major: u32) -> Result<()> {
+    pub async fn start(&mut self, tools: &PgTools, major: u32, preload: &Preload) -> Result<()> {
         let dir = self.cluster.dir().to_path_buf();
         let owner = self.cluster.owner();
         write_owned(
@@ -83,10 +90,11 @@ impl RestoredCluster {
             "-c config_file='{d}/postgresql.conf' -c hba_file='{d}/pg_hba.conf' \
              -c ident_file='{d}/pg_ident.conf' -c archive_command=/bin/false \
              -c ssl=off -c primary_conninfo= -c primary_slot_name= \
-             -c max_logical_replication_workers=0 -c shared_preload_libraries= \
+             -c max_logical_replication_workers=0 -c shared_preload_libraries={libs} \
              -c hot_standby=on -c logging_collector=off -c log_destination=stderr \
              -c lc_messages=C -c cluster_name=firedrill-scratch",
-            d = dir.display()
+            d = dir.display(),
+            libs = preload.setting(),
         );
         for (name, value) in control_settings(tools, major, &self.data(), owner).await? {
             opts.push_str(&format!(" -c {name}={value}"));
