@@ -9,11 +9,13 @@
 //! - [`model`]: the serde model stored in the report (`runbook`, versioned);
 //! - [`part`]: what a backup method contributes ([`crate::method::Method::runbook`]);
 //! - [`build`](mod@build): the runbook of a drill when it ends;
+//! - [`commands`]: the recovery with firedrill, as commands;
 //! - [`script`]: the method-independent pieces of the script;
 //! - [`markdown`], [`html`]: the "Runbook" section of reports;
 //! - [`proven`]: `firedrill runbook`, the runbook of the newest drill that passed.
 
 pub mod build;
+pub mod commands;
 pub mod html;
 pub mod markdown;
 pub mod model;

@@ -199,21 +199,14 @@ fn pg_restores_of(parent: u32) -> Vec<u32> {
 
 /// Every file below `dir` with whether it holds `needle`.
 fn files_below(dir: &Path, needle: &[u8]) -> Vec<(PathBuf, bool)> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                let bytes = std::fs::read(&p).unwrap_or_default();
-                let holds = bytes.windows(needle.len()).any(|w| w == needle);
-                out.push((p, holds));
-            }
-        }
-    }
-    out
+    crate::support::files_below(dir)
+        .into_iter()
+        .map(|p| {
+            let bytes = std::fs::read(&p).unwrap_or_default();
+            let holds = bytes.windows(needle.len()).any(|w| w == needle);
+            (p, holds)
+        })
+        .collect()
 }
 
 #[tokio::test]

@@ -18,6 +18,7 @@ mod physical;
 mod physical_faults;
 mod physical_hard;
 mod physical_random;
+mod physical_runbook;
 mod physical_s3;
 mod physical_s3_refusal;
 mod physical_s3_repo;

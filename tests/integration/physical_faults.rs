@@ -166,18 +166,7 @@ fn files_contain(dir: &Path, needle: &str) -> bool {
 }
 
 fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            if e.path().is_dir() {
-                stack.push(e.path());
-            } else {
-                out.push(e.path());
-            }
-        }
-    }
-    out
+    crate::support::files_below(dir)
 }
 
 /// A physical drill killed with SIGKILL while pgBackRest restores, as its recovery begins,

@@ -21,7 +21,7 @@ use firedrill::testing::SpecBuilder;
 use crate::physical_s3_repo::{S3Repo, S3_KEY_VAR, S3_SECRET_VAR};
 use crate::support::Env;
 
-const BIN: &str = "/usr/lib/postgresql/15/bin";
+pub const BIN: &str = "/usr/lib/postgresql/15/bin";
 const INSTALL: &str = "install pgbackrest (apt-get install -y pgbackrest)";
 
 /// Where pgBackRest reads repo2's passphrase from (`repo2-cipher-pass`).
@@ -383,7 +383,9 @@ impl PhysicalSource {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
-    fn command(&self, program: &str, args: &[&str]) -> Command {
+    /// `program` as the cluster's OS user, in its folder, with the repositories' secrets in
+    /// its environment.
+    pub fn command(&self, program: &str, args: &[&str]) -> Command {
         let mut cmd = Command::new(program);
         cmd.args(args)
             .current_dir(self.path())

@@ -361,19 +361,10 @@ impl Env {
     /// Files below a destination (relative paths), sorted.
     pub fn files_in(&self, dest: &str) -> Vec<String> {
         let root = self.dest(dest);
-        let mut out = Vec::new();
-        let mut stack = vec![root.clone()];
-        while let Some(d) = stack.pop() {
-            for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-                if e.file_type().unwrap().is_dir() {
-                    stack.push(e.path());
-                } else {
-                    out.push(e.path().strip_prefix(&root).unwrap().display().to_string());
-                }
-            }
-        }
-        out.sort();
-        out
+        files_below(&root)
+            .iter()
+            .map(|p| p.strip_prefix(&root).unwrap().display().to_string())
+            .collect()
     }
 }
 
@@ -416,19 +407,28 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// Every file's text below `dir` (reports, manifests), for secret scans.
-pub fn all_text_below(dir: &Path) -> String {
-    let mut out = String::new();
+/// Every file below `dir` (folders walked, symbolic links not followed), sorted; none when
+/// `dir` cannot be read.
+pub fn files_below(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
         for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if let Ok(t) = std::fs::read_to_string(&p) {
-                out.push_str(&t);
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                stack.push(e.path());
+            } else {
+                out.push(e.path());
             }
         }
     }
+    out.sort();
     out
+}
+
+/// Every file's text below `dir` (reports, manifests), for secret scans.
+pub fn all_text_below(dir: &Path) -> String {
+    files_below(dir)
+        .iter()
+        .filter_map(|p| std::fs::read_to_string(p).ok())
+        .collect()
 }

@@ -25,6 +25,7 @@ pub mod random;
 mod recovery;
 mod restore;
 mod restored;
+mod runbook;
 mod secrets;
 mod sets;
 mod target;
@@ -217,6 +218,10 @@ impl Method for PgBackRestMethod {
 
     async fn restore(&self, run: Restore<'_>) -> Result<Restored> {
         restore::run(&self.src, &self.pgbr, run).await
+    }
+
+    fn runbook(&self, ctx: &crate::runbook::Context<'_>) -> Option<crate::runbook::MethodPart> {
+        runbook::part(ctx)
     }
 
     /// As for any ephemeral cluster, after stopping the `pgbackrest restore` a killed drill

@@ -10,7 +10,7 @@
 use std::fmt::Write;
 
 use crate::init::shell_quote;
-use crate::runbook::build::{check_and_list, spec_arg};
+use crate::runbook::commands::{check_and_list, spec_arg};
 use crate::runbook::model::{Command, SnapshotRef, Tool};
 use crate::runbook::script::{self, Var};
 use crate::runbook::{Context, MethodPart, StepPlan};
