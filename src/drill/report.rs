@@ -85,15 +85,19 @@ fn runbook(
 ) -> Option<crate::runbook::Runbook> {
     let (set, dest) = (st.set.as_ref()?, st.dest.as_ref()?);
     let scratch = st.scratch.as_ref().map(|s| s.info());
-    crate::runbook::build(&crate::runbook::Drilled {
-        spec,
-        set,
-        read_from: &dest.name,
-        phases: &st.clock.phases,
-        scratch_version: scratch.as_ref().map(|s| s.server_version.as_str()),
-        started_at,
-        passed: verdict == Verdict::Passed,
-    })
+    let method = crate::method::of(spec);
+    crate::runbook::build(
+        &crate::runbook::Drilled {
+            spec,
+            set,
+            read_from: &dest.name,
+            phases: &st.clock.phases,
+            scratch_version: scratch.as_ref().map(|s| s.server_version.as_str()),
+            started_at,
+            passed: verdict == Verdict::Passed,
+        },
+        &|ctx| method.runbook(ctx),
+    )
 }
 
 /// Measured only when the drill got through `verify`.

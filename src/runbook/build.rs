@@ -25,8 +25,12 @@ pub struct Drilled<'a> {
     pub passed: bool,
 }
 
-/// The runbook of the backup `d` restored, or `None` when its method writes none.
-pub fn build(d: &Drilled<'_>) -> Option<Runbook> {
+/// The runbook of the backup `d` restored, with the method's part from `part_of` (the
+/// drill's [`crate::method::Method::runbook`]); `None` when the method writes none.
+pub fn build(
+    d: &Drilled<'_>,
+    part_of: &dyn Fn(&Context<'_>) -> Option<MethodPart>,
+) -> Option<Runbook> {
     let dest = d.spec.destination(d.read_from);
     let ctx = Context {
         spec: d.spec,
@@ -34,7 +38,7 @@ pub fn build(d: &Drilled<'_>) -> Option<Runbook> {
         dest,
         scratch_version: d.scratch_version,
     };
-    let part = crate::method::of(d.spec).runbook(&ctx)?;
+    let part = part_of(&ctx)?;
     let m = &d.set.manifest;
     Some(Runbook {
         version: VERSION,

@@ -79,10 +79,9 @@ fn not_proven(spec: &DrillSpec, backup: Option<&str>, reports: usize, without: u
     let backup_arg = backup.map(|b| format!(" --backup {b}")).unwrap_or_default();
     let why = if without > 0 {
         format!(
-            "{without} drill(s){of} of `{}` passed, but their reports in `{}` carry no runbook: {} writes none yet, or the reports are older than runbooks",
+            "{without} drill(s){of} of `{}` passed, but their reports in `{}` carry no runbook: its backup method writes none yet, or the reports are older than runbooks",
             spec.name,
-            dir.display(),
-            crate::method::of(spec).noun()
+            dir.display()
         )
     } else {
         format!(
@@ -134,7 +133,7 @@ impl Proven {
             self.runbook.backup_id,
             self.heading()
         );
-        super::markdown::section(&mut o, &self.runbook);
+        crate::report::drill::runbook::markdown::section(&mut o, &self.runbook);
         o
     }
 
@@ -150,7 +149,7 @@ impl Proven {
             esc(&self.runbook.backup_id),
             crate::report::drill::words::html_code_spans(&self.heading())
         );
-        super::html::section(&mut o, &self.runbook);
+        crate::report::drill::runbook::html::section(&mut o, &self.runbook);
         o.push_str("</body></html>\n");
         o
     }

@@ -380,15 +380,18 @@ mod tests {
             phase("fetch+decrypt+decompress", 3.0),
             phase("restore", 4.0),
         ];
-        let rb = crate::runbook::build(&Drilled {
-            spec: &spec,
-            set: &set,
-            read_from: "dr",
-            phases: &phases,
-            scratch_version: Some("15.2"),
-            started_at: utc("2026-12-01T00:00:00Z"),
-            passed: false,
-        })
+        let rb = crate::runbook::build(
+            &Drilled {
+                spec: &spec,
+                set: &set,
+                read_from: "dr",
+                phases: &phases,
+                scratch_version: Some("15.2"),
+                started_at: utc("2026-12-01T00:00:00Z"),
+                passed: false,
+            },
+            &|ctx| crate::method::of(&spec).runbook(ctx),
+        )
         .expect("a pg_dump set has a runbook");
         assert!(!rb.proven);
         let timed: Vec<Option<f64>> = rb.steps.iter().map(|s| s.seconds).collect();

@@ -221,15 +221,18 @@ mod tests {
             id: "repo2:20261201-000000F".into(),
             manifest: m,
         };
-        let rb = crate::runbook::build(&Drilled {
-            spec: &spec,
-            set: &set,
-            read_from: "repo2",
-            phases: &[],
-            scratch_version: None,
-            started_at: utc("2026-12-01T01:00:00Z"),
-            passed: true,
-        })
+        let rb = crate::runbook::build(
+            &Drilled {
+                spec: &spec,
+                set: &set,
+                read_from: "repo2",
+                phases: &[],
+                scratch_version: None,
+                started_at: utc("2026-12-01T01:00:00Z"),
+                passed: true,
+            },
+            &|ctx| crate::method::of(&spec).runbook(ctx),
+        )
         .expect("a pgBackRest backup has a runbook");
         let s = &rb.script;
         assert!(

@@ -296,15 +296,18 @@ mod pitr_tests {
             id: m.backup_id.clone(),
             manifest: m,
         };
-        let rb = crate::runbook::build(&Drilled {
-            spec: &spec,
-            set: &set,
-            read_from: "primary",
-            phases: &[],
-            scratch_version: None,
-            started_at: utc("2026-12-01T00:00:00Z"),
-            passed: true,
-        })
+        let rb = crate::runbook::build(
+            &Drilled {
+                spec: &spec,
+                set: &set,
+                read_from: "primary",
+                phases: &[],
+                scratch_version: None,
+                started_at: utc("2026-12-01T00:00:00Z"),
+                passed: true,
+            },
+            &|ctx| crate::method::of(&spec).runbook(ctx),
+        )
         .expect("an RDS set has a runbook");
         let s = &rb.script;
         assert!(

@@ -273,7 +273,7 @@ pub fn render_html(r: &DrillReport) -> String {
         );
     }
     if let Some(rb) = &r.runbook {
-        crate::runbook::html::section(&mut o, rb);
+        super::runbook::html::section(&mut o, rb);
     }
     o.push_str("</body></html>\n");
     o

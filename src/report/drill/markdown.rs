@@ -127,7 +127,7 @@ pub fn render_markdown(r: &DrillReport) -> String {
         super::cost::markdown(&mut o, c);
     }
     if let Some(rb) = &r.runbook {
-        crate::runbook::markdown::section(&mut o, rb);
+        super::runbook::markdown::section(&mut o, rb);
     }
     if let Some(c) = &r.cleanup {
         let state = if c.kept {

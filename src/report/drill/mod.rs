@@ -5,6 +5,7 @@ mod cost;
 pub(crate) mod html;
 mod markdown;
 mod model;
+pub mod runbook;
 pub(crate) mod words;
 
 pub use html::render_html;

@@ -75,7 +75,7 @@ pub struct DrillReport {
     /// backup, its method writes none, and in reports written before runbooks). Versioned on
     /// its own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub runbook: Option<crate::runbook::Runbook>,
+    pub runbook: Option<super::runbook::model::Runbook>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -2,8 +2,8 @@
 
 use std::fmt::Write;
 
+use super::super::words::{human_seconds as secs, human_time as at, md_cell as cell};
 use super::model::Runbook;
-use crate::report::drill::words::{human_seconds as secs, human_time as at, md_cell as cell};
 
 /// Appends the "Runbook" section of `rb` to `o`.
 pub fn section(o: &mut String, rb: &Runbook) {

@@ -2,8 +2,8 @@
 
 use std::fmt::Write;
 
+use super::super::words::{esc, html_code_spans, human_seconds as secs};
 use super::model::Runbook;
-use crate::report::drill::words::{esc, html_code_spans, human_seconds as secs};
 
 /// Appends the "Runbook" section of `rb` to `o`.
 pub fn section(o: &mut String, rb: &Runbook) {
