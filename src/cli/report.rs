@@ -110,7 +110,9 @@ async fn summarize(a: SummaryArgs) -> Result<Exit> {
     let path = a.path.expect("clap requires it");
     let opts = SummaryOptions::from_words(&a.since, a.until.as_deref(), &a.grace, &a.horizon)?;
     let source = ReportSource::open(&path, &a.sets, a.from.as_deref()).await?;
-    let s = summary::summarize(&summary::load(&source)?, &opts);
+    let mut histories = summary::load(&source)?;
+    summary::storage::attach(&source, &mut histories).await;
+    let s = summary::summarize(&histories, &opts);
     match (a.out, a.format) {
         (Some(out), _) => summary::write_files(&s, &out, |f| out!("{}", f.display()))?,
         (None, Format::Md) => out_raw!("{}", summary::render_markdown(&s)),

@@ -9,7 +9,8 @@ use crate::support::{firedrill, text, Env, SourceDb};
 async fn an_ephemeral_drill_reports_bytes_disk_and_cpu() {
     let db = SourceDb::with_rows(2000).await;
     let env = Env::new();
-    let spec = env.write(&env.spec("costly", &db.url()));
+    let builder = env.spec("costly", &db.url());
+    let spec = env.write(&builder);
     let spec = spec.to_str().unwrap();
     let out = firedrill(&["backup", spec]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
@@ -68,6 +69,16 @@ async fn an_ephemeral_drill_reports_bytes_disk_and_cpu() {
         "{}",
         text(&out)
     );
+
+    // With a storage price, the summary of the spec counts the set kept in both destinations.
+    env.write(&builder.raw("[cost]\ncurrency = \"USD\"\nstorage-gb-month = 0.02\n"));
+    let out = firedrill(&["report", spec, "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let storage = &summary["drills"][0]["cost"]["storage"];
+    assert_eq!(storage["copies"], 2, "{storage}");
+    assert!(storage["gb_months"].as_f64().unwrap() > 0.0, "{storage}");
+    assert!(storage["amount"].as_str().is_some(), "{storage}");
 }
 
 /// Prices without a currency, and a negative price, are refused naming the key (exit 2).

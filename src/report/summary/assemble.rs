@@ -99,8 +99,23 @@ fn drill_summary(h: &DrillHistory, opts: &SummaryOptions) -> DrillSummary {
             opts.horizon_days,
         ),
         integrity: h.integrity.clone(),
-        cost: super::cost::totals(in_period.iter().map(|(_, r)| r)),
+        cost: cost_of(h, &in_period, opts),
     }
+}
+
+/// What the period's drills cost, and the storage of the sets kept now (`report SPEC`).
+fn cost_of(
+    h: &DrillHistory,
+    in_period: &[&(String, DrillReport)],
+    opts: &SummaryOptions,
+) -> Option<super::CostTotals> {
+    let mut t = super::cost::totals(in_period.iter().map(|(_, r)| r));
+    if let Some((copies, price)) = &h.kept {
+        t.get_or_insert_with(Default::default).storage = Some(super::storage::use_over(
+            copies, opts.since, opts.until, *price,
+        ));
+    }
+    t
 }
 
 /// When monitoring began: the spec's `drill.monitored-since`, else the first drill report's

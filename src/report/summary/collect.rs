@@ -39,6 +39,8 @@ pub struct DrillHistory {
     pub integrity: Integrity,
     /// The spec's `drill.monitored-since`; unset: the first report's start.
     pub monitored_since: Option<chrono::DateTime<chrono::Utc>>,
+    /// The spec's backup sets kept now (`report SPEC` only), and its storage price.
+    pub kept: Option<(Vec<super::storage::Copy>, Option<f64>)>,
 }
 
 impl DrillHistory {
@@ -106,6 +108,7 @@ fn read_drill(dir: &Path) -> Result<Option<DrillHistory>> {
         rpo_target,
         integrity,
         monitored_since: None,
+        kept: None,
     }))
 }
 

@@ -21,6 +21,9 @@ pub struct CostTotals {
     /// together).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub money: BTreeMap<String, String>,
+    /// The storage of the sets kept now, over the period (`report SPEC` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub storage: Option<super::storage::StorageUse>,
 }
 
 /// The totals of `reports`; `None` when none carries a cost.
@@ -68,6 +71,18 @@ impl CostTotals {
         }
         for (currency, total) in &self.money {
             s.push_str(&format!("; {total} {currency}"));
+        }
+        if let Some(st) = &self.storage {
+            s.push_str(&format!(
+                "; storage of the {} set cop{} kept now: {:.3} GB-months{}",
+                st.copies,
+                if st.copies == 1 { "y" } else { "ies" },
+                st.gb_months,
+                st.amount
+                    .as_deref()
+                    .map(|a| format!(" ({a} at cost.storage-gb-month)"))
+                    .unwrap_or_default()
+            ));
         }
         s
     }

@@ -18,6 +18,7 @@ mod render_html;
 mod render_md;
 mod runbooks;
 pub mod slots;
+pub mod storage;
 
 use std::path::Path;
 
