@@ -8,6 +8,17 @@ use std::fmt::Write;
 use crate::init::shell_quote;
 use crate::spec::{DestinationKind, DestinationSpec};
 
+/// The script's first two title lines: what it restores, and where it comes from.
+pub fn title(backup_id: &str, drill: &str, what: &str, into: &str) -> Vec<String> {
+    vec![
+        format!("Restores backup {backup_id} of drill `{drill}` ({what}) without firedrill{into}."),
+        format!(
+            "Written by firedrill {} from the drill that restored this backup; `firedrill runbook` says when it was last proven.",
+            crate::VERSION
+        ),
+    ]
+}
+
 /// A variable the script reads from the environment.
 pub struct Var {
     pub name: &'static str,

@@ -262,14 +262,7 @@ fn the_demo_report_shows_its_controls_caught() {
     let out = firedrill(&["demo", "--dir", dir.path().to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let shop = dir.path().join("reports").join("shop");
-    let file = |ext: &str| {
-        std::fs::read_dir(&shop)
-            .unwrap()
-            .flatten()
-            .map(|e| e.path())
-            .find(|p| p.extension().is_some_and(|x| x == ext))
-            .unwrap()
-    };
+    let file = |ext: &str| crate::support::file_with_ext(&shop, ext);
     let r: Value = serde_json::from_slice(&std::fs::read(file("json")).unwrap()).unwrap();
     let all = controls(&r);
     assert!(all.len() >= 6, "{all:?}");

@@ -233,15 +233,8 @@ async fn reports_show_readable_times_the_uid_name_and_code_in_html() {
     let out = firedrill_with_env(&["drill", spec], &[("USER", ""), ("LOGNAME", "")]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let dir = env.reports().join("readable");
-    let file = |ext: &str| {
-        let p = std::fs::read_dir(&dir)
-            .unwrap()
-            .flatten()
-            .map(|e| e.path())
-            .find(|p| p.extension().is_some_and(|x| x == ext))
-            .unwrap();
-        std::fs::read_to_string(p).unwrap()
-    };
+    let file =
+        |ext: &str| std::fs::read_to_string(crate::support::file_with_ext(&dir, ext)).unwrap();
     let (json, md, html) = (file("json"), file("md"), file("html"));
     let report: serde_json::Value = serde_json::from_str(&json).unwrap();
     let uid = nix::unistd::getuid();

@@ -340,14 +340,7 @@ fn the_demo_report_shows_the_runbook() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(text(&out).contains("firedrill runbook"), "{}", text(&out));
     let shop = dir.path().join("reports").join("shop");
-    let file = |ext: &str| {
-        std::fs::read_dir(&shop)
-            .unwrap()
-            .flatten()
-            .map(|e| e.path())
-            .find(|p| p.extension().is_some_and(|x| x == ext))
-            .unwrap()
-    };
+    let file = |ext: &str| crate::support::file_with_ext(&shop, ext);
     let md = std::fs::read_to_string(file("md")).unwrap();
     assert!(md.contains("## Runbook"), "{md}");
     // The HTML report, as a browser reads it, holds the script.

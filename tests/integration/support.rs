@@ -425,6 +425,17 @@ pub fn files_below(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// The first file with extension `ext` in `dir` (a drill's report folder: its `.json`, `.md`
+/// or `.html`).
+pub fn file_with_ext(dir: &Path, ext: &str) -> PathBuf {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == ext))
+        .unwrap_or_else(|| panic!("no .{ext} file in {}", dir.display()))
+}
+
 /// Every file's text below `dir` (reports, manifests), for secret scans.
 pub fn all_text_below(dir: &Path) -> String {
     files_below(dir)

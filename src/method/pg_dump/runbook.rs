@@ -225,22 +225,17 @@ fn script_text(
 /// What the script is, which backup, and whether a drill proved it.
 fn title(ctx: &Context<'_>) -> Vec<String> {
     let m = &ctx.set.manifest;
-    vec![
-        format!(
-            "Restores backup {} of drill `{}` (pg_dump, recovery point {}) without firedrill.",
-            m.backup_id,
-            m.drill,
-            m.snapshot_at.to_rfc3339()
-        ),
-        format!(
-            "Written by firedrill {} from the drill that restored this backup; `firedrill runbook` says when it was last proven.",
-            crate::VERSION
-        ),
-        format!(
-            "Needs bash, coreutils (mktemp, cp, rm, sha256sum), age, {}pg_restore and psql (and the AWS CLI for S3).",
-            if decompress(m).is_empty() { "" } else { "zstd, " }
-        ),
-    ]
+    let mut v = script::title(
+        &m.backup_id,
+        &m.drill,
+        &format!("pg_dump, recovery point {}", m.snapshot_at.to_rfc3339()),
+        "",
+    );
+    v.push(format!(
+        "Needs bash, coreutils (mktemp, cp, rm, sha256sum), age, {}pg_restore and psql (and the AWS CLI for S3).",
+        if decompress(m).is_empty() { "" } else { "zstd, " }
+    ));
+    v
 }
 
 /// The variables the script reads: the target (required), the key, the jobs.

@@ -129,21 +129,20 @@ fn with_firedrill(ctx: &Context<'_>, repo: &str) -> Vec<Command> {
 fn script_text(ctx: &Context<'_>, src: &PgBackRestSource, key: u32, label: &str) -> String {
     let m = &ctx.set.manifest;
     let major = m.source.server_major;
-    let title = vec![
-        format!(
-            "Restores backup {} of drill `{}` (pgBackRest, stanza {}, target {}) without firedrill, as a new cluster.",
-            ctx.set.id,
-            m.drill,
+    let mut title = script::title(
+        &ctx.set.id,
+        &m.drill,
+        &format!(
+            "pgBackRest, stanza {}, target {}",
             src.stanza,
             target::kind(&src.target)
         ),
-        format!(
-            "Written by firedrill {} from the drill that restored this backup; `firedrill runbook` says when it was last proven.",
-            crate::VERSION
-        ),
+        ", as a new cluster",
+    );
+    title.extend([
         format!("Needs bash, pgbackrest and the PostgreSQL {major} server, run as the database's OS user; pgBackRest reads repo{key}'s options and secrets itself (its configuration, PGBACKREST_REPO{key}_* variables)."),
         "A cluster whose postgresql.conf lives outside its data folder (Debian's /etc/postgresql) needs it (and pg_hba.conf) in place before step 2.".into(),
-    ];
+    ]);
     let vars = [
         Var {
             name: "PGDATA_NEW",

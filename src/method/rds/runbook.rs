@@ -165,19 +165,13 @@ fn script_text(
 ) -> String {
     let m = &ctx.set.manifest;
     let default_id = format!("{}-restored", instance_word(&m.drill));
-    let title = vec![
-        format!(
-            "Restores backup {} of drill `{}` (RDS, recovery point {}) without firedrill, as a new instance.",
-            m.backup_id,
-            m.drill,
-            m.snapshot_at.to_rfc3339()
-        ),
-        format!(
-            "Written by firedrill {} from the drill that restored this backup; `firedrill runbook` says when it was last proven.",
-            crate::VERSION
-        ),
-        "Needs bash and the AWS CLI, with AWS credentials from the environment, a profile or the instance role.".into(),
-    ];
+    let mut title = script::title(
+        &m.backup_id,
+        &m.drill,
+        &format!("RDS, recovery point {}", m.snapshot_at.to_rfc3339()),
+        ", as a new instance",
+    );
+    title.push("Needs bash and the AWS CLI, with AWS credentials from the environment, a profile or the instance role.".into());
     let vars = [Var {
         name: "INSTANCE",
         meaning: "the identifier of the new instance".into(),
