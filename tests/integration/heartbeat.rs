@@ -110,6 +110,10 @@ async fn a_drill_measures_data_lost_by_the_heartbeat_and_holds_the_claim_to_it()
     let manifest = env.dest("dr").join("hb").join(&id).join("manifest.json");
     let mut m: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&manifest).unwrap()).unwrap();
+    // A claim well past the data the restore holds: more than 4 s after the snapshot.
+    while Utc::now() - chrono::Duration::seconds(1) <= snapshot + chrono::Duration::seconds(4) {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     let claimed = Utc::now() - chrono::Duration::seconds(1);
     assert!(claimed > snapshot + chrono::Duration::seconds(4));
     m["snapshot_at"] = serde_json::json!(claimed.to_rfc3339());
