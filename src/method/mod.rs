@@ -162,7 +162,7 @@ pub fn of(spec: &DrillSpec) -> Box<dyn Method> {
 pub async fn cleanup(spec: &DrillSpec) -> Result<Vec<CleanupOutcome>> {
     let (elsewhere, here) = scratch::kept::recorded(spec);
     let mut all = of(spec).sweep(spec).await?;
-    if all.iter().all(|o| o.removed || o.kept) {
+    if all.iter().all(|o| o.removed) {
         scratch::kept::forget(&here);
     }
     for (other, files) in elsewhere {

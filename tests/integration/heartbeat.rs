@@ -50,14 +50,21 @@ async fn beat_at(db: &SourceDb) -> DateTime<Utc> {
 async fn writer(env: &Env, spec: &Path, db: &SourceDb) -> Spawned {
     let mut w = Spawned::start(&["heartbeat", spec.to_str().unwrap()], env.path());
     let first = beat_at(db).await;
-    for _ in 0..100 {
+    beat_past(db, first + chrono::Duration::milliseconds(500), &mut w, 100).await;
+    w
+}
+
+/// Waits (`tries` x 100 ms) until the heartbeat in the source is later than `t`, while `w`
+/// (the process that writes it) keeps running; panics otherwise.
+async fn beat_past(db: &SourceDb, t: DateTime<Utc>, w: &mut Spawned, tries: u32) {
+    for _ in 0..tries {
         tokio::time::sleep(Duration::from_millis(100)).await;
         assert!(w.exited().is_none(), "the writer stopped: {}", w.output());
-        if beat_at(db).await > first + chrono::Duration::milliseconds(500) {
-            return w;
+        if beat_at(db).await > t {
+            return;
         }
     }
-    panic!("the heartbeat did not advance: {}", w.output());
+    panic!("the heartbeat did not pass {t}: {}", w.output());
 }
 
 /// A backup taken while the writer runs restores a heartbeat within an interval of its
@@ -358,24 +365,7 @@ async fn schedule_keeps_the_heartbeat_beating_and_check_tells_a_stale_one() {
     let listen = format!("127.0.0.1:{}", free_port());
     let folder = spec.parent().unwrap().to_str().unwrap();
     let mut daemon = Spawned::start(&["schedule", folder, "--listen", &listen], env.path());
-    let mut beating = false;
-    for _ in 0..150 {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        assert!(
-            daemon.exited().is_none(),
-            "the daemon stopped: {}",
-            daemon.output()
-        );
-        if beat_at(&db).await > stale + chrono::Duration::minutes(4) {
-            beating = true;
-            break;
-        }
-    }
-    assert!(
-        beating,
-        "schedule did not start the heartbeat: {}",
-        daemon.output()
-    );
+    beat_past(&db, stale + chrono::Duration::minutes(4), &mut daemon, 150).await;
     let out = firedrill(&["check", path]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(text(&out).contains("written "), "{}", text(&out));

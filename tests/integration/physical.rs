@@ -274,10 +274,7 @@ async fn point_in_time_drills_replay_the_archive_and_fail_when_it_has_a_hole() {
     let _one = PITR.lock().await;
     let src = PhysicalSource::start();
     let env = Env::new();
-    let c = src.client().await;
-    c.batch_execute("create table t (n int primary key); insert into t values (1), (2), (3)")
-        .await
-        .unwrap();
+    let c = src.with_table_t().await;
     let base = src
         .spec(&env, "pitr")
         .sql_check("rows", "select count(*) from t", ">= 3");

@@ -16,10 +16,7 @@ const PASS: &str = "correct-horse-battery-staple-4711";
 
 /// A table with rows before and after the backup, the later ones archived.
 async fn backed_up_with_later_rows(src: &PhysicalSource, spec: &Path, vars: &[(&str, &str)]) {
-    let c = src.client().await;
-    c.batch_execute("create table t (n int primary key); insert into t values (1), (2), (3)")
-        .await
-        .unwrap();
+    let c = src.with_table_t().await;
     let out = firedrill_with_env(&["backup", spec.to_str().unwrap()], vars);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     c.batch_execute("insert into t values (10)").await.unwrap();

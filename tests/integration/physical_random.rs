@@ -14,10 +14,7 @@ async fn random_within_picks_a_reproducible_time_inside_the_window() {
     let _one = PITR.lock().await;
     let src = PhysicalSource::start();
     let env = Env::new();
-    let c = src.client().await;
-    c.batch_execute("create table t (n int primary key); insert into t values (1), (2), (3)")
-        .await
-        .unwrap();
+    let c = src.with_table_t().await;
     let spec = env.write(
         &src.spec(&env, "dice")
             .drill("from", "repo2")

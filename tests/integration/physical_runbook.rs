@@ -30,10 +30,7 @@ async fn the_script_of_a_physical_drill_recovers_a_cluster_without_firedrill() {
     let _one = PITR.lock().await;
     let src = PhysicalSource::start();
     let env = Env::new();
-    let c = src.client().await;
-    c.batch_execute("create table t (n int primary key); insert into t values (1), (2)")
-        .await
-        .unwrap();
+    let c = src.with_table_t().await;
     let spec = env.write(&src.spec(&env, "book").drill("from", "repo2").sql_check(
         "rows",
         "select count(*) from t",

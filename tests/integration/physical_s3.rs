@@ -26,10 +26,7 @@ async fn backed_up(env: &Env, name: &str) -> (PhysicalSource, PathBuf, DateTime<
         "select count(*) from t where n = 10",
         "== 1",
     ));
-    let c = src.client().await;
-    c.batch_execute("create table t (n int primary key); insert into t values (1), (2), (3)")
-        .await
-        .unwrap();
+    let c = src.with_table_t().await;
     let secrets = src.secret_env();
     let out = firedrill_with_env(&["backup", spec.to_str().unwrap()], &pairs(&secrets));
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));

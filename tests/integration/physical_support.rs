@@ -294,6 +294,15 @@ impl PhysicalSource {
             .collect()
     }
 
+    /// A client after creating table `t (n int primary key)` with rows 1, 2 and 3.
+    pub async fn with_table_t(&self) -> tokio_postgres::Client {
+        let c = self.client().await;
+        c.batch_execute("create table t (n int primary key); insert into t values (1), (2), (3)")
+            .await
+            .unwrap();
+        c
+    }
+
     pub async fn client(&self) -> tokio_postgres::Client {
         let (client, conn) = tokio_postgres::connect(&self.url(), tokio_postgres::NoTls)
             .await

@@ -422,39 +422,45 @@ fn summary_bad_input_exits_2_with_a_clear_message() {
     assert_eq!(v["error"]["kind"], "spec");
 }
 
+/// One passed drill of `orders` an hour before `until`, its report written into `dir`; its
+/// start.
+async fn one_report_an_hour_before(dir: &std::path::Path, until: DateTime<Utc>) -> DateTime<Utc> {
+    let first = until - Duration::hours(1);
+    let r = report_at("orders", first, first, Verdict::Passed, "30 4 * * *");
+    write(dir, vec![r]).await;
+    first
+}
+
+/// `firedrill report PATH` over the 90 days up to `until`, written to `out`; its first drill.
+fn first_drill_summary(
+    path: &std::path::Path,
+    until: DateTime<Utc>,
+    out: &std::path::Path,
+) -> serde_json::Value {
+    let run = firedrill(&[
+        "report",
+        path.to_str().unwrap(),
+        "--since",
+        "90d",
+        "--until",
+        &until.to_rfc3339(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run));
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    v["drills"][0].clone()
+}
+
 /// A spec whose first drill ran an hour ago is not charged with the 90 days of slots before
 /// it: monitoring began with its first report, and the summary says when.
 #[tokio::test]
 async fn slots_before_the_first_drill_are_not_missed() {
     let dir = tempfile::tempdir().unwrap();
     let until = utc("2026-06-30T12:00:00Z");
-    let first = until - Duration::hours(1);
-    write(
-        dir.path(),
-        vec![report_at(
-            "orders",
-            first,
-            first,
-            Verdict::Passed,
-            "30 4 * * *",
-        )],
-    )
-    .await;
-    let out = firedrill(&[
-        "report",
-        dir.path().to_str().unwrap(),
-        "--since",
-        "90d",
-        "--until",
-        &until.to_rfc3339(),
-        "--out",
-        dir.path().join("out").to_str().unwrap(),
-    ]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let v: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.path().join("out/summary.json")).unwrap())
-            .unwrap();
-    let d = &v["drills"][0];
+    let first = one_report_an_hour_before(dir.path(), until).await;
+    let d = first_drill_summary(dir.path(), until, &dir.path().join("out"));
     assert_eq!(d["counts"]["missed"], 0, "{d}");
     assert_eq!(d["counts"]["scheduled"], 0, "{d}");
     assert_eq!(d["counts"]["run"], 1, "{d}");
@@ -472,38 +478,13 @@ async fn slots_before_the_first_drill_are_not_missed() {
 async fn the_spec_monitored_since_date_starts_the_count() {
     let env = crate::support::Env::new();
     let until = utc("2026-06-30T12:00:00Z");
-    let first = until - Duration::hours(1);
-    write(
-        &env.reports(),
-        vec![report_at(
-            "orders",
-            first,
-            first,
-            Verdict::Passed,
-            "30 4 * * *",
-        )],
-    )
-    .await;
+    one_report_an_hour_before(&env.reports(), until).await;
     let spec = env.write(
         &env.spec("orders", "postgres://127.0.0.1/orders")
             .drill("schedule", "30 4 * * *")
             .drill("monitored-since", "2026-06-27"),
     );
-    let out_dir = env.path().join("out");
-    let out = firedrill(&[
-        "report",
-        spec.to_str().unwrap(),
-        "--since",
-        "90d",
-        "--until",
-        &until.to_rfc3339(),
-        "--out",
-        out_dir.to_str().unwrap(),
-    ]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let v: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out_dir.join("summary.json")).unwrap()).unwrap();
-    let d = &v["drills"][0];
+    let d = first_drill_summary(&spec, until, &env.path().join("out"));
     // Slots on 06-27, 06-28, 06-29 and 06-30 at 04:30 UTC; the drill at 11:00 on 06-30 is
     // that day's (within the grace), the three before are missed.
     assert_eq!(d["counts"]["scheduled"], 4, "{d}");

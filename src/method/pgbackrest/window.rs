@@ -69,7 +69,10 @@ async fn last_commit(
     else {
         return Ok(None);
     };
-    let folder = format!("archive/{}/{archive_id}/{}", stanza.name, &max[..16]);
+    let Some(log) = max.get(..16) else {
+        return Ok(None);
+    };
+    let folder = format!("archive/{}/{archive_id}/{log}", stanza.name);
     let repo = format!("--repo={key}");
     let listing = pgbr
         .run(&["repo-ls", &repo, "--output=json", &folder], QUICK, None)
