@@ -6,6 +6,7 @@
 //! its key path and the fix.
 
 mod interpolate;
+mod managed;
 mod notify;
 mod overrides;
 mod raw;
@@ -24,6 +25,7 @@ pub use crate::storage::{
     DestinationKind, DestinationSpec, FolderDestination, ObjectLock, S3Destination, Sse,
 };
 pub use interpolate::interpolate;
+pub use managed::{ManagedConfig, ManagedRepo, RepoStorage, S3Repository};
 pub use notify::{NotifyOn, Webhook, WebhookFormat};
 pub use schedule::{Schedule, ScheduleError};
 
@@ -111,13 +113,17 @@ impl SourceMethod {
 }
 
 /// A cluster whose physical backups pgBackRest keeps, one repository per region, all named
-/// in one existing `pgbackrest.conf` that firedrill reads and never edits.
+/// in one `pgbackrest.conf`: an existing one firedrill reads and never edits, or (managed
+/// mode) the one firedrill writes from the spec.
 #[derive(Debug, Clone)]
 pub struct PgBackRestSource {
     /// The stanza (pgBackRest's name for the cluster).
     pub stanza: String,
-    /// `pgbackrest.conf`; pgBackRest's own default when unset.
+    /// `pgbackrest.conf`; pgBackRest's own default when unset. In managed mode, the file
+    /// firedrill writes (always set).
     pub config: Option<PathBuf>,
+    /// Managed mode: what firedrill writes into `config` (`pg-path` and the repositories).
+    pub managed: Option<ManagedConfig>,
     /// `false`: drill-only. Someone else takes the backups; firedrill lists and drills them.
     pub backup: bool,
     /// What `firedrill backup` asks pgBackRest for.

@@ -80,6 +80,25 @@ pub struct RawSource {
     pub config: Option<String>,
     pub backup: Option<bool>,
     pub backup_type: Option<String>,
+    pub pg_path: Option<String>,
+    pub pg_socket_path: Option<String>,
+    pub repository: Option<Vec<RawRepository>>,
+    pub options: Option<toml::Table>,
+}
+
+/// `[[source.repository]]` of a managed pgbackrest source.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct RawRepository {
+    pub path: Option<String>,
+    pub bucket: Option<String>,
+    pub region: Option<String>,
+    pub endpoint: Option<String>,
+    pub uri_style: Option<String>,
+    pub verify_tls: Option<bool>,
+    pub key_type: Option<String>,
+    pub retention_full: Option<u32>,
+    pub cipher_type: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

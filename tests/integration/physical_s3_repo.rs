@@ -4,6 +4,7 @@
 //! LocalStack not answering fails the test saying how to start it.
 
 use firedrill::catalog::layout::random_hex;
+use firedrill::testing::SpecBuilder;
 
 use crate::s3::{bucket, client, endpoint};
 
@@ -49,6 +50,24 @@ impl S3Repo {
             ep.host_str().unwrap_or("127.0.0.1"),
             ep.port_or_known_default().unwrap_or(4566),
         )
+    }
+
+    /// repo2 as a managed spec's `[[source.repository]]` (begun by `spec`): the same options.
+    pub fn repository(&self, spec: SpecBuilder) -> SpecBuilder {
+        let ep = url::Url::parse(&endpoint()).expect("FIREDRILL_S3_ENDPOINT is a URL");
+        spec.with("bucket", self.bucket.as_str())
+            .with("region", S3_REGION)
+            .with(
+                "endpoint",
+                format!(
+                    "{}:{}",
+                    ep.host_str().unwrap_or("127.0.0.1"),
+                    ep.port_or_known_default().unwrap_or(4566)
+                ),
+            )
+            .with("path", S3_PATH)
+            .with("uri-style", "path")
+            .with("verify-tls", false)
     }
 
     /// Every object of the bucket, sorted by key.

@@ -49,6 +49,10 @@ pub struct Layout {
     pub config_outside: bool,
     /// More lines of `postgresql.conf`.
     pub settings: String,
+    /// No `pgbackrest.conf` and no stanza: firedrill writes the configuration
+    /// ([`PhysicalSource::config`], which the archive_command names) from the spec
+    /// ([`PhysicalSource::managed_spec`]) and creates the stanza at the first backup.
+    pub managed: bool,
 }
 
 impl PhysicalSource {
@@ -70,6 +74,33 @@ impl PhysicalSource {
     pub async fn start_s3(pass: &str) -> PhysicalSource {
         let s3 = S3Repo::create().await;
         Self::start_with(Some(pass.to_string()), Some(s3), Layout::default())
+    }
+
+    /// A source whose pgBackRest configuration firedrill manages ([`Layout::managed`]), repo2
+    /// encrypted under `pass`.
+    pub fn start_managed(pass: &str) -> PhysicalSource {
+        Self::start_with(
+            Some(pass.to_string()),
+            None,
+            Layout {
+                managed: true,
+                ..Layout::default()
+            },
+        )
+    }
+
+    /// As [`PhysicalSource::start_managed`] with repo2 in a new S3 bucket on LocalStack, as
+    /// [`PhysicalSource::start_s3`].
+    pub async fn start_managed_s3(pass: &str) -> PhysicalSource {
+        let s3 = S3Repo::create().await;
+        Self::start_with(
+            Some(pass.to_string()),
+            Some(s3),
+            Layout {
+                managed: true,
+                ..Layout::default()
+            },
+        )
     }
 
     /// As [`PhysicalSource::start`], laid out as `layout` says.
@@ -117,7 +148,9 @@ impl PhysicalSource {
                 src.data().to_str().unwrap(),
             ],
         );
-        src.write_config();
+        if !src.layout.managed {
+            src.write_config();
+        }
         src.move_config_out();
         let mut conf = std::fs::OpenOptions::new()
             .append(true)
@@ -146,7 +179,9 @@ impl PhysicalSource {
             ],
         );
         src.stopped = false;
-        src.pgbackrest(&["stanza-create"]);
+        if !src.layout.managed {
+            src.pgbackrest(&["stanza-create"]);
+        }
         src
     }
 
@@ -194,9 +229,14 @@ impl PhysicalSource {
         self.path().join("pg")
     }
 
-    /// The `pgbackrest.conf` naming the stanza and both repositories.
+    /// The `pgbackrest.conf` naming the stanza and both repositories (with
+    /// [`Layout::managed`], the one firedrill writes, in a folder of its own).
     pub fn config(&self) -> PathBuf {
-        self.path().join("pgbackrest.conf")
+        if self.layout.managed {
+            self.path().join("managed/pgbackrest.conf")
+        } else {
+            self.path().join("pgbackrest.conf")
+        }
     }
 
     pub fn repo(&self, n: u32) -> PathBuf {
@@ -242,6 +282,38 @@ impl PhysicalSource {
             .drill("from", "primary")
             .drill("reports", env.reports().display().to_string())
             .drill("work-dir", env.work().display().to_string())
+    }
+
+    /// A spec whose pgBackRest configuration firedrill writes into [`PhysicalSource::config`]:
+    /// the cluster's data directory and socket, repo1 and repo2 (encrypted when the source
+    /// is), pgBackRest's log, lock and spool folders here.
+    pub fn managed_spec(&self, env: &Env, name: &str) -> SpecBuilder {
+        let p = self.path().display().to_string();
+        let spec = self
+            .spec(env, name)
+            .source("pg-path", self.data().display().to_string())
+            .source("pg-socket-path", p.as_str())
+            .push("source.repository")
+            .with("path", format!("{p}/repo1"))
+            .with("retention-full", 99)
+            .push("source.repository");
+        let mut spec = match &self.s3 {
+            Some(s3) => s3.repository(spec),
+            None => spec.with("path", format!("{p}/repo2")),
+        }
+        .with("retention-full", 99);
+        if self.cipher.is_some() {
+            spec = spec.with("cipher-type", "aes-256-cbc");
+        }
+        for (k, v) in [
+            ("log-path", format!("{p}/log")),
+            ("lock-path", format!("{p}/lock")),
+            ("spool-path", format!("{p}/spool")),
+            ("log-level-console", "warn".into()),
+        ] {
+            spec = spec.set("source.options", k, v);
+        }
+        spec.set("source.options", "start-fast", true)
     }
 
     /// Runs `pgbackrest <args>` for the stanza as `postgres`; panics with its output on failure.

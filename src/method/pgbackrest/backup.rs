@@ -2,7 +2,8 @@
 //! repository the stanza has (one run writes one repository), in key order. The first
 //! repository is the primary: without a new backup there, the run failed. The others are
 //! reported like replicas. pgBackRest's own retention (`expire`) runs after each backup as
-//! pgbackrest.conf says; firedrill deletes nothing.
+//! pgbackrest.conf says; firedrill deletes nothing. With a configuration firedrill manages,
+//! `stanza-create` runs first.
 
 use std::collections::BTreeSet;
 use std::time::Instant;
@@ -33,6 +34,7 @@ pub async fn run(
     }
     let started = Instant::now();
     let mut clock = PhaseClock::default();
+    create_stanza(pgbr, cancel).await?;
     let before = stanza(pgbr).await?;
     let known: BTreeSet<(u32, String)> = before
         .backup
@@ -135,6 +137,19 @@ pub fn drill_only(spec: &DrillSpec) -> Error {
         spec.name
     ))
     .hint("take backups where the stanza is managed, or set source.backup = true to let firedrill run `pgbackrest backup`")
+}
+
+/// Managed mode: `pgbackrest stanza-create` before every backup. It creates the stanza in
+/// each repository that lacks it (a first backup, a repository added to the spec) and checks
+/// the others match the cluster; it changes nothing that is already there.
+async fn create_stanza(pgbr: &PgBackRest, cancel: &CancellationToken) -> Result<()> {
+    let Some(m) = pgbr.managed() else {
+        return Ok(());
+    };
+    m.require_secrets()?;
+    pgbr.run(&["stanza-create"], super::command::QUICK, Some(cancel))
+        .await
+        .map(|_| ())
 }
 
 /// The stanza, refused unless pgBackRest reports it usable (ok, or waiting for its first

@@ -1,5 +1,5 @@
-//! Runs the `pgbackrest` binary for one stanza: the spec's `pgbackrest.conf` (read, never
-//! edited), log and lock files in a private folder under firedrill's work dir (never
+//! Runs the `pgbackrest` binary for one stanza: the spec's `pgbackrest.conf` (the user's,
+//! read and never edited; or firedrill's, written first: `managed`), log and lock files in a private folder under firedrill's work dir (never
 //! production's), as `drill.run-as` when firedrill is root (pgBackRest's files belong to the
 //! database's OS user), every call under a deadline, stderr kept for the error.
 //!
@@ -16,6 +16,7 @@ use std::time::Duration;
 use tokio::process::Command;
 use tokio_util::sync::CancellationToken;
 
+use super::managed::Managed;
 use super::secrets;
 use crate::pg::child;
 use crate::spec::{DrillSpec, PgBackRestSource};
@@ -34,6 +35,8 @@ const INSTALL: &str = "install pgbackrest (apt-get install -y pgbackrest)";
 pub struct PgBackRest {
     pub stanza: String,
     config: Option<PathBuf>,
+    /// Managed mode: the configuration written into `config` before every call.
+    managed: Option<std::sync::Arc<Managed>>,
     /// Private folder for pgBackRest's log and lock files.
     dir: PathBuf,
     run_as: String,
@@ -44,6 +47,13 @@ impl PgBackRest {
         Self {
             stanza: src.stanza.clone(),
             config: src.config.clone(),
+            managed: src
+                .managed
+                .as_ref()
+                .zip(src.config.clone())
+                .map(|(m, path)| {
+                    std::sync::Arc::new(Managed::new(path, &spec.name, &src.stanza, m))
+                }),
             dir: spec
                 .drill
                 .work_dir
@@ -98,6 +108,7 @@ impl PgBackRest {
         let what = args.first().copied().unwrap_or("info");
         let owner = self.owner()?;
         self.private_dirs(owner)?;
+        self.write_config()?;
         let mut cmd = Command::new(PROGRAM);
         if let Some(c) = &self.config {
             cmd.arg(format!("--config={}", c.display()));
@@ -115,6 +126,22 @@ impl PgBackRest {
             cmd.uid(uid).gid(gid);
         }
         self.output(cmd, what, deadline, cancel).await
+    }
+
+    /// Managed mode: writes the configuration unless the file already says the same.
+    ///
+    /// # Errors
+    /// As [`Managed::write`].
+    pub fn write_config(&self) -> Result<Option<super::managed::Written>> {
+        match &self.managed {
+            Some(m) => m.write(self.owner()?).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The configuration firedrill writes, in managed mode.
+    pub fn managed(&self) -> Option<&Managed> {
+        self.managed.as_deref()
     }
 
     /// The private folder of pgBackRest's log and lock files.

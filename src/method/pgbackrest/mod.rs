@@ -1,6 +1,6 @@
 //! The pgBackRest method: physical base backups and the WAL archive, kept by pgBackRest in
-//! one repository per region, all named in one existing `pgbackrest.conf` (read, never
-//! edited). firedrill drives the `pgbackrest` binary and reads `info --output=json`; it never
+//! one repository per region, all named in one `pgbackrest.conf`: the user's (read, never
+//! edited), or the one firedrill writes from the spec (`managed`). firedrill drives the `pgbackrest` binary and reads `info --output=json`; it never
 //! takes base backups or archives WAL itself.
 //!
 //! The repositories are the catalog: `backups`, `list` and `check` ask `pgbackrest info`, and
@@ -18,6 +18,7 @@ mod binaries;
 mod command;
 mod disk;
 pub mod info;
+mod managed;
 mod orphans;
 mod preflight;
 mod preload;

@@ -4,10 +4,13 @@
 //! archiver has not failed since its last success, and the destination that holds
 //! firedrill's lease takes writes.
 
+use std::path::Path;
+
 use chrono::{DateTime, Utc};
 
 use super::command::PgBackRest;
 use super::info::{self, repo_name, Stanza};
+use super::managed::{self, Managed, Written};
 use super::version;
 use crate::method::{preflight, CheckItem};
 use crate::pg::PgTarget;
@@ -19,12 +22,21 @@ pub async fn run(spec: &DrillSpec, pgbr: &PgBackRest) -> Vec<CheckItem> {
         "pgbackrest",
         version::require(pgbr).await,
     )];
+    if let Some(m) = pgbr.managed() {
+        items.push(CheckItem::from_result(
+            "configuration",
+            configuration(pgbr, m),
+        ));
+    }
     items.extend(repositories(pgbr).await);
     let client = source(spec).await;
+    let managed = pgbr
+        .managed()
+        .map(|m| (m.path.as_path(), pgbr.stanza.as_str()));
     items.push(CheckItem::from_result(
         "archiving",
         match &client {
-            Ok(c) => archiving(c).await,
+            Ok(c) => archiving(c, managed).await,
             Err(e) => Err(Error::source_db(e.message.clone())),
         },
     ));
@@ -39,6 +51,20 @@ pub async fn run(spec: &DrillSpec, pgbr: &PgBackRest) -> Vec<CheckItem> {
     items
 }
 
+/// Managed mode: the file written (or already current), every secret's variable set.
+fn configuration(pgbr: &PgBackRest, m: &Managed) -> Result<String> {
+    let written = pgbr.write_config()?;
+    m.require_secrets()?;
+    Ok(format!(
+        "`{}` {} (managed by firedrill)",
+        m.path.display(),
+        match written {
+            Some(Written::Written) => "written",
+            _ => "up to date",
+        }
+    ))
+}
+
 /// The stanza, then one item per repository it has.
 async fn repositories(pgbr: &PgBackRest) -> Vec<CheckItem> {
     let what = format!("stanza {}", pgbr.stanza);
@@ -50,7 +76,13 @@ async fn repositories(pgbr: &PgBackRest) -> Vec<CheckItem> {
         Ok(s) => s,
         Err(e) => return vec![CheckItem::from_result(&what, Err(e))],
     };
-    let mut items = vec![CheckItem::from_result(&what, stanza_status(&stanza))];
+    let mut items = vec![CheckItem::from_result(
+        &what,
+        stanza_status(&stanza).map_err(|e| match pgbr.managed() {
+            Some(_) => e.hint("run `firedrill backup SPEC`: with a managed configuration it creates the stanza (pgbackrest stanza-create) before the first backup"),
+            None => e,
+        }),
+    )];
     for r in &stanza.repo {
         items.push(CheckItem::from_result(
             &format!("repository {}", repo_name(r.key)),
@@ -112,9 +144,10 @@ async fn source(spec: &DrillSpec) -> Result<tokio_postgres::Client> {
         .await
 }
 
-/// `archive_mode` is on and `archive_command` pushes through pgBackRest. The command itself
-/// is never printed (it may carry credentials).
-async fn archiving(c: &tokio_postgres::Client) -> Result<String> {
+/// `archive_mode` is on and `archive_command` pushes through pgBackRest (in managed mode,
+/// with firedrill's configuration and the stanza). The command itself is never printed (it
+/// may carry credentials).
+async fn archiving(c: &tokio_postgres::Client, managed: Option<(&Path, &str)>) -> Result<String> {
     let mode = show(c, "archive_mode").await?;
     let command = show(c, "archive_command").await?;
     if mode != "on" && mode != "always" {
@@ -128,6 +161,18 @@ async fn archiving(c: &tokio_postgres::Client) -> Result<String> {
             "the source's archive_command does not run `pgbackrest ... archive-push`: its WAL does not reach the repositories",
         )
         .hint("set archive_command = 'pgbackrest --stanza=STANZA archive-push %p' and reload PostgreSQL"));
+    }
+    if let Some((config, stanza)) = managed {
+        if !managed::archive_uses(&command, config, stanza) {
+            return Err(Error::source_db(format!(
+                "the source's archive_command does not push with the configuration firedrill writes (`{}`) and stanza `{stanza}`: its WAL may not reach the spec's repositories",
+                config.display()
+            ))
+            .hint(format!(
+                "set archive_command = '{}' and reload PostgreSQL",
+                managed::archive_command(config, stanza)
+            )));
+        }
     }
     Ok(format!(
         "archive_mode = {mode}, archive_command runs pgbackrest archive-push"

@@ -50,6 +50,10 @@ pub async fn run(src: &PgBackRestSource, pgbr: &PgBackRest, run: Restore<'_>) ->
     let archive_max = newest_segment(&stanza, key, backup.database.id);
     let source =
         PgTarget::from_url(&spec.source.url, "source.url")?.with_ca(spec.source.ca_file.clone());
+    let source_timeline = match src.target {
+        PitrTarget::Latest => timeline::of_source(&source).await,
+        _ => None,
+    };
     let (tools, major) = host_ready(spec, &stanza, backup, &run.set.id, archive_max.as_deref())?;
     let cluster = EphemeralCluster::prepare(
         &spec.drill.work_dir,
@@ -87,6 +91,7 @@ pub async fn run(src: &PgBackRestSource, pgbr: &PgBackRest, run: Restore<'_>) ->
         bytes: backup.info.size,
         start_lsn: backup.lsn.as_ref().map(|l| l.start.clone()),
         archive_max,
+        source_timeline,
         cipher,
         tools: &tools,
         major,
@@ -169,6 +174,8 @@ struct Steps<'a> {
     /// Where the backup's WAL begins: replay is counted from here.
     start_lsn: Option<String>,
     archive_max: Option<String>,
+    /// The timeline the source ran on when a `latest` drill began, when it could be asked.
+    source_timeline: Option<u32>,
     /// The repository's `cipher` as `info` reports it (`none`, `aes-256-cbc`).
     cipher: String,
     tools: &'a PgTools,
@@ -226,6 +233,7 @@ impl Steps<'_> {
                 self.archive_max.as_deref(),
                 &repo,
             )?;
+            timeline::check_source(r.recovery.recovered_timeline, self.source_timeline, &repo)?;
             recovery::check_reached_archive_end(
                 &end,
                 self.archive_max.as_deref(),

@@ -3,11 +3,51 @@
 //! archive holds; a stray history file (a restored copy that once archived into the
 //! repository) would send every later `latest` drill down that branch, replaying nothing
 //! of production after the branch point. A `latest` drill must therefore have followed the
-//! timeline of the newest segment the repository listed.
+//! timeline of the newest segment the repository listed, and the timeline the source runs on
+//! (a stray copy that archived segments of its own makes them the newest ones).
 
 use std::path::Path;
 
+use crate::pg::PgTarget;
 use crate::{Error, Result};
+
+/// The timeline the source runs on now (the first 8 hex digits of its current WAL file's
+/// name); `None` when it cannot be asked within 10 s, or is a standby.
+pub async fn of_source(source: &PgTarget) -> Option<u32> {
+    let asked = async {
+        let c = source.connect("the source database").await.ok()?;
+        let row = c
+            .query_one("select pg_walfile_name(pg_current_wal_lsn())", &[])
+            .await
+            .ok()?;
+        let name: String = row.get(0);
+        u32::from_str_radix(name.get(..8)?, 16).ok()
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(10), asked)
+        .await
+        .ok()
+        .flatten()
+}
+
+/// A `latest` recovery must have followed the timeline the source ran on when the drill
+/// began.
+///
+/// # Errors
+/// [`crate::ErrorKind::Restore`] naming both timelines.
+pub fn check_source(recovered: Option<u32>, source: Option<u32>, repo: &str) -> Result<()> {
+    let (Some(followed), Some(source)) = (recovered, source) else {
+        return Ok(());
+    };
+    if followed == source {
+        return Ok(());
+    }
+    Err(Error::restore(format!(
+        "recovery from {repo} followed timeline {followed}, but the source runs on timeline {source}: {repo}'s archive holds a branch the source is not on (a restored copy that archived into the repository), and the drill did not restore the source's history"
+    ))
+    .hint(format!(
+        "move the {followed:08X}.history file and the segments named {followed:08X}... out of {repo}'s archive if no server runs timeline {followed}"
+    )))
+}
 
 /// The timeline recovery followed before promotion to `promoted`: the parent named by the
 /// last entry of `promoted`'s history file, which promotion writes into `data/pg_wal`.
@@ -92,6 +132,22 @@ mod tests {
             e.message.contains("followed timeline 2")
                 && e.message
                     .contains("000000010000000000000009, is on timeline 1"),
+            "{}",
+            e.message
+        );
+        assert!(e.hint.unwrap().contains("00000002.history"));
+    }
+
+    #[test]
+    fn a_latest_drill_off_the_sources_timeline_fails_naming_both() {
+        assert!(check_source(Some(3), Some(3), "repo2").is_ok());
+        assert!(check_source(None, Some(3), "repo2").is_ok());
+        assert!(check_source(Some(3), None, "repo2").is_ok());
+        let e = check_source(Some(2), Some(1), "repo1").unwrap_err();
+        assert_eq!(e.kind, crate::ErrorKind::Restore);
+        assert!(
+            e.message
+                .contains("followed timeline 2, but the source runs on timeline 1"),
             "{}",
             e.message
         );

@@ -9,6 +9,7 @@ mod cost;
 mod destination;
 mod drill;
 mod heartbeat;
+mod managed;
 mod same_server;
 mod source;
 

@@ -46,7 +46,7 @@ pub(super) fn source(raw: RawSource, p: &mut Problems) -> SourceSpec {
 }
 
 /// The keys only one kind of source takes: (key, kinds that take it, present).
-fn kind_only_keys(raw: &RawSource) -> [(&'static str, &'static str, bool); 10] {
+fn kind_only_keys(raw: &RawSource) -> [(&'static str, &'static str, bool); 14] {
     [
         ("instance", "rds", raw.instance.is_some()),
         ("region", "rds", raw.region.is_some()),
@@ -58,6 +58,10 @@ fn kind_only_keys(raw: &RawSource) -> [(&'static str, &'static str, bool); 10] {
         ("config", "pgbackrest", raw.config.is_some()),
         ("backup", "pgbackrest", raw.backup.is_some()),
         ("backup-type", "pgbackrest", raw.backup_type.is_some()),
+        ("pg-path", "pgbackrest", raw.pg_path.is_some()),
+        ("pg-socket-path", "pgbackrest", raw.pg_socket_path.is_some()),
+        ("repository", "pgbackrest", raw.repository.is_some()),
+        ("options", "pgbackrest", raw.options.is_some()),
     ]
 }
 
@@ -95,7 +99,8 @@ fn method(raw: &RawSource, p: &mut Problems) -> SourceMethod {
     method
 }
 
-/// `kind = "pgbackrest"`: the stanza in an existing `pgbackrest.conf`.
+/// `kind = "pgbackrest"`: the stanza in an existing `pgbackrest.conf`, or in the one
+/// firedrill writes (managed mode).
 fn pgbackrest_source(s: &RawSource, p: &mut Problems) -> PgBackRestSource {
     let stanza = s.stanza.clone().unwrap_or_default();
     if stanza.is_empty() {
@@ -119,7 +124,9 @@ fn pgbackrest_source(s: &RawSource, p: &mut Problems) -> PgBackRestSource {
         .clone()
         .filter(|c| !c.is_empty())
         .map(PathBuf::from);
-    if let Some(c) = &config {
+    let managed =
+        super::managed::managed(s, config.as_ref(), s.url.as_deref().unwrap_or_default(), p);
+    if let (Some(c), None) = (&config, &managed) {
         if !c.is_file() {
             p.push(
                 "source.config",
@@ -149,6 +156,7 @@ fn pgbackrest_source(s: &RawSource, p: &mut Problems) -> PgBackRestSource {
     PgBackRestSource {
         stanza,
         config,
+        managed,
         backup: s.backup.unwrap_or(true),
         backup_type,
         backup_timeout,
