@@ -14,8 +14,9 @@ Three stages, each able to fail on its own:
   spec    every drill spec a workload runs loads with the real firedrill binary
           (`firedrill check --offline`), in an environment holding exactly the variables the
           container sets, and its folders sit on the container's writable volumes; a
-          pgBackRest spec's pgbackrest.conf is a file of a mounted Secret, and its drill does
-          not connect to the source as a superuser
+          pgBackRest spec's pgbackrest.conf is a file of a mounted Secret (or, when firedrill
+          manages it, `pg-path` given, on a writable volume), and its drill does not connect
+          to the source as a superuser
 
 Usage:
   validate.py manifests FILE...                 all stages on a set of files
@@ -330,7 +331,10 @@ def check_spec(where: str, command: str, key: str, text: str, env: dict, pod: di
             env[var] = WEBHOOK_PLACEHOLDER
     source = raw.get("source") or {}
     pgbackrest = source.get("kind") == "pgbackrest"
-    errors += pgbackrest_files(where, key, source, pod, container) if pgbackrest else []
+    # Managed mode (`pg-path` given): firedrill writes source.config itself, so the file is no
+    # Secret's and its folder must be writable in the pod.
+    managed = pgbackrest and "pg-path" in source
+    errors += pgbackrest_files(where, key, source, pod, container) if pgbackrest and not managed else []
     with tempfile.TemporaryDirectory() as tmp:
         # The file keeps its name: a spec's name defaults to its file stem.
         path = Path(tmp) / key
@@ -356,6 +360,11 @@ def check_spec(where: str, command: str, key: str, text: str, env: dict, pod: di
     # filesystem is read-only); the identity must come from a mounted Secret.
     drill = raw.get("drill", {})
     writable = writable_mounts(pod, container)
+    if managed:
+        conf = str(source.get("config", ""))
+        if "$" not in conf and not under(conf, writable):
+            errors.append(f"{where}: spec {key}: source.config `{conf}` (the pgBackRest configuration firedrill writes) "
+                          f"is not on a writable volume ({', '.join(sorted(writable))})")
     if command in ("drill", "schedule", "run-due", "cleanup"):
         work_dir = drill.get("work-dir", f"{IMAGE_HOME}/firedrill")
         if "$" not in work_dir and not under(work_dir, writable):
