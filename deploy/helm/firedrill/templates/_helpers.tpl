@@ -78,34 +78,62 @@ pushgateway` (CronJobs only: the schedule Deployment serves /metrics itself) and
 {{- end }}
 
 {{/*
-A spec's `pgbackrest` block, checked against its spec (renders nothing). A pgBackRest spec's
-pods need its pgbackrest.conf (a Secret) and the repositories' secure options as
-environment variables from a Secret; their values never go into values files or the
-ConfigMap. Argument: a dict with name, s (the spec's values).
+The pod's work volume (HOME, TMPDIR, drill.work-dir): the one writable place a spec's own
+files can go, the root filesystem being read-only.
+*/}}
+{{- define "firedrill.workMount" -}}
+/var/lib/firedrill
+{{- end }}
+
+{{/*
+How a spec uses pgBackRest, from its text: "" (not a pgBackRest source), "managed" (pg-path
+in [source]: firedrill writes the configuration into source.config) or "existing" (it reads
+the user's pgbackrest.conf). Argument: the spec's text.
+*/}}
+{{- define "firedrill.pgbackrestMode" -}}
+{{- if regexMatch "(?m)^\\s*kind\\s*=\\s*[\"']pgbackrest[\"']" . }}
+{{- if regexMatch "(?m)^\\s*pg-path\\s*=" . }}managed{{ else }}existing{{ end }}
+{{- end }}
+{{- end }}
+
+{{/*
+A spec's `pgbackrest` block, checked against its spec (renders nothing). The repositories'
+secure options reach the pods as environment variables from a Secret (envSecret, env); their
+values never go into values files or the ConfigMap. A spec reading an existing
+pgbackrest.conf needs it from a Secret (configSecret, mounted read-only at /etc/pgbackrest/);
+a managed spec has firedrill write its configuration, so it gets no configSecret and its
+source.config must lie on the work volume. Argument: a dict with name, s (the spec's values).
 */}}
 {{- define "firedrill.pgbackrestCheck" -}}
 {{- $name := .name -}}
-{{- $isPgb := regexMatch "(?m)^\\s*kind\\s*=\\s*[\"']pgbackrest[\"']" (.s.spec | default "") -}}
-{{- with .s.pgbackrest }}
-{{- if not $isPgb }}
+{{- $text := .s.spec | default "" -}}
+{{- $mode := include "firedrill.pgbackrestMode" $text -}}
+{{- $pgb := .s.pgbackrest | default dict -}}
+{{- if and .s.pgbackrest (not $mode) }}
 {{- fail (printf "specs.%s.pgbackrest: the spec is not a pgBackRest source (kind = \"pgbackrest\" in [source]): remove the block" $name) }}
 {{- end }}
-{{- if not .configSecret }}
-{{- fail (printf "specs.%s.pgbackrest.configSecret: name the Secret holding pgbackrest.conf (kubectl create secret generic NAME --from-file=pgbackrest.conf)" $name) }}
+{{- if and (eq $mode "existing") (not $pgb.configSecret) }}
+{{- fail (printf "specs.%s.spec is a pgBackRest source: give specs.%s.pgbackrest.configSecret, the Secret holding its pgbackrest.conf (kubectl create secret generic NAME --from-file=pgbackrest.conf), or let firedrill write the configuration (pg-path in [source], deploy/README.md)" $name $name) }}
 {{- end }}
-{{- range $i, $v := .env }}
+{{- if eq $mode "managed" }}
+{{- if $pgb.configSecret }}
+{{- fail (printf "specs.%s.pgbackrest.configSecret: the spec has pg-path in [source], so firedrill writes its pgBackRest configuration itself and never overwrites a mounted file: remove configSecret (the secrets stay in envSecret and env)" $name) }}
+{{- end }}
+{{- $work := include "firedrill.workMount" . }}
+{{- $line := regexFind "(?m)^\\s*config\\s*=\\s*[\"'][^\"']*[\"']" $text }}
+{{- $conf := regexReplaceAll "^\\s*config\\s*=\\s*[\"']([^\"']*)[\"']$" $line "${1}" }}
+{{- if not (hasPrefix (printf "%s/" $work) (clean $conf)) }}
+{{- fail (printf "specs.%s.spec: source.config `%s` is not on the pod's work volume (%s): firedrill writes the managed pgBackRest configuration there and the root filesystem is read-only: use config = \"%s/work/pgbackrest/%s.conf\"" $name ($conf | default "(unset)") $work $work $name) }}
+{{- end }}
+{{- end }}
+{{- range $i, $v := $pgb.env }}
 {{- /* The entry is never printed: it might be a value pasted by mistake. */}}
 {{- if not (and (kindIs "string" $v) (regexMatch "^PGBACKREST_[A-Z0-9_]+$" $v)) }}
 {{- fail (printf "specs.%s.pgbackrest.env[%d] is not a pgBackRest variable name: list names only (PGBACKREST_REPO2_CIPHER_PASS, ...), each read from the Secret envSecret under the same key" $name $i) }}
 {{- end }}
 {{- end }}
-{{- if and .env (not .envSecret) }}
-{{- fail (printf "specs.%s.pgbackrest.envSecret: name the Secret holding %s" $name (join ", " .env)) }}
-{{- end }}
-{{- else }}
-{{- if $isPgb }}
-{{- fail (printf "specs.%s.spec is a pgBackRest source: give specs.%s.pgbackrest.configSecret, the Secret holding its pgbackrest.conf (deploy/README.md)" $name $name) }}
-{{- end }}
+{{- if and $pgb.env (not $pgb.envSecret) }}
+{{- fail (printf "specs.%s.pgbackrest.envSecret: name the Secret holding %s" $name (join ", " $pgb.env)) }}
 {{- end }}
 {{- end }}
 
@@ -121,8 +149,8 @@ The pod spec of a firedrill Job or Deployment. Argument: a dict with
   shmSize    sizeLimit of /dev/shm (empty: none)
   reports    a volume source for /var/lib/firedrill/reports (empty: none)
   specItems  list of ConfigMap keys to mount (empty: all)
-  pgbackrest a spec's `pgbackrest` block (empty: none): its Secret configSecret mounted
-             read-only at /etc/pgbackrest/, its variables from the Secret envSecret
+  pgbackrest a spec's `pgbackrest` block (empty: none): its Secret configSecret (if any)
+             mounted read-only at /etc/pgbackrest/, its variables from the Secret envSecret
   restart    restartPolicy (empty: the default)
   ports      container ports (empty: none)
   probes     a dict of startupProbe, livenessProbe, readinessProbe (empty: none)
@@ -195,13 +223,13 @@ containers:
         mountPath: /etc/firedrill/identity
         readOnly: true
       {{- end }}
-      {{- if .pgbackrest }}
+      {{- if (.pgbackrest | default dict).configSecret }}
       - name: pgbackrest
         mountPath: /etc/pgbackrest
         readOnly: true
       {{- end }}
       - name: work
-        mountPath: /var/lib/firedrill
+        mountPath: {{ include "firedrill.workMount" . }}
       {{- if .reports }}
       - name: reports
         mountPath: /var/lib/firedrill/reports
@@ -233,12 +261,12 @@ volumes:
       # Group-readable: with fsGroup the file belongs to root and the pod's group.
       defaultMode: 0440
   {{- end }}
-  {{- with .pgbackrest }}
+  {{- with (.pgbackrest | default dict).configSecret }}
   - name: pgbackrest
     secret:
       # Every key a file in /etc/pgbackrest/: pgbackrest.conf (pgBackRest's default path)
       # and the files it names (e.g. the TLS client certificate of a pg1-host).
-      secretName: {{ .configSecret }}
+      secretName: {{ . }}
       # Group-readable: with fsGroup the files belong to root and the pod's group.
       defaultMode: 0440
   {{- end }}
