@@ -145,6 +145,8 @@ S3_DR_REGION="eu-west-1"
 S3_BUCKETS=()   # "bucket region" pairs to remove on exit
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=/dev/null
+. "$ROOT/bench/lib.sh"
 
 log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
@@ -298,37 +300,7 @@ build_database() {
     createdb "$building"
     local start end
     start=$(date +%s.%N)
-    psql -X -q -v ON_ERROR_STOP=1 -d "$building" >/dev/null <<SQL
-SET synchronous_commit = off;
-SET maintenance_work_mem = '256MB';
-SELECT setseed(0.25);
-
-CREATE TABLE bench_rows (
-    id          bigint        NOT NULL,
-    created_at  timestamptz   NOT NULL,
-    account_id  integer       NOT NULL,
-    amount      numeric(12,2) NOT NULL,
-    note        text          NOT NULL,
-    attrs       jsonb         NOT NULL
-);
-
-INSERT INTO bench_rows (id, created_at, account_id, amount, note, attrs)
-SELECT g,
-       timestamptz '2024-01-01 00:00:00+00' + random() * interval '700 days',
-       1 + floor(random() * 200000)::int,
-       round((random() * 10000)::numeric, 2),
-       substr(md5(random()::text), 1, 5 + floor(random() * 16)::int),
-       jsonb_build_object('n', floor(random() * 1000)::int,
-                          't', substr(md5(random()::text), 1, 5))
-FROM generate_series(1, $BENCH_ROWS) AS g;
-
-ALTER TABLE bench_rows ADD CONSTRAINT bench_rows_pkey PRIMARY KEY (id);
-CREATE INDEX bench_rows_account_id_idx ON bench_rows (account_id);
-CREATE INDEX bench_rows_created_at_idx ON bench_rows (created_at);
-
-VACUUM (ANALYZE) bench_rows;
-COMMENT ON DATABASE "$building" IS 'firedrill benchmark, rows=$BENCH_ROWS';
-SQL
+    bench_generator_sql "$BENCH_ROWS" "$building" | psql -X -q -v ON_ERROR_STOP=1 -d "$building" >/dev/null
     drop_db "$BENCH_DB"
     psql -X -q -v ON_ERROR_STOP=1 -d postgres \
         -c "ALTER DATABASE \"$building\" RENAME TO \"$BENCH_DB\"" >/dev/null
