@@ -210,6 +210,27 @@ RUN=""            # this run's folder (specs, reports, scratch), under CDIR
 SRC_STARTED=0     # 1 when this run started the source cluster
 SAMPLER_PID=""    # the VmHWM sampler running beside a drill
 SPECS=()          # specs written: `firedrill cleanup` runs on each
+MEASURED_PID=""   # GNU time of the step being measured
+
+# stop_measured: SIGTERM to the step being measured (to the `timeout` under GNU time, which
+# passes it on to the command: firedrill stops its drill, runuser its pgbackrest), then waits
+# 45 s at most for it to end.
+# shellcheck disable=SC2317 # run by cleanup
+stop_measured() {
+    local pid="$MEASURED_PID" children child
+    if [ -z "$pid" ] || ! kill -0 "$pid" 2>/dev/null; then
+        return 0
+    fi
+    read -r -a children < "/proc/$pid/task/$pid/children" 2>/dev/null || true
+    for child in ${children[@]+"${children[@]}"}; do
+        kill -TERM "$child" 2>/dev/null || true
+    done
+    for _ in $(seq 1 45); do
+        kill -0 "$pid" 2>/dev/null || return 0
+        sleep 1
+    done
+    log "warning: the measured step (pid $pid) is still running"
+}
 
 src_running() { as_pg "$PG_BIN/pg_ctl" status -D "$PGDATA_SRC" >/dev/null 2>&1; }
 
@@ -226,9 +247,13 @@ stop_cluster() {
 cleanup() {
     local rc=$? pidfile pid spec pidpath
     trap '' INT TERM
+    if [ "$rc" -eq 130 ] || [ "$rc" -eq 143 ]; then
+        log "interrupted: stopping what this run started"
+    fi
     if [ -n "$SAMPLER_PID" ]; then
         kill "$SAMPLER_PID" 2>/dev/null || true
     fi
+    stop_measured
     if [ -n "$RUN" ] && [ -d "$RUN" ]; then
         # A firedrill still running (the signal did not come from the terminal): SIGTERM, which
         # it answers within 30 s, removing its scratch cluster.
@@ -424,15 +449,23 @@ longest="$RUN/pw/scratch-bench-physical-00000000/.s.PGSQL.65535"
 # (b) Measurements
 # ---------------------------------------------------------------------------
 
-# measure NAME COMMAND...: runs COMMAND under GNU time and the step deadline; leaves
-# "<seconds> <peak RSS KiB>" in $RUN/time.NAME. Wall time from date +%s.%N; peak RSS is
+# measure NAME COMMAND...: runs COMMAND under GNU time and the step deadline, its stdout to
+# $RUN/NAME.out and stderr to $RUN/NAME.err; leaves "<seconds> <peak RSS KiB>" in
+# $RUN/time.NAME. (The redirections are on the command, not on the call: a trap runs with
+# the redirections of the function it interrupts.) Wall time from date +%s.%N; peak RSS is
 # GNU time's %M: the largest resident set of any single process of the tree.
+# COMMAND runs in the background and the script waits for it, so that a signal (Ctrl-C, or
+# SIGTERM to the script alone) runs the trap at once; cleanup then stops the step
+# (stop_measured) before it removes anything.
 measure() {
     local name="$1"; shift
     local start end rc=0 rss
     start=$(date +%s.%N)
     /usr/bin/time -f '%e %M' -o "$RUN/rusage.$name" \
-        timeout --foreground -k 30 "$STEP_TIMEOUT" "$@" || rc=$?
+        timeout --foreground -k 30 "$STEP_TIMEOUT" "$@" > "$RUN/$name.out" 2> "$RUN/$name.err" &
+    MEASURED_PID=$!
+    wait "$MEASURED_PID" || rc=$?
+    MEASURED_PID=""
     end=$(date +%s.%N)
     rss="$(awk 'NF == 2 && $2 ~ /^[0-9]+$/ { r = $2 } END { print r + 0 }' "$RUN/rusage.$name")"
     awk -v s="$start" -v e="$end" -v r="$rss" 'BEGIN { printf "%.3f %d\n", e - s, r }' \
@@ -473,8 +506,7 @@ hand_pipeline() {
             --log-path="$dir/pgbackrest/log" --lock-path="$dir/pgbackrest/lock" \
             --log-level-console=off --log-level-stderr=warn \
             restore --repo=2 --pg1-path="$dir/data" --tablespace-map-all="$dir/tablespaces" \
-            --archive-mode=off --type=default --target-timeline=latest \
-            > "$RUN/hand_restore.out" 2> "$RUN/hand_restore.err"; then
+            --archive-mode=off --type=default --target-timeline=latest; then
         sed 's/^/    /' "$RUN/hand_restore.err" >&2
         HAND_OK=0; HAND_NOTE="restore failed"; return 0
     fi
@@ -484,7 +516,7 @@ hand_pipeline() {
     printf "port = %s\nlisten_addresses = '127.0.0.1'\n" "$HAND_PORT" >> "$dir/data/postgresql.auto.conf"
     t0=$(date +%s.%N)
     if ! measure hand_pgctl runuser -u "$PG_OS_USER" -- "$PG_BIN/pg_ctl" start -w -t "$STEP_TIMEOUT" \
-            -D "$dir/data" -l "$dir/postgres.log" > /dev/null; then
+            -D "$dir/data" -l "$dir/postgres.log"; then
         log "  pg_ctl start failed; the end of $dir/postgres.log:"
         tail -n 20 "$dir/postgres.log" | sed 's/^/    /' >&2 || true
         HAND_OK=0; HAND_NOTE="start failed"; return 0
@@ -509,7 +541,7 @@ hand_pipeline() {
             -c "$CHECK_COUNT_SQL" \
             -c "create extension if not exists amcheck" \
             -c "$AMCHECK_INDEXES_SQL" \
-            -c "drop extension if exists amcheck" > "$RUN/hand_checks.out" 2> "$RUN/hand_checks.err"; then
+            -c "drop extension if exists amcheck"; then
         sed 's/^/    /' "$RUN/hand_checks.err" >&2
         HAND_OK=0; HAND_NOTE="checks failed"
     else
@@ -525,7 +557,7 @@ hand_pipeline() {
     log "hand: pg_ctl stop -m immediate, remove the folder"
     t0=$(date +%s.%N)
     measure hand_pgstop runuser -u "$PG_OS_USER" -- "$PG_BIN/pg_ctl" stop -m immediate -w -t 120 \
-        -D "$dir/data" > /dev/null || log "  warning: pg_ctl stop failed"
+        -D "$dir/data" || log "  warning: pg_ctl stop failed"
     rm -rf "$dir"
     record hand_stop "$(awk -v s="$t0" -v e="$(date +%s.%N)" 'BEGIN { printf "%.3f", e - s }')" "$(rss_kib hand_pgstop)"
     log "  $(secs hand_stop) s"
@@ -554,7 +586,7 @@ sample_hwm() {
     done
 }
 
-# run_firedrill NAME ARGS...: measures `firedrill ARGS` (stdout to $RUN/NAME.out, stderr to
+# run_firedrill NAME ARGS...: measures `firedrill ARGS` (stdout in $RUN/NAME.out, stderr in
 # $RUN/NAME.err) and samples firedrill's own VmHWM into $RUN/hwm.NAME.
 run_firedrill() {
     local name="$1" rc=0; shift
@@ -562,8 +594,7 @@ run_firedrill() {
     sample_hwm "$RUN/pid.$name" "$RUN/hwm.$name" &
     SAMPLER_PID=$!
     # shellcheck disable=SC2016 # $0 and $@ are the inner shell's
-    measure "$name" bash -c 'echo $$ > "$0"; exec "$@"' "$RUN/pid.$name" "$FIREDRILL" "$@" \
-        > "$RUN/$name.out" 2> "$RUN/$name.err" || rc=$?
+    measure "$name" bash -c 'echo $$ > "$0"; exec "$@"' "$RUN/pid.$name" "$FIREDRILL" "$@" || rc=$?
     wait "$SAMPLER_PID" 2>/dev/null || true
     SAMPLER_PID=""
     if [ "$rc" -ne 0 ]; then
