@@ -36,6 +36,10 @@ Environment:
   BENCH_PHYS_PORT     port of the source cluster on 127.0.0.1 (default 5499)
   BENCH_PHYS_HAND_PORT  port of the hand-restored cluster (default port + 1)
   BENCH_PHYS_TIMEOUT  deadline of every step, in seconds (default 3600)
+  BENCH_PHYS_HAND_FAST  1: the hand-restored cluster also gets the durability
+                      settings firedrill starts its scratch clusters with
+                      (fsync=off, ...), to isolate firedrill's own overhead
+                      (default 0: the restored configuration, as a DBA would)
   PG_BIN              PostgreSQL 15 server binaries
                       (default /usr/lib/postgresql/15/bin)
   PG_OS_USER          OS user of the clusters and repositories (default postgres)
@@ -111,6 +115,15 @@ BENCH_PHYS_DIR="${BENCH_PHYS_DIR:-/var/tmp/firedrill-bench-physical}"
 PORT="${BENCH_PHYS_PORT:-5499}"
 HAND_PORT="${BENCH_PHYS_HAND_PORT:-$((PORT + 1))}"
 STEP_TIMEOUT="${BENCH_PHYS_TIMEOUT:-3600}"
+HAND_FAST="${BENCH_PHYS_HAND_FAST:-0}"
+# What firedrill starts every scratch cluster with (src/scratch/ephemeral.rs), for
+# BENCH_PHYS_HAND_FAST=1.
+FIREDRILL_SCRATCH_SETTINGS="fsync = off
+full_page_writes = off
+synchronous_commit = off
+max_wal_size = '4GB'
+checkpoint_timeout = '30min'
+maintenance_work_mem = '256MB'"
 PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
 PG_OS_USER="${PG_OS_USER:-postgres}"
 DB="firedrill_bench"
@@ -514,6 +527,9 @@ hand_pipeline() {
 
     log "hand: pg_ctl start -w on port $HAND_PORT, wait until pg_is_in_recovery() is false"
     printf "port = %s\nlisten_addresses = '127.0.0.1'\n" "$HAND_PORT" >> "$dir/data/postgresql.auto.conf"
+    if [ "$HAND_FAST" = "1" ]; then
+        printf '%s\n' "$FIREDRILL_SCRATCH_SETTINGS" >> "$dir/data/postgresql.auto.conf"
+    fi
     t0=$(date +%s.%N)
     if ! measure hand_pgctl runuser -u "$PG_OS_USER" -- "$PG_BIN/pg_ctl" start -w -t "$STEP_TIMEOUT" \
             -D "$dir/data" -l "$dir/postgres.log"; then
@@ -750,6 +766,11 @@ echo "  database   $DB on 127.0.0.1:$PORT, $DB_SIZE_PRETTY ($(mib "$DB_SIZE_BYTE
 echo "  cluster    $CDIR (stanza $STANZA, repo1 + repo2, lz4, process-max=2)"
 echo "  backup     repo2 $BACKUP_LABEL: $(mib "${BACKUP_BYTES:-0}") MiB as backed up, $(mib "${BACKUP_REPO_BYTES:-0}") MiB in the repository"
 echo "  pgbackrest $pgbr_version; cpus $(nproc 2>/dev/null || echo '?')"
+if [ "$HAND_FAST" = "1" ]; then
+    echo "  hand       restored configuration + firedrill's scratch settings (BENCH_PHYS_HAND_FAST=1)"
+else
+    echo "  hand       restored configuration (firedrill's scratch runs with fsync=off, ...)"
+fi
 echo
 row "measurement" "seconds" "peak RSS MiB"
 row "$(printf '%*s' "$ROW_WIDTH" '' | tr ' ' -)" "----------" "------------"
