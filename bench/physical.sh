@@ -181,6 +181,11 @@ id -u "$PG_OS_USER" >/dev/null 2>&1 || die "the OS user $PG_OS_USER (PG_OS_USER)
 if ! [[ "$PORT" =~ ^[0-9]+$ ]] || ! [[ "$HAND_PORT" =~ ^[0-9]+$ ]]; then
     die "BENCH_PHYS_PORT and BENCH_PHYS_HAND_PORT must be port numbers"
 fi
+# A scratch cluster's Unix socket lives in its folder, <work-dir>/scratch-<spec>-<8 hex>/, and
+# PostgreSQL refuses a socket path longer than 107 bytes.
+longest="$CDIR/r.XXXXXX/pw/scratch-bench-physical-00000000/.s.PGSQL.65535"
+[ "${#longest}" -le 107 ] \
+    || die "BENCH_PHYS_DIR is too long: a scratch cluster's socket path ($longest) would exceed 107 bytes"
 [[ "$STEP_TIMEOUT" =~ ^[1-9][0-9]*$ ]] || die "BENCH_PHYS_TIMEOUT must be a whole number of seconds, got '$STEP_TIMEOUT'"
 pgbr_version="$(pgbackrest version | awk '{ print $2 }')"
 awk -v v="$pgbr_version" 'BEGIN { split(v, p, "."); exit !(p[1] > 2 || (p[1] == 2 && p[2] >= 40)) }' \
@@ -452,11 +457,6 @@ log "$DB: $DB_SIZE_PRETTY, $EXPECTED_ROWS rows; repo2 backup $BACKUP_LABEL"
 # clusters' OS user must reach it.
 RUN="$(mktemp -d "$CDIR/r.XXXXXX")"
 chmod 755 "$RUN"
-# A scratch cluster's Unix socket lives in its folder, <work-dir>/scratch-<spec>-<8 hex>/, and
-# PostgreSQL refuses a socket path longer than 107 bytes.
-longest="$RUN/pw/scratch-bench-physical-00000000/.s.PGSQL.65535"
-[ "${#longest}" -le 107 ] \
-    || die "BENCH_PHYS_DIR is too long: a scratch cluster's socket path ($longest) would exceed 107 bytes"
 
 # ---------------------------------------------------------------------------
 # (b) Measurements
