@@ -71,6 +71,10 @@ while [ $# -gt 0 ]; do
     shift
 done
 
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=/dev/null
+. "$ROOT/bench/lib.sh"
+
 # --scales / --repeat: full runs per scale, then every goal of every scale in one table,
 # judged by the median over the repeats.
 if [ -n "$SCALES" ] || [ "$REPEAT" -gt 1 ]; then
@@ -86,44 +90,13 @@ if [ -n "$SCALES" ] || [ "$REPEAT" -gt 1 ]; then
             out="$(mktemp "${TMPDIR:-/tmp}/firedrill-bench-x${scale}.XXXXXX")"
             printf '==> scale x%s, run %s of %s: %s rows in %s\n' "$scale" "$run" "$REPEAT" "$((base_rows * scale))" "$db" >&2
             BENCH_ROWS=$((base_rows * scale)) BENCH_DB="$db" bash "$0" ${PASS_ON[@]+"${PASS_ON[@]}"} | tee "$out" || true
-            # "label  measured  goal  result" rows of the goal table, as "x<scale>|label|value|goal".
-            awk -v s="x$scale" '
-                /^ratio \/ value/ { on = 1; next }
-                on && /^-/ { next }
-                on && NF == 0 { on = 0 }
-                on {
-                    # Columns are apart by two or more spaces; a label has single spaces.
-                    n = split($0, f, /  +/)
-                    v = f[2]; gsub(/x$/, "", v)
-                    print s "|" f[1] "|" v "|" (n >= 4 ? f[3] : "")
-                }' "$out" >> "$results"
+            bench_goal_rows "x$scale" "$out" >> "$results"
             grep -E '^  database' "$out" | sed "s/^/x$scale /" | head -n 1 >> "$dbs"
             rm -f "$out"
         done
     done
-    echo
-    echo "all scales (median of $REPEAT run(s); min and max beside it)"
-    printf '%-6s %-36s %9s %9s %9s %10s %7s\n' "scale" "ratio / value" "median" "min" "max" "goal" "result"
     status=0
-    while IFS='|' read -r scale label; do
-        vals="$(awk -F'|' -v s="$scale" -v l="$label" '$1 == s && $2 == l { print $3 }' "$results" | sort -g)"
-        goal="$(awk -F'|' -v s="$scale" -v l="$label" '$1 == s && $2 == l { print $4; exit }' "$results")"
-        n="$(printf '%s\n' "$vals" | grep -c .)"
-        median="$(printf '%s\n' "$vals" | awk -v n="$n" 'NR == int((n + 1) / 2) { print }')"
-        min="$(printf '%s\n' "$vals" | head -n 1)"; max="$(printf '%s\n' "$vals" | tail -n 1)"
-        limit="${goal##* }"; limit="${limit%x}"
-        op="${goal%% *}"
-        if [ -z "$goal" ] || [ "$goal" = "-" ]; then
-            result="info"
-        elif [ -z "$median" ] || ! [[ "$median" =~ ^[0-9.]+$ ]]; then
-            result="FAIL"; status=1
-        elif awk -v v="$median" -v l="$limit" -v op="$op" 'BEGIN { exit !(op == "<" ? v < l : v <= l) }'; then
-            result="PASS"
-        else
-            result="FAIL"; status=1
-        fi
-        printf '%-6s %-36s %9s %9s %9s %10s %7s\n' "$scale" "$label" "$median" "$min" "$max" "$goal" "$result"
-    done < <(awk -F'|' '!seen[$1 "|" $2]++ { print $1 "|" $2 }' "$results")
+    bench_summary "$results" "$REPEAT" || status=$?
     sort -u "$dbs"
     rm -f "$results" "$dbs"
     exit "$status"
@@ -144,7 +117,6 @@ S3_PRIMARY_REGION="us-east-1"
 S3_DR_REGION="eu-west-1"
 S3_BUCKETS=()   # "bucket region" pairs to remove on exit
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
@@ -298,37 +270,7 @@ build_database() {
     createdb "$building"
     local start end
     start=$(date +%s.%N)
-    psql -X -q -v ON_ERROR_STOP=1 -d "$building" >/dev/null <<SQL
-SET synchronous_commit = off;
-SET maintenance_work_mem = '256MB';
-SELECT setseed(0.25);
-
-CREATE TABLE bench_rows (
-    id          bigint        NOT NULL,
-    created_at  timestamptz   NOT NULL,
-    account_id  integer       NOT NULL,
-    amount      numeric(12,2) NOT NULL,
-    note        text          NOT NULL,
-    attrs       jsonb         NOT NULL
-);
-
-INSERT INTO bench_rows (id, created_at, account_id, amount, note, attrs)
-SELECT g,
-       timestamptz '2024-01-01 00:00:00+00' + random() * interval '700 days',
-       1 + floor(random() * 200000)::int,
-       round((random() * 10000)::numeric, 2),
-       substr(md5(random()::text), 1, 5 + floor(random() * 16)::int),
-       jsonb_build_object('n', floor(random() * 1000)::int,
-                          't', substr(md5(random()::text), 1, 5))
-FROM generate_series(1, $BENCH_ROWS) AS g;
-
-ALTER TABLE bench_rows ADD CONSTRAINT bench_rows_pkey PRIMARY KEY (id);
-CREATE INDEX bench_rows_account_id_idx ON bench_rows (account_id);
-CREATE INDEX bench_rows_created_at_idx ON bench_rows (created_at);
-
-VACUUM (ANALYZE) bench_rows;
-COMMENT ON DATABASE "$building" IS 'firedrill benchmark, rows=$BENCH_ROWS';
-SQL
+    bench_generator_sql "$BENCH_ROWS" "$building" | psql -X -q -v ON_ERROR_STOP=1 -d "$building" >/dev/null
     drop_db "$BENCH_DB"
     psql -X -q -v ON_ERROR_STOP=1 -d postgres \
         -c "ALTER DATABASE \"$building\" RENAME TO \"$BENCH_DB\"" >/dev/null
@@ -379,27 +321,8 @@ rss_kib() { awk '{ print $2 }' "$WORK/time.$1"; }
 # Report helpers.
 FAILED=0
 
-mib() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1048576 }'; }
-kib_to_mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "" }'; }
+# shellcheck disable=SC2034 # read by goal() in bench/lib.sh
 GOAL_WIDTH=36
-goal() { printf "%-${GOAL_WIDTH}s %10s %10s %8s\n" "$1" "$2" "$3" "$4"; }
-# check LABEL VALUE LIMIT UNIT [lt]: prints a goal row, PASS when
-# VALUE <= LIMIT (VALUE < LIMIT with lt)
-check() {
-    local label="$1" value="$2" limit="$3" unit="$4" op="${5:-le}" result shown
-    shown="$value$unit"
-    if [ -z "$value" ]; then
-        result="FAIL"; shown="n/a"
-    elif awk -v v="$value" -v l="$limit" -v op="$op" \
-            'BEGIN { exit !(op == "lt" ? v < l : v <= l) }'; then
-        result="PASS"
-    else
-        result="FAIL"
-    fi
-    [ "$result" = "PASS" ] || FAILED=1
-    goal "$label" "$shown" "$( [ "$op" = lt ] && echo '<' || echo '<=') $limit$unit" "$result"
-}
 row() { printf '%-44s %10s %12s\n' "$1" "$2" "$3"; }
 
 # ---------------------------------------------------------------------------
@@ -569,6 +492,7 @@ run_s3_benchmark() {
     fi
 
     # Report
+    # shellcheck disable=SC2034 # read by goal() in bench/lib.sh
     GOAL_WIDTH=48
     echo
     echo "firedrill S3 benchmark (LocalStack)"
