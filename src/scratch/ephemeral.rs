@@ -78,6 +78,31 @@ fn free_port() -> Result<u16> {
         .port())
 }
 
+/// The longest path of a Unix socket (`sun_path` holds 108 bytes with the closing NUL).
+const SOCKET_PATH_MAX: usize = 107;
+
+/// The cluster's socket, `<dir>/.s.PGSQL.<port>`, fits in a Unix socket address: PostgreSQL
+/// refuses to start otherwise, after the restore has been done for nothing.
+///
+/// # Errors
+/// [`ErrorKind::Preflight`] naming the length and the fix, before anything is created.
+fn socket_fits(dir: &Path) -> Result<()> {
+    let socket = dir.join(".s.PGSQL.65535");
+    let len = socket.as_os_str().len();
+    if len <= SOCKET_PATH_MAX {
+        return Ok(());
+    }
+    Err(Error::preflight(format!(
+        "the scratch cluster's socket `{}` would be {len} bytes long, and a Unix socket path holds at most {SOCKET_PATH_MAX}: PostgreSQL could not start in `{}`",
+        socket.display(),
+        dir.parent().unwrap_or(dir).display()
+    ))
+    .hint(format!(
+        "set drill.work-dir to a shorter folder (at most {} bytes with this drill's name), e.g. /var/tmp/firedrill",
+        SOCKET_PATH_MAX + dir.parent().map_or(0, |p| p.as_os_str().len()) - len
+    )))
+}
+
 fn make_dir(path: &Path, mode: u32, owner: Option<(u32, u32)>) -> Result<()> {
     use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
     std::fs::DirBuilder::new()
@@ -153,9 +178,10 @@ impl EphemeralCluster {
             format!("for an ephemeral scratch cluster that can restore PostgreSQL {source_major}");
         let pg_ctl = tools.find("pg_ctl", source_major, &why)?;
         let owner = run_as(run_as_user)?;
+        let dir = work_dir.join(format!("scratch-{drill}-{}", random_hex(4)));
+        socket_fits(&dir)?;
         // The work dir must be traversable by the cluster user; each cluster folder is private.
         make_dir(work_dir, 0o755, None)?;
-        let dir = work_dir.join(format!("scratch-{drill}-{}", random_hex(4)));
         make_dir(&dir, 0o700, owner)?;
         let marker = serde_json::json!({
             "marker": MARKER, "drill": drill, "backup_id": backup_id,
@@ -553,4 +579,37 @@ pub async fn sweep(work_dir: &Path, drill: &str, tools: &PgTools) -> Result<Vec<
         ));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_work_dir_too_long_for_the_socket_is_refused_before_anything_is_created() {
+        assert!(socket_fits(Path::new("/var/tmp/firedrill/scratch-orders-0a1b2c3d")).is_ok());
+        let base = tempfile::tempdir().unwrap();
+        let long = base.path().join("w".repeat(100));
+        let e = socket_fits(&long.join("scratch-orders-0a1b2c3d")).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Preflight);
+        assert!(
+            e.message.contains("a Unix socket path holds at most 107")
+                && e.message.contains(&long.display().to_string()),
+            "{}",
+            e.message
+        );
+        assert!(e.hint.unwrap().contains("shorter folder"));
+        let e = EphemeralCluster::prepare(
+            &long,
+            "postgres",
+            &PgTools::new(None),
+            15,
+            "orders",
+            "20261201T000000Z-0a1b2c3d",
+        )
+        .err()
+        .expect("refused");
+        assert_eq!(e.kind, ErrorKind::Preflight, "{}", e.message);
+        assert!(!long.exists(), "the work dir was created");
+    }
 }
