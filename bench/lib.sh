@@ -109,3 +109,27 @@ bench_summary() {
     done < <(awk -F'|' '!seen[$1 "|" $2]++ { print $1 "|" $2 }' "$results")
     return "$status"
 }
+
+# locate_firedrill: sets FIREDRILL to an absolute path: $FIREDRILL when given, else
+# $CARGO_TARGET_DIR (or $ROOT/target)/release/firedrill, built with cargo when missing.
+# Needs ROOT, log and die.
+locate_firedrill() {
+    if [ -n "${FIREDRILL:-}" ]; then
+        [ -x "$FIREDRILL" ] || die "FIREDRILL=$FIREDRILL is not an executable file"
+    else
+        local target_dir="${CARGO_TARGET_DIR:-target}"
+        case "$target_dir" in
+            /*) ;;
+            *) target_dir="$ROOT/$target_dir" ;;
+        esac
+        FIREDRILL="$target_dir/release/firedrill"
+        if [ ! -x "$FIREDRILL" ]; then
+            command -v cargo >/dev/null 2>&1 || die "cargo not found; install Rust or set FIREDRILL"
+            log "building firedrill (cargo build --release)"
+            (cd "$ROOT" && cargo build --release)
+            [ -x "$FIREDRILL" ] || die "build finished but $FIREDRILL does not exist"
+        fi
+    fi
+    FIREDRILL="$(cd "$(dirname "$FIREDRILL")" && pwd)/$(basename "$FIREDRILL")"
+    log "firedrill: $FIREDRILL"
+}

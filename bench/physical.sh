@@ -201,24 +201,7 @@ psql_at() {
 # firedrill binary
 # ---------------------------------------------------------------------------
 
-if [ -n "${FIREDRILL:-}" ]; then
-    [ -x "$FIREDRILL" ] || die "FIREDRILL=$FIREDRILL is not an executable file"
-else
-    target_dir="${CARGO_TARGET_DIR:-target}"
-    case "$target_dir" in
-        /*) ;;
-        *) target_dir="$ROOT/$target_dir" ;;
-    esac
-    FIREDRILL="$target_dir/release/firedrill"
-    if [ ! -x "$FIREDRILL" ]; then
-        command -v cargo >/dev/null 2>&1 || die "cargo not found; install Rust or set FIREDRILL"
-        log "building firedrill (cargo build --release)"
-        (cd "$ROOT" && cargo build --release)
-        [ -x "$FIREDRILL" ] || die "build finished but $FIREDRILL does not exist"
-    fi
-fi
-FIREDRILL="$(cd "$(dirname "$FIREDRILL")" && pwd)/$(basename "$FIREDRILL")"
-log "firedrill: $FIREDRILL"
+locate_firedrill
 
 # ---------------------------------------------------------------------------
 # Cleanup: everything this run started is stopped on exit, Ctrl-C included
@@ -759,6 +742,18 @@ phase_rows() {
             row "  phase $phase" "$(fmt3 "$seconds")" "-"
         done || true
 }
+# drill_rows KIND NAME RTO STATUS: the rows of one firedrill drill (wall and tree RSS, RTO,
+# phases, own VmHWM), or its status when it did not run.
+drill_rows() {
+    if [ -f "$RUN/time.$2" ]; then
+        row_m "firedrill $1 drill (wall; RSS: process tree)" "$2"
+        row "firedrill $1 drill (RTO, .rto.total_seconds)" "$( [ -n "$3" ] && fmt3 "$3" || echo n/a)" "-"
+        phase_rows "$2"
+        row "firedrill $1 drill, firedrill's own VmHWM" "-" "$(kib_to_mib "$(hwm_kib "$2")")"
+    else
+        row "firedrill $1 drill" "$4" "-"
+    fi
+}
 
 echo
 echo "firedrill physical drill benchmark (pgBackRest)"
@@ -785,27 +780,13 @@ if [ "$HAND_OK" -eq 1 ]; then
 else
     row "hand: total" "$HAND_NOTE" "-"
 fi
-if [ -f "$RUN/time.phys_drill" ]; then
-    row_m "firedrill physical drill (wall; RSS: process tree)" phys_drill
-    row "firedrill physical drill (RTO, .rto.total_seconds)" "$( [ -n "$PHYS_RTO" ] && fmt3 "$PHYS_RTO" || echo n/a)" "-"
-    phase_rows phys_drill
-    row "firedrill physical drill, firedrill's own VmHWM" "-" "$(kib_to_mib "$(hwm_kib phys_drill)")"
-else
-    row "firedrill physical drill" "$PHYS_STATUS" "-"
-fi
+drill_rows physical phys_drill "$PHYS_RTO" "$PHYS_STATUS"
 if [ "$LOG_BACKUP_STATUS" = "ok" ]; then
     row_m "firedrill logical backup (not a goal)" log_backup
 else
     row "firedrill logical backup" "$LOG_BACKUP_STATUS" "-"
 fi
-if [ -f "$RUN/time.log_drill" ]; then
-    row_m "firedrill logical drill (wall; RSS: process tree)" log_drill
-    row "firedrill logical drill (RTO, .rto.total_seconds)" "$( [ -n "$LOG_RTO" ] && fmt3 "$LOG_RTO" || echo n/a)" "-"
-    phase_rows log_drill
-    row "firedrill logical drill, firedrill's own VmHWM" "-" "$(kib_to_mib "$(hwm_kib log_drill)")"
-else
-    row "firedrill logical drill" "$LOG_STATUS" "-"
-fi
+drill_rows logical log_drill "$LOG_RTO" "$LOG_STATUS"
 
 echo
 goal "ratio / value" "measured" "goal" "result"

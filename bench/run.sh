@@ -239,24 +239,7 @@ trap 'exit 143' TERM
 # ---------------------------------------------------------------------------
 
 if [ "$BASELINE_ONLY" -eq 0 ]; then
-    if [ -n "${FIREDRILL:-}" ]; then
-        [ -x "$FIREDRILL" ] || die "FIREDRILL=$FIREDRILL is not an executable file"
-    else
-        target_dir="${CARGO_TARGET_DIR:-target}"
-        case "$target_dir" in
-            /*) ;;
-            *) target_dir="$ROOT/$target_dir" ;;
-        esac
-        FIREDRILL="$target_dir/release/firedrill"
-        if [ ! -x "$FIREDRILL" ]; then
-            command -v cargo >/dev/null 2>&1 || die "cargo not found; install Rust or set FIREDRILL"
-            log "building firedrill (cargo build --release)"
-            (cd "$ROOT" && cargo build --release)
-            [ -x "$FIREDRILL" ] || die "build finished but $FIREDRILL does not exist"
-        fi
-    fi
-    FIREDRILL="$(cd "$(dirname "$FIREDRILL")" && pwd)/$(basename "$FIREDRILL")"
-    log "firedrill: $FIREDRILL"
+    locate_firedrill
 fi
 
 # ---------------------------------------------------------------------------
