@@ -49,16 +49,25 @@ impl Managed {
     /// [`crate::ErrorKind::Spec`] when the file exists and firedrill did not write it; a
     /// preflight error when it cannot be written.
     pub fn write(&self, owner: Option<(u32, u32)>) -> Result<Written> {
-        match std::fs::read_to_string(&self.path) {
-            Ok(old) if old == self.text => return Ok(Written::Unchanged),
-            Ok(old) if !old.starts_with(HEADER) => {
+        match std::fs::read(&self.path) {
+            Ok(old) if old == self.text.as_bytes() => return Ok(Written::Unchanged),
+            Ok(old) if !old.starts_with(HEADER.as_bytes()) => {
                 return Err(Error::spec(format!(
                     "`{}` exists and firedrill did not write it: it will not overwrite a pgBackRest configuration it does not manage",
                     self.path.display()
                 ))
                 .hint("give source.config a path of its own for the configuration firedrill writes, or remove pg-path and [[source.repository]] to use this file as it is (read only)"));
             }
-            _ => {}
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            // A file that cannot be read may be anyone's: never replaced unseen.
+            Err(e) => {
+                return Err(Error::preflight(format!(
+                    "cannot read `{}` to see whether firedrill wrote it: {e}",
+                    self.path.display()
+                ))
+                .hint("let firedrill read source.config, or give it a path of its own"))
+            }
         }
         let fail = |e: std::io::Error| {
             Error::preflight(format!(
@@ -304,6 +313,15 @@ mod tests {
             std::fs::read_dir(dir.path().join("etc")).unwrap().count(),
             1
         );
+        // Not text, or not readable: not firedrill's either.
+        std::fs::write(&path, [0xff, 0xfe, 0x00]).unwrap();
+        assert!(m.write(None).is_err());
+        assert_eq!(std::fs::read(&path).unwrap(), [0xff, 0xfe, 0x00]);
+        std::fs::remove_file(&path).unwrap();
+        std::fs::create_dir(&path).unwrap();
+        let e = m.write(None).unwrap_err();
+        assert!(e.message.contains("cannot read"), "{}", e.message);
+        assert!(path.is_dir());
     }
 
     #[test]
