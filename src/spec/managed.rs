@@ -4,6 +4,18 @@
 
 use std::path::PathBuf;
 
+/// A repository's options pgBackRest refuses to read from the command line: its secrets
+/// (`repo<N>-cipher-pass`, ...). firedrill never puts them on a command line, in a spec or in a
+/// file it writes; pgBackRest reads them from `PGBACKREST_REPO<N>_*` variables.
+pub const SECURE_OPTIONS: [&str; 6] = [
+    "cipher-pass",
+    "s3-key",
+    "s3-key-secret",
+    "s3-token",
+    "azure-key",
+    "gcs-key",
+];
+
 /// What firedrill writes into `source.config` for a managed pgbackrest source.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ManagedConfig {

@@ -25,7 +25,7 @@ pub use crate::storage::{
     DestinationKind, DestinationSpec, FolderDestination, ObjectLock, S3Destination, Sse,
 };
 pub use interpolate::interpolate;
-pub use managed::{ManagedConfig, ManagedRepo, RepoStorage, S3Repository};
+pub use managed::{ManagedConfig, ManagedRepo, RepoStorage, S3Repository, SECURE_OPTIONS};
 pub use notify::{NotifyOn, Webhook, WebhookFormat};
 pub use schedule::{Schedule, ScheduleError};
 

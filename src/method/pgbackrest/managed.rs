@@ -128,11 +128,6 @@ impl Managed {
         ))
         .hint("export them for firedrill, and for the source's server too (its archive-push reads them); never in the spec or in a file"))
     }
-
-    /// Every variable the repositories' secrets are read from.
-    pub fn secret_vars(&self) -> &[String] {
-        &self.secrets
-    }
 }
 
 /// The `archive_command` the source runs with this configuration.
@@ -275,7 +270,7 @@ mod tests {
         assert!(!t.contains("cipher-pass="), "{t}");
         let m = Managed::new("/x.conf".into(), "orders", "main", &config());
         assert_eq!(
-            m.secret_vars(),
+            m.secrets,
             [
                 "PGBACKREST_REPO2_CIPHER_PASS",
                 "PGBACKREST_REPO2_S3_KEY",

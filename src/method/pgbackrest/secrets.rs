@@ -6,14 +6,7 @@
 //! also when firedrill is root and runs them as `drill.run-as`. Here: naming the variable
 //! that is missing or wrong, with the fix.
 
-/// Options pgBackRest refuses to read from the command line, per repository.
-const SECURE: [&str; 5] = [
-    "cipher-pass",
-    "s3-key",
-    "s3-key-secret",
-    "s3-token",
-    "azure-key",
-];
+use crate::spec::SECURE_OPTIONS as SECURE;
 
 /// The variable pgBackRest reads `repo<key>-<option>` from: `PGBACKREST_REPO2_S3_KEY`.
 pub fn env_var(key: u32, option: &str) -> String {

@@ -4,17 +4,9 @@
 use std::path::PathBuf;
 
 use crate::spec::raw::{RawRepository, RawSource};
-use crate::spec::{ManagedConfig, ManagedRepo, Problems, RepoStorage, S3Repository};
-
-/// Options pgBackRest reads its secrets from: never in the spec.
-const SECURE: [&str; 6] = [
-    "cipher-pass",
-    "s3-key",
-    "s3-key-secret",
-    "s3-token",
-    "azure-key",
-    "gcs-key",
-];
+use crate::spec::{
+    ManagedConfig, ManagedRepo, Problems, RepoStorage, S3Repository, SECURE_OPTIONS as SECURE,
+};
 
 /// The managed configuration, when the spec asks for one (`pg-path` or a repository given).
 pub(super) fn managed(
