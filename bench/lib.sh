@@ -133,3 +133,28 @@ locate_firedrill() {
     FIREDRILL="$(cd "$(dirname "$FIREDRILL")" && pwd)/$(basename "$FIREDRILL")"
     log "firedrill: $FIREDRILL"
 }
+
+# bench_scales NAME RUN_ONE: for every scale of $SCALES (default 1) and every repeat of
+# $REPEAT, `RUN_ONE SCALE RUN` runs the benchmark once (a child printing its tables); then
+# every goal of every scale in one table, judged by the median over the repeats. Exits with
+# bench_summary's status.
+bench_scales() {
+    local name="$1" run_one="$2" results dbs out scale run status=0
+    results="$(mktemp "${TMPDIR:-/tmp}/$name-results.XXXXXX")"
+    dbs="$(mktemp "${TMPDIR:-/tmp}/$name-dbs.XXXXXX")"
+    for scale in ${SCALES:-1}; do
+        case "$scale" in ''|*[!0-9]*) echo "scale \`$scale\` is not a whole number" >&2; exit 2 ;; esac
+        # shellcheck disable=SC2153 # REPEAT and SCALES are the calling script's options
+        for run in $(seq 1 "$REPEAT"); do
+            out="$(mktemp "${TMPDIR:-/tmp}/$name-x${scale}.XXXXXX")"
+            "$run_one" "$scale" "$run" | tee "$out" || true
+            bench_goal_rows "x$scale" "$out" >> "$results"
+            grep -E '^  database' "$out" | sed "s/^/x$scale /" | head -n 1 >> "$dbs"
+            rm -f "$out"
+        done
+    done
+    bench_summary "$results" "$REPEAT" || status=$?
+    sort -u "$dbs"
+    rm -f "$results" "$dbs"
+    exit "$status"
+}

@@ -76,37 +76,21 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=/dev/null
 . "$ROOT/bench/lib.sh"
 
-# --scales / --repeat: one full run per scale and repeat (each a child of this script), then
-# every goal of every scale in one table, judged by the median over the repeats.
+# one_run SCALE RUN: one full run on BENCH_ROWS x SCALE rows, on the cluster of that scale;
+# --rebuild applies to the first run of each scale only.
+# shellcheck disable=SC2317 # called by bench_scales (bench/lib.sh)
+one_run() {
+    local rows=$((${BENCH_ROWS:-4500000} * $1)) args=("${PASS_ON[@]}")
+    printf '==> scale x%s, run %s of %s: %s rows\n' "$1" "$2" "$REPEAT" "$rows" >&2
+    if [ "$2" -gt 1 ]; then
+        args=()
+        [ "$KEEP" -eq 1 ] && args+=(--keep)
+    fi
+    BENCH_ROWS="$rows" BENCH_SCALE="$1" bash "$0" ${args[@]+"${args[@]}"}
+}
+# --scales / --repeat: one run per scale and repeat, then every goal in one table.
 if [ -n "$SCALES" ] || [ "$REPEAT" -gt 1 ]; then
-    SCALES="${SCALES:-1}"
-    base_rows="${BENCH_ROWS:-4500000}"
-    results="$(mktemp "${TMPDIR:-/tmp}/firedrill-bench-physical-results.XXXXXX")"
-    dbs="$(mktemp "${TMPDIR:-/tmp}/firedrill-bench-physical-dbs.XXXXXX")"
-    rebuild_once=("${PASS_ON[@]}")
-    for scale in $SCALES; do
-        case "$scale" in ''|*[!0-9]*) echo "scale \`$scale\` is not a whole number" >&2; exit 2 ;; esac
-        for run in $(seq 1 "$REPEAT"); do
-            out="$(mktemp "${TMPDIR:-/tmp}/firedrill-bench-physical-x${scale}.XXXXXX")"
-            printf '==> scale x%s, run %s of %s: %s rows\n' "$scale" "$run" "$REPEAT" "$((base_rows * scale))" >&2
-            # --rebuild applies to the first run of each scale only.
-            args=("${rebuild_once[@]}")
-            if [ "$run" -gt 1 ]; then
-                args=()
-                [ "$KEEP" -eq 1 ] && args+=(--keep)
-            fi
-            BENCH_ROWS=$((base_rows * scale)) BENCH_SCALE="$scale" \
-                bash "$0" ${args[@]+"${args[@]}"} | tee "$out" || true
-            bench_goal_rows "x$scale" "$out" >> "$results"
-            grep -E '^  database' "$out" | sed "s/^/x$scale /" | head -n 1 >> "$dbs"
-            rm -f "$out"
-        done
-    done
-    status=0
-    bench_summary "$results" "$REPEAT" || status=$?
-    sort -u "$dbs"
-    rm -f "$results" "$dbs"
-    exit "$status"
+    bench_scales firedrill-bench-physical one_run
 fi
 
 BENCH_ROWS="${BENCH_ROWS:-4500000}"

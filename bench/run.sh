@@ -75,31 +75,17 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=/dev/null
 . "$ROOT/bench/lib.sh"
 
-# --scales / --repeat: full runs per scale, then every goal of every scale in one table,
-# judged by the median over the repeats.
+# one_run SCALE RUN: one full run on BENCH_ROWS x SCALE rows, in its own database per scale.
+# shellcheck disable=SC2317 # called by bench_scales (bench/lib.sh)
+one_run() {
+    local rows=$((${BENCH_ROWS:-4500000} * $1)) db="${BENCH_DB:-firedrill_bench}"
+    [ "$1" -eq 1 ] || db="${db}_x$1"
+    printf '==> scale x%s, run %s of %s: %s rows in %s\n' "$1" "$2" "$REPEAT" "$rows" "$db" >&2
+    BENCH_ROWS="$rows" BENCH_DB="$db" bash "$0" ${PASS_ON[@]+"${PASS_ON[@]}"}
+}
+# --scales / --repeat: one run per scale and repeat, then every goal in one table.
 if [ -n "$SCALES" ] || [ "$REPEAT" -gt 1 ]; then
-    SCALES="${SCALES:-1}"
-    base_rows="${BENCH_ROWS:-4500000}"
-    base_db="${BENCH_DB:-firedrill_bench}"
-    results="$(mktemp "${TMPDIR:-/tmp}/firedrill-bench-results.XXXXXX")"
-    dbs="$(mktemp "${TMPDIR:-/tmp}/firedrill-bench-dbs.XXXXXX")"
-    for scale in $SCALES; do
-        case "$scale" in ''|*[!0-9]*) echo "scale \`$scale\` is not a whole number" >&2; exit 2 ;; esac
-        db="$base_db"; [ "$scale" -eq 1 ] || db="${base_db}_x${scale}"
-        for run in $(seq 1 "$REPEAT"); do
-            out="$(mktemp "${TMPDIR:-/tmp}/firedrill-bench-x${scale}.XXXXXX")"
-            printf '==> scale x%s, run %s of %s: %s rows in %s\n' "$scale" "$run" "$REPEAT" "$((base_rows * scale))" "$db" >&2
-            BENCH_ROWS=$((base_rows * scale)) BENCH_DB="$db" bash "$0" ${PASS_ON[@]+"${PASS_ON[@]}"} | tee "$out" || true
-            bench_goal_rows "x$scale" "$out" >> "$results"
-            grep -E '^  database' "$out" | sed "s/^/x$scale /" | head -n 1 >> "$dbs"
-            rm -f "$out"
-        done
-    done
-    status=0
-    bench_summary "$results" "$REPEAT" || status=$?
-    sort -u "$dbs"
-    rm -f "$results" "$dbs"
-    exit "$status"
+    bench_scales firedrill-bench one_run
 fi
 
 export PGHOST="${PGHOST:-127.0.0.1}"

@@ -1,6 +1,6 @@
 //! Runs the `pgbackrest` binary for one stanza: the spec's `pgbackrest.conf` (the user's,
-//! read and never edited; or firedrill's, written first: `managed`), log and lock files in a private folder under firedrill's work dir (never
-//! production's), as `drill.run-as` when firedrill is root (pgBackRest's files belong to the
+//! read and never edited; or firedrill's, written first: `managed`), log and lock files in a
+//! private folder under firedrill's work dir (never production's), as `drill.run-as` when firedrill is root (pgBackRest's files belong to the
 //! database's OS user), every call under a deadline, stderr kept for the error.
 //!
 //! Nothing secret is put on the command line or in a file: repository keys and passphrases
@@ -36,7 +36,7 @@ pub struct PgBackRest {
     pub stanza: String,
     config: Option<PathBuf>,
     /// Managed mode: the configuration written into `config` before every call.
-    managed: Option<std::sync::Arc<Managed>>,
+    managed: Option<Managed>,
     /// Private folder for pgBackRest's log and lock files.
     dir: PathBuf,
     run_as: String,
@@ -51,9 +51,7 @@ impl PgBackRest {
                 .managed
                 .as_ref()
                 .zip(src.config.clone())
-                .map(|(m, path)| {
-                    std::sync::Arc::new(Managed::new(path, &spec.name, &src.stanza, m))
-                }),
+                .map(|(m, path)| Managed::new(path, &spec.name, &src.stanza, m)),
             dir: spec
                 .drill
                 .work_dir
@@ -141,7 +139,7 @@ impl PgBackRest {
 
     /// The configuration firedrill writes, in managed mode.
     pub fn managed(&self) -> Option<&Managed> {
-        self.managed.as_deref()
+        self.managed.as_ref()
     }
 
     /// The private folder of pgBackRest's log and lock files.
